@@ -1,0 +1,24 @@
+//! Database schema migrations, shared by SQLite (embedded default) and PostgreSQL.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261123_000001_accounts;
+mod m20261123_000002_clients;
+mod m20261123_000003_signing_keys;
+mod m20261123_000004_consents;
+mod m20261123_000005_ephemeral;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261123_000001_accounts::Migration),
+            Box::new(m20261123_000002_clients::Migration),
+            Box::new(m20261123_000003_signing_keys::Migration),
+            Box::new(m20261123_000004_consents::Migration),
+            Box::new(m20261123_000005_ephemeral::Migration),
+        ]
+    }
+}

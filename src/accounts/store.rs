@@ -1,0 +1,159 @@
+//! Users and roles in the database.
+
+use anyhow::Context;
+use chrono::Utc;
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+
+use super::{Email, User};
+use crate::entities::{roles, user_roles, users};
+
+/// A user with the stored password hash, for sign-in.
+pub struct Credentials {
+    pub user: User,
+    pub password_hash: String,
+}
+
+pub async fn find_by_email(
+    db: &DatabaseConnection,
+    email: &Email,
+) -> anyhow::Result<Option<Credentials>> {
+    let row = users::Entity::find()
+        .filter(users::Column::Email.eq(email.as_str()))
+        .one(db)
+        .await
+        .context("looking up a user by email")?;
+    match row {
+        Some(row) => {
+            let password_hash = row.password_hash.clone();
+            let user = with_roles(db, row).await?;
+            Ok(Some(Credentials {
+                user,
+                password_hash,
+            }))
+        }
+        None => Ok(None),
+    }
+}
+
+pub async fn find_by_id(db: &DatabaseConnection, id: &str) -> anyhow::Result<Option<User>> {
+    let row = users::Entity::find_by_id(id.to_owned())
+        .one(db)
+        .await
+        .context("looking up a user")?;
+    match row {
+        Some(row) => Ok(Some(with_roles(db, row).await?)),
+        None => Ok(None),
+    }
+}
+
+async fn with_roles(db: &DatabaseConnection, row: users::Model) -> anyhow::Result<User> {
+    let links = user_roles::Entity::find()
+        .filter(user_roles::Column::UserId.eq(row.id.as_str()))
+        .all(db)
+        .await
+        .context("loading user roles")?;
+    let role_ids: Vec<String> = links.into_iter().map(|l| l.role_id).collect();
+    let mut roles: Vec<String> = roles::Entity::find()
+        .filter(roles::Column::Id.is_in(role_ids))
+        .all(db)
+        .await
+        .context("loading roles")?
+        .into_iter()
+        .map(|r| r.name)
+        .collect();
+    roles.sort();
+    Ok(User {
+        id: row.id,
+        email: row.email,
+        name: row.name,
+        email_verified: row.email_verified,
+        disabled: row.disabled,
+        roles,
+        updated_at: row.updated_at,
+    })
+}
+
+pub struct NewUser<'a> {
+    pub email: &'a Email,
+    pub name: &'a str,
+    pub password_hash: String,
+    pub email_verified: bool,
+}
+
+/// Inserts the user unless the email exists; returns the id of whichever row is there.
+pub async fn insert_if_absent(db: &DatabaseConnection, new: NewUser<'_>) -> anyhow::Result<String> {
+    let now = Utc::now();
+    let row = users::ActiveModel {
+        id: Set(uuid::Uuid::new_v4().to_string()),
+        email: Set(new.email.as_str().to_owned()),
+        name: Set(new.name.to_owned()),
+        password_hash: Set(new.password_hash),
+        email_verified: Set(new.email_verified),
+        disabled: Set(false),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    users::Entity::insert(row)
+        .on_conflict(
+            OnConflict::column(users::Column::Email)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await
+        .context("inserting a user")?;
+    let existing = users::Entity::find()
+        .filter(users::Column::Email.eq(new.email.as_str()))
+        .one(db)
+        .await?
+        .context("user vanished after insert")?;
+    Ok(existing.id)
+}
+
+pub async fn email_exists(db: &DatabaseConnection, email: &Email) -> anyhow::Result<bool> {
+    Ok(users::Entity::find()
+        .filter(users::Column::Email.eq(email.as_str()))
+        .one(db)
+        .await
+        .context("looking up a user by email")?
+        .is_some())
+}
+
+/// Creates the role if needed and links the user to it.
+pub async fn grant_role(db: &DatabaseConnection, user_id: &str, role: &str) -> anyhow::Result<()> {
+    let role_row = roles::ActiveModel {
+        id: Set(uuid::Uuid::new_v4().to_string()),
+        name: Set(role.to_owned()),
+        description: Set(String::new()),
+    };
+    roles::Entity::insert(role_row)
+        .on_conflict(
+            OnConflict::column(roles::Column::Name)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await
+        .context("inserting a role")?;
+    let role_id = roles::Entity::find()
+        .filter(roles::Column::Name.eq(role))
+        .one(db)
+        .await?
+        .context("role vanished after insert")?
+        .id;
+    let link = user_roles::ActiveModel {
+        user_id: Set(user_id.to_owned()),
+        role_id: Set(role_id),
+    };
+    user_roles::Entity::insert(link)
+        .on_conflict(
+            OnConflict::columns([user_roles::Column::UserId, user_roles::Column::RoleId])
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await
+        .context("linking a role")?;
+    Ok(())
+}

@@ -1,0 +1,150 @@
+//! OAuth clients: their registration, secrets and the rules that depend on them.
+
+pub mod store;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+/// RFC 6749 §2.1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ClientType {
+    Public,
+    Confidential,
+}
+
+impl ClientType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Public => "public",
+            Self::Confidential => "confidential",
+        }
+    }
+}
+
+/// Token endpoint authentication methods (OIDC Core §9, RFC 7591 §2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthMethod {
+    None,
+    ClientSecretBasic,
+    ClientSecretPost,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantType {
+    AuthorizationCode,
+    RefreshToken,
+    ClientCredentials,
+}
+
+impl GrantType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AuthorizationCode => "authorization_code",
+            Self::RefreshToken => "refresh_token",
+            Self::ClientCredentials => "client_credentials",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Client {
+    pub id: String,
+    pub name: String,
+    pub client_type: ClientType,
+    /// SHA-256 of the secret; secrets are generated with ≥ 256 bits, so a fast digest
+    /// compared in constant time is as strong as a password hash and far cheaper.
+    pub secret_sha256: Option<[u8; 32]>,
+    pub auth_methods: Vec<AuthMethod>,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub web_origins: Vec<String>,
+    pub grant_types: Vec<GrantType>,
+    pub scopes: Vec<String>,
+    pub require_consent: bool,
+    pub require_pkce: bool,
+    pub allow_plain_pkce: bool,
+    pub access_token_ttl_secs: Option<i64>,
+    pub refresh_token_idle_ttl_secs: Option<i64>,
+    pub refresh_token_max_ttl_secs: Option<i64>,
+}
+
+impl Client {
+    pub fn is_public(&self) -> bool {
+        self.client_type == ClientType::Public
+    }
+
+    /// Constant-time comparison of a presented secret with the stored digest.
+    pub fn secret_matches(&self, presented: &str) -> bool {
+        match &self.secret_sha256 {
+            Some(stored) => digest(presented).ct_eq(stored).into(),
+            None => false,
+        }
+    }
+
+    pub fn allows_grant(&self, grant: GrantType) -> bool {
+        self.grant_types.contains(&grant)
+    }
+
+    pub fn allows_auth_method(&self, method: AuthMethod) -> bool {
+        self.auth_methods.contains(&method)
+    }
+}
+
+pub fn digest(secret: &str) -> [u8; 32] {
+    Sha256::digest(secret.as_bytes()).into()
+}
+
+/// A new client secret: 256 random bits, base64url.
+pub fn generate_secret() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client_with_secret(secret: &str) -> Client {
+        Client {
+            id: "c".into(),
+            name: "C".into(),
+            client_type: ClientType::Confidential,
+            secret_sha256: Some(digest(secret)),
+            auth_methods: vec![AuthMethod::ClientSecretBasic],
+            redirect_uris: vec![],
+            post_logout_redirect_uris: vec![],
+            web_origins: vec![],
+            grant_types: vec![GrantType::ClientCredentials],
+            scopes: vec![],
+            require_consent: true,
+            require_pkce: true,
+            allow_plain_pkce: false,
+            access_token_ttl_secs: None,
+            refresh_token_idle_ttl_secs: None,
+            refresh_token_max_ttl_secs: None,
+        }
+    }
+
+    #[test]
+    fn secrets_match_only_exactly() {
+        let client = client_with_secret("s3cret");
+        assert!(client.secret_matches("s3cret"));
+        assert!(!client.secret_matches("s3cret "));
+        assert!(!client.secret_matches(""));
+    }
+
+    #[test]
+    fn generated_secrets_carry_256_bits() {
+        let secret = generate_secret();
+        assert_eq!(URL_SAFE_NO_PAD.decode(&secret).unwrap().len(), 32);
+        assert_ne!(secret, generate_secret());
+    }
+}

@@ -1,0 +1,103 @@
+//! Clients in the database. List fields are JSON arrays in text columns.
+
+use anyhow::Context;
+use chrono::Utc;
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::{Client, ClientType};
+use crate::entities::clients;
+
+pub async fn find(db: &DatabaseConnection, id: &str) -> anyhow::Result<Option<Client>> {
+    let row = clients::Entity::find_by_id(id.to_owned())
+        .one(db)
+        .await
+        .context("looking up a client")?;
+    row.map(from_row).transpose()
+}
+
+fn from_row(row: clients::Model) -> anyhow::Result<Client> {
+    let secret_sha256 = match row.secret_sha256.as_deref() {
+        Some(hex) => Some(decode_hex(hex).context("client secret digest")?),
+        None => None,
+    };
+    Ok(Client {
+        client_type: if row.client_type == "public" {
+            ClientType::Public
+        } else {
+            ClientType::Confidential
+        },
+        secret_sha256,
+        auth_methods: list(&row.token_endpoint_auth_methods)?,
+        redirect_uris: list(&row.redirect_uris)?,
+        post_logout_redirect_uris: list(&row.post_logout_redirect_uris)?,
+        web_origins: list(&row.web_origins)?,
+        grant_types: list(&row.grant_types)?,
+        scopes: list(&row.scopes)?,
+        require_consent: row.require_consent,
+        require_pkce: row.require_pkce,
+        allow_plain_pkce: row.allow_plain_pkce,
+        access_token_ttl_secs: row.access_token_ttl_secs,
+        refresh_token_idle_ttl_secs: row.refresh_token_idle_ttl_secs,
+        refresh_token_max_ttl_secs: row.refresh_token_max_ttl_secs,
+        id: row.id,
+        name: row.name,
+    })
+}
+
+/// Inserts the client unless one with its id exists (seeding is idempotent).
+pub async fn insert_if_absent(db: &DatabaseConnection, client: &Client) -> anyhow::Result<()> {
+    let now = Utc::now();
+    let row = clients::ActiveModel {
+        id: Set(client.id.clone()),
+        name: Set(client.name.clone()),
+        client_type: Set(client.client_type.as_str().to_owned()),
+        secret_sha256: Set(client.secret_sha256.map(|d| encode_hex(&d))),
+        token_endpoint_auth_methods: Set(json(&client.auth_methods)?),
+        redirect_uris: Set(json(&client.redirect_uris)?),
+        post_logout_redirect_uris: Set(json(&client.post_logout_redirect_uris)?),
+        web_origins: Set(json(&client.web_origins)?),
+        grant_types: Set(json(&client.grant_types)?),
+        scopes: Set(json(&client.scopes)?),
+        require_consent: Set(client.require_consent),
+        require_pkce: Set(client.require_pkce),
+        allow_plain_pkce: Set(client.allow_plain_pkce),
+        access_token_ttl_secs: Set(client.access_token_ttl_secs),
+        refresh_token_idle_ttl_secs: Set(client.refresh_token_idle_ttl_secs),
+        refresh_token_max_ttl_secs: Set(client.refresh_token_max_ttl_secs),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    clients::Entity::insert(row)
+        .on_conflict(
+            OnConflict::column(clients::Column::Id)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await
+        .context("inserting a client")?;
+    Ok(())
+}
+
+fn list<T: DeserializeOwned>(raw: &str) -> anyhow::Result<Vec<T>> {
+    serde_json::from_str(raw).with_context(|| format!("malformed client list column {raw:?}"))
+}
+
+fn json<T: Serialize>(value: &T) -> anyhow::Result<String> {
+    Ok(serde_json::to_string(value)?)
+}
+
+fn encode_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn decode_hex(hex: &str) -> anyhow::Result<[u8; 32]> {
+    let bytes: Vec<u8> = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(hex.get(i..i + 2).unwrap_or("zz"), 16))
+        .collect::<Result<_, _>>()?;
+    <[u8; 32]>::try_from(bytes).map_err(|_| anyhow::anyhow!("digest must be 32 bytes"))
+}

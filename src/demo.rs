@@ -1,0 +1,95 @@
+//! Demo data for the embedded default: fixed users and clients that docs, browser tests and
+//! outside tools rely on. Idempotent; never enabled by the production profile.
+
+use sea_orm::DatabaseConnection;
+use secrecy::SecretString;
+
+use crate::accounts::{self, Email, Passwords};
+use crate::clients::{self, AuthMethod, Client, ClientType, GrantType};
+
+/// (email, password, display name, role) from the seed documents.
+pub const USERS: [(&str, &str, &str, &str); 5] = [
+    ("admin@example.com", "Admin@123", "Ada Admin", "admin"),
+    ("legal@example.com", "Legal@123", "Lee Legal", "legal"),
+    ("pm@example.com", "PM@123", "Pat Manager", "pm"),
+    ("sales@example.com", "Sales@123", "Sam Sales", "sales"),
+    ("user@example.com", "User@123", "Uma User", "user"),
+];
+
+pub const SPA_CLIENT_ID: &str = "demo-spa";
+pub const WEB_CLIENT_ID: &str = "demo-web";
+pub const WEB_CLIENT_SECRET: &str = "demo-web-secret";
+pub const REDIRECT_URIS: [&str; 2] = [
+    "http://127.0.0.1:8081/callback",
+    "http://localhost:8081/callback",
+];
+pub const POST_LOGOUT_REDIRECT_URI: &str = "http://127.0.0.1:8081/";
+pub const SCOPES: [&str; 5] = ["openid", "profile", "email", "roles", "offline_access"];
+
+pub async fn seed(db: &DatabaseConnection, passwords: &Passwords) -> anyhow::Result<()> {
+    tracing::warn!(
+        "DEMO DATA IS ENABLED: seeding demo users (admin@example.com / Admin@123, …) and clients \
+         (demo-spa, demo-web); set demo.seed = false in production"
+    );
+    for (email, password, name, role) in USERS {
+        let email = Email::parse(email).ok_or_else(|| anyhow::anyhow!("bad demo email"))?;
+        let user_id = if accounts::store::email_exists(db, &email).await? {
+            accounts::store::find_by_email(db, &email)
+                .await?
+                .map(|c| c.user.id)
+                .unwrap_or_default()
+        } else {
+            let password_hash = passwords.hash(&SecretString::from(password)).await?;
+            let new = accounts::store::NewUser {
+                email: &email,
+                name,
+                password_hash,
+                email_verified: true,
+            };
+            accounts::store::insert_if_absent(db, new).await?
+        };
+        accounts::store::grant_role(db, &user_id, role).await?;
+    }
+    clients::store::insert_if_absent(db, &spa_client()).await?;
+    clients::store::insert_if_absent(db, &web_client()).await?;
+    Ok(())
+}
+
+fn base_client(id: &str, name: &str) -> Client {
+    Client {
+        id: id.to_owned(),
+        name: name.to_owned(),
+        client_type: ClientType::Public,
+        secret_sha256: None,
+        auth_methods: vec![AuthMethod::None],
+        redirect_uris: REDIRECT_URIS.map(str::to_owned).to_vec(),
+        post_logout_redirect_uris: vec![POST_LOGOUT_REDIRECT_URI.to_owned()],
+        web_origins: vec![],
+        grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+        scopes: SCOPES.map(str::to_owned).to_vec(),
+        require_consent: true,
+        require_pkce: true,
+        allow_plain_pkce: false,
+        access_token_ttl_secs: None,
+        refresh_token_idle_ttl_secs: None,
+        refresh_token_max_ttl_secs: None,
+    }
+}
+
+pub fn spa_client() -> Client {
+    base_client(SPA_CLIENT_ID, "Demo SPA")
+}
+
+pub fn web_client() -> Client {
+    Client {
+        client_type: ClientType::Confidential,
+        secret_sha256: Some(clients::digest(WEB_CLIENT_SECRET)),
+        auth_methods: vec![AuthMethod::ClientSecretBasic, AuthMethod::ClientSecretPost],
+        grant_types: vec![
+            GrantType::AuthorizationCode,
+            GrantType::RefreshToken,
+            GrantType::ClientCredentials,
+        ],
+        ..base_client(WEB_CLIENT_ID, "Demo Web App")
+    }
+}

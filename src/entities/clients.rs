@@ -1,0 +1,30 @@
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "clients")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    pub name: String,
+    pub client_type: String,
+    pub secret_sha256: Option<String>,
+    pub token_endpoint_auth_methods: String,
+    pub redirect_uris: String,
+    pub post_logout_redirect_uris: String,
+    pub web_origins: String,
+    pub grant_types: String,
+    pub scopes: String,
+    pub require_consent: bool,
+    pub require_pkce: bool,
+    pub allow_plain_pkce: bool,
+    pub access_token_ttl_secs: Option<i64>,
+    pub refresh_token_idle_ttl_secs: Option<i64>,
+    pub refresh_token_max_ttl_secs: Option<i64>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

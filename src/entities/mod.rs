@@ -1,0 +1,8 @@
+//! sea-orm entities, one per table. Rules live in the capability modules, not here.
+
+pub mod clients;
+pub mod consents;
+pub mod roles;
+pub mod signing_keys;
+pub mod user_roles;
+pub mod users;

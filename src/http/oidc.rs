@@ -1,0 +1,32 @@
+//! Discovery metadata and the JWKS: public, cacheable, readable from any origin.
+
+use actix_web::{HttpResponse, web};
+
+use super::paths;
+use crate::keys::KeyRing;
+
+/// The serialized metadata, built once at start.
+pub struct DiscoveryJson(pub String);
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route(paths::DISCOVERY, web::get().to(discovery))
+        .route(paths::OAUTH_METADATA, web::get().to(discovery))
+        .route(paths::JWKS, web::get().to(jwks));
+}
+
+async fn discovery(doc: web::Data<DiscoveryJson>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .insert_header(("Cache-Control", "public, max-age=3600"))
+        .insert_header(("Access-Control-Allow-Origin", "*"))
+        .body(doc.0.clone())
+}
+
+/// Short cache lifetime so RPs pick up a rotated key soon after it is published.
+async fn jwks(keys: web::Data<KeyRing>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/jwk-set+json")
+        .insert_header(("Cache-Control", "public, max-age=300"))
+        .insert_header(("Access-Control-Allow-Origin", "*"))
+        .body(keys.jwks_json().to_owned())
+}

@@ -1,0 +1,13 @@
+//! Endpoint paths: one constant each, used by the router, the metadata and the templates.
+
+pub const DISCOVERY: &str = "/.well-known/openid-configuration";
+pub const OAUTH_METADATA: &str = "/.well-known/oauth-authorization-server";
+pub const JWKS: &str = "/jwks";
+pub const AUTHORIZE: &str = "/authorize";
+pub const TOKEN: &str = "/token";
+pub const USERINFO: &str = "/userinfo";
+pub const LOGIN: &str = "/login";
+pub const CONSENT: &str = "/consent";
+pub const HEALTHZ: &str = "/healthz";
+pub const READYZ: &str = "/readyz";
+pub const STATIC: &str = "/static";

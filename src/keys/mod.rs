@@ -1,0 +1,156 @@
+//! Token signing keys: generation, encrypted storage, JWKS, signing and verification.
+//! josekit is used here and nowhere else.
+
+mod master;
+mod store;
+
+use std::collections::HashMap;
+
+use anyhow::{Context, bail};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::Utc;
+use josekit::jwk::{Jwk, JwkSet, KeyPair};
+use josekit::jws::{self, JwsHeader, JwsVerifier, RS256, alg::rsassa::RsassaJwsSigner};
+use sea_orm::DatabaseConnection;
+use sha2::{Digest, Sha256};
+
+pub use master::MasterKey;
+
+use crate::entities::signing_keys;
+use crate::settings::Settings;
+
+pub const ALGORITHM: &str = "RS256";
+
+/// The keys in use: one that signs, all that verify, and the JWKS document for RPs.
+pub struct KeyRing {
+    signing_kid: String,
+    signer: RsassaJwsSigner,
+    verifiers: HashMap<String, Box<dyn JwsVerifier>>,
+    jwks_json: String,
+}
+
+impl KeyRing {
+    /// Loads the stored keys, generating the first one when there is none.
+    pub async fn load_or_create(
+        db: &DatabaseConnection,
+        settings: &Settings,
+    ) -> anyhow::Result<Self> {
+        let master = MasterKey::load(settings)?;
+        let window = chrono::Duration::seconds(settings.keys.verification_window_secs);
+        let mut rows = store::published(db, Utc::now() - window).await?;
+        if !rows.iter().any(|r| r.retired_at.is_none()) {
+            let row = generate(&master, settings.keys.rsa_bits).await?;
+            tracing::info!(kid = %row.kid, "generated a new RS256 signing key");
+            store::insert(db, row).await?;
+            // Re-read: if another instance generated one at the same moment, every instance
+            // picks the same signer by the same ordering.
+            rows = store::published(db, Utc::now() - window).await?;
+        }
+        Self::from_rows(&master, &rows)
+    }
+
+    fn from_rows(master: &MasterKey, rows: &[signing_keys::Model]) -> anyhow::Result<Self> {
+        let active = rows
+            .iter()
+            .find(|r| r.retired_at.is_none())
+            .context("no active signing key")?;
+        let private_der = master.decrypt(&active.private_key_jwe)?;
+        let signer = RS256.signer_from_der(&private_der)?;
+        let mut jwks = JwkSet::new();
+        let mut verifiers: HashMap<String, Box<dyn JwsVerifier>> = HashMap::new();
+        for row in rows {
+            let jwk = Jwk::from_bytes(row.public_jwk.as_bytes()).context("stored public JWK")?;
+            verifiers.insert(row.kid.clone(), Box::new(RS256.verifier_from_jwk(&jwk)?));
+            jwks.push_key(jwk);
+        }
+        Ok(Self {
+            signing_kid: active.kid.clone(),
+            signer,
+            verifiers,
+            jwks_json: jwks.to_string(),
+        })
+    }
+
+    /// The JWKS document (RFC 7517 §5) with every key still valid for verification.
+    pub fn jwks_json(&self) -> &str {
+        &self.jwks_json
+    }
+
+    pub fn signing_kid(&self) -> &str {
+        &self.signing_kid
+    }
+
+    /// Signs already-serialised claims as a compact JWS with our `kid` and the given `typ`.
+    pub fn sign(&self, typ: &str, claims_json: &[u8]) -> anyhow::Result<String> {
+        let mut header = JwsHeader::new();
+        header.set_token_type(typ);
+        header.set_key_id(&self.signing_kid);
+        Ok(jws::serialize_compact(claims_json, &header, &self.signer)?)
+    }
+
+    /// Verifies a compact JWS signed by one of our keys; returns the payload and `typ`.
+    pub fn verify(&self, token: &str) -> anyhow::Result<(Vec<u8>, Option<String>)> {
+        let (payload, header) = jws::deserialize_compact_with_selector(token, |header| {
+            if header.algorithm() != Some(ALGORITHM) {
+                return Ok(None);
+            }
+            Ok(header
+                .key_id()
+                .and_then(|kid| self.verifiers.get(kid))
+                .map(|v| &**v))
+        })?;
+        Ok((payload, header.token_type().map(str::to_owned)))
+    }
+}
+
+/// Generates an RSA key pair off the async workers (it takes tens of milliseconds).
+async fn generate(master: &MasterKey, bits: u32) -> anyhow::Result<signing_keys::Model> {
+    let pair = tokio::task::spawn_blocking(move || RS256.generate_key_pair(bits))
+        .await
+        .context("key generation task")??;
+    let mut public = pair.to_jwk_public_key();
+    let kid = thumbprint(&public)?;
+    public.set_key_id(&kid);
+    public.set_algorithm(ALGORITHM);
+    public.set_key_use("sig");
+    Ok(signing_keys::Model {
+        kid,
+        algorithm: ALGORITHM.to_owned(),
+        private_key_jwe: master.encrypt(&pair.to_der_private_key())?,
+        public_jwk: public.to_string(),
+        created_at: Utc::now(),
+        retired_at: None,
+    })
+}
+
+/// RFC 7638 JWK thumbprint (SHA-256) of an RSA public key: members `e`, `kty`, `n` in order.
+fn thumbprint(jwk: &Jwk) -> anyhow::Result<String> {
+    let member = |name: &str| -> anyhow::Result<String> {
+        match jwk.parameter(name).and_then(|v| v.as_str()) {
+            Some(v) => Ok(v.to_owned()),
+            None => bail!("RSA JWK lacks {name}"),
+        }
+    };
+    let canonical = format!(
+        r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#,
+        member("e")?,
+        member("n")?
+    );
+    Ok(URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thumbprint_matches_rfc_7638_example() {
+        // RFC 7638 §3.1.
+        let jwk = Jwk::from_bytes(br#"{"kty":"RSA","n":"0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw","e":"AQAB","alg":"RS256","kid":"2011-04-29"}"#).unwrap();
+        assert_eq!(
+            thumbprint(&jwk).unwrap(),
+            "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+        );
+    }
+}

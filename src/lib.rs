@@ -1,0 +1,17 @@
+//! Gatehouse: an OAuth 2.0 / OpenID Connect authorization server.
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::await_holding_lock)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
+pub mod accounts;
+pub mod clients;
+pub mod database;
+pub mod demo;
+pub mod entities;
+pub mod http;
+pub mod keys;
+pub mod oauth;
+pub mod oidc;
+pub mod settings;
+pub mod startup;
+pub mod store;
+pub mod telemetry;

@@ -1,0 +1,71 @@
+//! The `gatehouse` binary: `serve` (default), `migrate`, `check-config`.
+
+use std::process::ExitCode;
+
+use gatehouse::settings::Settings;
+use gatehouse::startup::Application;
+use gatehouse::{database, telemetry};
+
+const USAGE: &str = "usage: gatehouse [serve | migrate | check-config | gen-key]
+  serve         run the server (default)
+  migrate       apply database migrations and exit
+  check-config  load and validate the configuration and exit
+  gen-key       print a new value for keys.encryption_key
+configuration: config/default.toml, the file in GATEHOUSE_CONFIG, then GATEHOUSE__SECTION__KEY variables";
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let command = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "serve".to_owned());
+    match run(&command).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            // One line, the whole cause chain, no backtrace.
+            eprintln!("gatehouse: error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: &str) -> anyhow::Result<()> {
+    match command {
+        "serve" => serve().await,
+        "migrate" => {
+            let settings = Settings::load()?;
+            telemetry::init(&settings.log, std::io::stdout);
+            let db = database::connect(&settings.database).await?;
+            database::migrate(&db).await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        "check-config" => {
+            let settings = Settings::load()?;
+            println!("configuration OK (issuer {})", settings.server.issuer);
+            Ok(())
+        }
+        "gen-key" => {
+            use secrecy::ExposeSecret;
+            println!(
+                "{}",
+                gatehouse::startup::new_encryption_key().expose_secret()
+            );
+            Ok(())
+        }
+        "-h" | "--help" | "help" => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        other => anyhow::bail!("unknown command {other:?}\n{USAGE}"),
+    }
+}
+
+async fn serve() -> anyhow::Result<()> {
+    let settings = Settings::load()?;
+    telemetry::init(&settings.log, std::io::stdout);
+    let app = Application::build(settings).await?;
+    tracing::info!(port = app.port(), "gatehouse is listening");
+    app.run_until_stopped().await?;
+    tracing::info!("gatehouse stopped");
+    Ok(())
+}

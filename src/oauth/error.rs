@@ -1,0 +1,122 @@
+//! The protocol's error codes as one type (RFC 6749 §4.1.2.1, §5.2; RFC 6750 §3.1;
+//! OIDC Core §3.1.2.6). `http::error` decides the transport.
+
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// RFC 6749 §5.2: malformed, missing or duplicated parameter.
+    #[error("{0}")]
+    InvalidRequest(String),
+    /// RFC 6749 §5.2: client authentication failed. `basic` says whether Basic was tried,
+    /// which decides the `WWW-Authenticate` header.
+    #[error("{description}")]
+    InvalidClient { description: String, basic: bool },
+    /// RFC 6749 §5.2: bad, expired, revoked or foreign code / refresh token, PKCE mismatch.
+    #[error("{0}")]
+    InvalidGrant(String),
+    /// RFC 6749 §5.2: the client may not use this grant.
+    #[error("{0}")]
+    UnauthorizedClient(String),
+    #[error("{0}")]
+    UnsupportedGrantType(String),
+    /// RFC 6749 §4.1.2.1.
+    #[error("{0}")]
+    UnsupportedResponseType(String),
+    #[error("{0}")]
+    InvalidScope(String),
+    #[error("{0}")]
+    AccessDenied(String),
+    /// OIDC Core §3.1.2.6.
+    #[error("{0}")]
+    LoginRequired(String),
+    #[error("{0}")]
+    ConsentRequired(String),
+    /// RFC 6750 §3.1.
+    #[error("{0}")]
+    InvalidToken(String),
+    /// RFC 6749 §4.1.2.1; at JSON endpoints we use it with 503 for store/database outages.
+    #[error("{0}")]
+    TemporarilyUnavailable(String),
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+impl Error {
+    /// The wire value of the `error` parameter.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidRequest(_) => "invalid_request",
+            Self::InvalidClient { .. } => "invalid_client",
+            Self::InvalidGrant(_) => "invalid_grant",
+            Self::UnauthorizedClient(_) => "unauthorized_client",
+            Self::UnsupportedGrantType(_) => "unsupported_grant_type",
+            Self::UnsupportedResponseType(_) => "unsupported_response_type",
+            Self::InvalidScope(_) => "invalid_scope",
+            Self::AccessDenied(_) => "access_denied",
+            Self::LoginRequired(_) => "login_required",
+            Self::ConsentRequired(_) => "consent_required",
+            Self::InvalidToken(_) => "invalid_token",
+            Self::TemporarilyUnavailable(_) => "temporarily_unavailable",
+            Self::Unexpected(_) => "server_error",
+        }
+    }
+
+    /// Human-readable `error_description`; never details of an unexpected failure.
+    pub fn description(&self) -> String {
+        match self {
+            Self::Unexpected(_) => "the server failed to handle the request".to_owned(),
+            other => other.to_string(),
+        }
+    }
+
+    pub fn invalid_request(d: impl Into<String>) -> Self {
+        Self::InvalidRequest(d.into())
+    }
+
+    pub fn invalid_grant(d: impl Into<String>) -> Self {
+        Self::InvalidGrant(d.into())
+    }
+
+    pub fn invalid_client(d: impl Into<String>, basic: bool) -> Self {
+        Self::InvalidClient {
+            description: d.into(),
+            basic,
+        }
+    }
+
+    /// Turns an unexpected failure caused by an unreachable database into a 503.
+    pub fn classify(self) -> Self {
+        match self {
+            Self::Unexpected(e) if is_outage(&e) => {
+                tracing::error!(error = format!("{e:#}"), "backend unavailable");
+                Self::TemporarilyUnavailable("the service is temporarily unavailable".to_owned())
+            }
+            other => other,
+        }
+    }
+}
+
+/// Whether an error chain says a backend (database or store) could not be reached.
+pub fn is_outage(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause.downcast_ref::<StoreError>().is_some()
+            || matches!(
+                cause.downcast_ref::<sea_orm::DbErr>(),
+                Some(sea_orm::DbErr::Conn(_) | sea_orm::DbErr::ConnectionAcquire(_))
+            )
+            || cause.downcast_ref::<sea_orm::DbErr>().is_some_and(|e| {
+                let text = e.to_string();
+                text.contains("connection")
+                    || text.contains("Connection")
+                    || text.contains("timed out")
+            })
+    })
+}
+
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Self {
+        tracing::error!(error = %e, "ephemeral store unavailable");
+        Self::TemporarilyUnavailable("the service is temporarily unavailable".to_owned())
+    }
+}

@@ -1,0 +1,86 @@
+//! The provider metadata document (OIDC Discovery 1.0 §3, RFC 8414 §2). It lists only
+//! what Gatehouse really implements, so RPs never negotiate something that then fails.
+
+use serde::Serialize;
+
+use crate::http::paths;
+use crate::settings::Issuer;
+
+pub const SCOPES: [&str; 5] = ["openid", "profile", "email", "roles", "offline_access"];
+
+#[derive(Debug, Serialize)]
+pub struct ProviderMetadata {
+    issuer: String,
+    authorization_endpoint: String,
+    token_endpoint: String,
+    userinfo_endpoint: String,
+    jwks_uri: String,
+    scopes_supported: Vec<&'static str>,
+    response_types_supported: Vec<&'static str>,
+    response_modes_supported: Vec<&'static str>,
+    grant_types_supported: Vec<&'static str>,
+    subject_types_supported: Vec<&'static str>,
+    id_token_signing_alg_values_supported: Vec<&'static str>,
+    token_endpoint_auth_methods_supported: Vec<&'static str>,
+    code_challenge_methods_supported: Vec<&'static str>,
+    claims_supported: Vec<&'static str>,
+    prompt_values_supported: Vec<&'static str>,
+    /// RFC 9207 §3.
+    authorization_response_iss_parameter_supported: bool,
+    claims_parameter_supported: bool,
+    request_parameter_supported: bool,
+    /// Defaults to true in OIDC Discovery §3, so it must be said explicitly.
+    request_uri_parameter_supported: bool,
+}
+
+impl ProviderMetadata {
+    pub fn new(issuer: &Issuer) -> Self {
+        Self {
+            issuer: issuer.as_str().to_owned(),
+            authorization_endpoint: issuer.endpoint(paths::AUTHORIZE),
+            token_endpoint: issuer.endpoint(paths::TOKEN),
+            userinfo_endpoint: issuer.endpoint(paths::USERINFO),
+            jwks_uri: issuer.endpoint(paths::JWKS),
+            scopes_supported: SCOPES.to_vec(),
+            response_types_supported: vec!["code"],
+            response_modes_supported: vec!["query", "form_post"],
+            grant_types_supported: vec!["authorization_code", "refresh_token"],
+            subject_types_supported: vec!["public"],
+            id_token_signing_alg_values_supported: vec!["RS256"],
+            token_endpoint_auth_methods_supported: vec![
+                "client_secret_basic",
+                "client_secret_post",
+                "none",
+            ],
+            code_challenge_methods_supported: vec!["S256"],
+            claims_supported: vec![
+                "sub",
+                "iss",
+                "aud",
+                "exp",
+                "iat",
+                "auth_time",
+                "nonce",
+                "at_hash",
+                "azp",
+                "sid",
+                "amr",
+                "name",
+                "preferred_username",
+                "updated_at",
+                "email",
+                "email_verified",
+                "roles",
+            ],
+            prompt_values_supported: vec!["none", "login", "consent"],
+            authorization_response_iss_parameter_supported: true,
+            claims_parameter_supported: false,
+            request_parameter_supported: false,
+            request_uri_parameter_supported: false,
+        }
+    }
+
+    pub fn to_json(&self) -> anyhow::Result<String> {
+        Ok(serde_json::to_string(self)?)
+    }
+}

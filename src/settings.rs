@@ -1,0 +1,317 @@
+//! Typed configuration: built-in defaults ← `config/default.toml` ← profile file ← `GATEHOUSE__*` env.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use url::Url;
+
+/// The defaults ship inside the binary so it runs from any directory.
+const BUILT_IN_DEFAULTS: &str = include_str!("../config/default.toml");
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub redis: RedisSettings,
+    pub keys: KeySettings,
+    pub tokens: TokenSettings,
+    pub sessions: SessionSettings,
+    pub passwords: PasswordSettings,
+    pub log: LogSettings,
+    pub demo: DemoSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    pub listen: SocketAddr,
+    pub issuer: String,
+    pub workers: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    pub url: SecretString,
+    pub max_connections: u32,
+    pub connect_timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedisSettings {
+    pub url: Option<SecretString>,
+    pub key_prefix: String,
+    pub pool_size: usize,
+    pub timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeySettings {
+    pub encryption_key: Option<SecretString>,
+    pub encryption_key_file: Option<PathBuf>,
+    pub rsa_bits: u32,
+    pub verification_window_secs: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenSettings {
+    pub access_token_ttl_secs: i64,
+    pub id_token_ttl_secs: i64,
+    pub authorization_code_ttl_secs: i64,
+    pub refresh_token_idle_ttl_secs: i64,
+    pub refresh_token_max_ttl_secs: i64,
+    pub refresh_retry_grace_secs: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CookieSecure {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CookieSameSite {
+    Lax,
+    Strict,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionSettings {
+    pub cookie_name: String,
+    pub cookie_secure: CookieSecure,
+    pub cookie_same_site: CookieSameSite,
+    pub ttl_secs: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordSettings {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+    pub max_concurrent: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    pub filter: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DemoSettings {
+    pub seed: bool,
+}
+
+impl Settings {
+    /// Loads the layered configuration; the profile file comes from `GATEHOUSE_CONFIG`.
+    pub fn load() -> anyhow::Result<Self> {
+        let profile = std::env::var_os("GATEHOUSE_CONFIG").map(PathBuf::from);
+        Self::load_from(Path::new("config/default.toml"), profile.as_deref())
+    }
+
+    /// Like [`Settings::load`] with explicit files, so tests and tools can pick their own.
+    pub fn load_from(defaults: &Path, profile: Option<&Path>) -> anyhow::Result<Self> {
+        let mut figment = Figment::new().merge(Toml::string(BUILT_IN_DEFAULTS));
+        if defaults.exists() {
+            figment = figment.merge(Toml::file(defaults));
+        }
+        if let Some(profile) = profile {
+            if !profile.exists() {
+                bail!("configuration file {} does not exist", profile.display());
+            }
+            figment = figment.merge(Toml::file(profile));
+        }
+        let figment = figment.merge(Env::prefixed("GATEHOUSE__").split("__"));
+        Self::from_figment(figment)
+    }
+
+    /// Only the built-in defaults; the starting point for tests.
+    pub fn built_in() -> anyhow::Result<Self> {
+        Self::from_figment(Figment::new().merge(Toml::string(BUILT_IN_DEFAULTS)))
+    }
+
+    fn from_figment(figment: Figment) -> anyhow::Result<Self> {
+        let settings: Settings = figment
+            .extract()
+            .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Checks what serde can't: values that parse but make no sense.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        self.issuer()?;
+        let t = &self.tokens;
+        positive("tokens.access_token_ttl_secs", t.access_token_ttl_secs)?;
+        positive("tokens.id_token_ttl_secs", t.id_token_ttl_secs)?;
+        positive(
+            "tokens.refresh_token_idle_ttl_secs",
+            t.refresh_token_idle_ttl_secs,
+        )?;
+        positive(
+            "tokens.refresh_token_max_ttl_secs",
+            t.refresh_token_max_ttl_secs,
+        )?;
+        positive("sessions.ttl_secs", self.sessions.ttl_secs)?;
+        if !(1..=60).contains(&t.authorization_code_ttl_secs) {
+            bail!(
+                "invalid configuration: tokens.authorization_code_ttl_secs must be 1..=60 (RFC 9700 §4.2)"
+            );
+        }
+        if t.refresh_retry_grace_secs < 0 {
+            bail!("invalid configuration: tokens.refresh_retry_grace_secs must not be negative");
+        }
+        if self.keys.rsa_bits < 2048 {
+            bail!("invalid configuration: keys.rsa_bits must be at least 2048");
+        }
+        if self.passwords.memory_kib < 19456 || self.passwords.iterations < 2 {
+            bail!(
+                "invalid configuration: passwords must be at least memory_kib = 19456, iterations = 2 (OWASP)"
+            );
+        }
+        self.database.kind()?;
+        if let Some(url) = &self.redis.url {
+            Url::parse(url.expose_secret())
+                .ok()
+                .filter(|u| matches!(u.scheme(), "redis" | "rediss"))
+                .context("invalid configuration: redis.url must be a redis:// or rediss:// URL")?;
+        }
+        Ok(())
+    }
+
+    /// The issuer as a typed value; the string form is used verbatim in tokens and metadata.
+    pub fn issuer(&self) -> anyhow::Result<Issuer> {
+        Issuer::parse(&self.server.issuer)
+    }
+}
+
+fn positive(key: &str, value: i64) -> anyhow::Result<()> {
+    if value <= 0 {
+        bail!("invalid configuration: {key} must be greater than 0");
+    }
+    Ok(())
+}
+
+/// The issuer identifier (OIDC Core §2, RFC 8414 §2): an https (or local http) URL
+/// without query or fragment, compared by exact string everywhere.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Issuer {
+    exact: String,
+    base: String,
+}
+
+impl Issuer {
+    pub fn parse(raw: &str) -> anyhow::Result<Self> {
+        let url = Url::parse(raw).map_err(|e| {
+            anyhow::anyhow!("invalid configuration: server.issuer {raw:?} is not a URL ({e})")
+        })?;
+        if !matches!(url.scheme(), "https" | "http") || url.host_str().is_none() {
+            bail!("invalid configuration: server.issuer must be an http(s) URL with a host");
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            bail!("invalid configuration: server.issuer must not have a query or fragment");
+        }
+        Ok(Self {
+            exact: raw.to_owned(),
+            base: raw.trim_end_matches('/').to_owned(),
+        })
+    }
+
+    /// Exactly as configured: `iss` claims and metadata must match it byte for byte.
+    pub fn as_str(&self) -> &str {
+        &self.exact
+    }
+
+    pub fn is_https(&self) -> bool {
+        self.exact.starts_with("https://")
+    }
+
+    /// An absolute URL of one of our endpoints.
+    pub fn endpoint(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DatabaseKind {
+    Sqlite,
+    Postgres,
+}
+
+impl DatabaseSettings {
+    pub fn kind(&self) -> anyhow::Result<DatabaseKind> {
+        let url = self.url.expose_secret();
+        if url.starts_with("sqlite:") {
+            Ok(DatabaseKind::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(DatabaseKind::Postgres)
+        } else {
+            bail!("invalid configuration: database.url must start with sqlite: or postgres://")
+        }
+    }
+
+    /// The SQLite file the URL points at, for keeping generated files beside it.
+    pub fn sqlite_path(&self) -> Option<PathBuf> {
+        let url = self.url.expose_secret();
+        let rest = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))?;
+        let path = rest.split('?').next().unwrap_or_default();
+        (!path.is_empty() && !path.starts_with(":memory:")).then(|| PathBuf::from(path))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn built_in_defaults_are_valid() {
+        let s = Settings::built_in().unwrap();
+        assert_eq!(s.server.issuer, "http://127.0.0.1:8080");
+        assert!(s.redis.url.is_none());
+        assert!(s.demo.seed);
+    }
+
+    #[test]
+    fn issuer_rejects_garbage_and_queries() {
+        assert!(Issuer::parse("not a url").is_err());
+        assert!(Issuer::parse("ftp://x").is_err());
+        assert!(Issuer::parse("https://id.example.com?x=1").is_err());
+        let issuer = Issuer::parse("https://id.example.com/").unwrap();
+        assert_eq!(issuer.as_str(), "https://id.example.com/");
+        assert_eq!(issuer.endpoint("/jwks"), "https://id.example.com/jwks");
+    }
+
+    #[test]
+    fn sqlite_path_is_extracted() {
+        let s = Settings::built_in().unwrap();
+        assert_eq!(
+            s.database.sqlite_path(),
+            Some(PathBuf::from("gatehouse.db"))
+        );
+    }
+}

@@ -1,0 +1,163 @@
+//! The one place that builds pools, stores and keys and mounts routes and middleware.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::middleware::DefaultHeaders;
+use actix_web::{App, HttpServer, web};
+use sea_orm::DatabaseConnection;
+use secrecy::SecretString;
+use tracing_actix_web::TracingLogger;
+
+use crate::accounts::Passwords;
+use crate::http::oidc::DiscoveryJson;
+use crate::keys::KeyRing;
+use crate::oidc::discovery::ProviderMetadata;
+use crate::settings::{Issuer, Settings};
+use crate::store::{RedisStore, SqlStore, Store};
+use crate::telemetry::RequestSpan;
+use crate::{database, demo, http};
+
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+/// Everything handlers need, built once and shared.
+#[derive(Clone)]
+pub struct Components {
+    pub settings: Arc<Settings>,
+    pub issuer: Issuer,
+    pub db: DatabaseConnection,
+    pub store: Store,
+    pub keys: Arc<KeyRing>,
+    pub passwords: Passwords,
+}
+
+impl Components {
+    /// Connects, migrates, loads (or creates) keys and seeds demo data when enabled.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let issuer = settings.issuer()?;
+        let db = database::connect(&settings.database).await?;
+        database::migrate(&db).await?;
+        let store = build_store(&settings, &db)?;
+        let keys = Arc::new(KeyRing::load_or_create(&db, &settings).await?);
+        let passwords = Passwords::new(&settings.passwords)?;
+        if settings.demo.seed {
+            demo::seed(&db, &passwords).await?;
+        }
+        Ok(Self {
+            settings: Arc::new(settings),
+            issuer,
+            db,
+            store,
+            keys,
+            passwords,
+        })
+    }
+}
+
+/// Redis when `redis.url` is set, else the built-in table store in the same database.
+fn build_store(settings: &Settings, db: &DatabaseConnection) -> anyhow::Result<Store> {
+    match &settings.redis.url {
+        Some(url) => Ok(Arc::new(RedisStore::connect(&settings.redis, url)?)),
+        None => {
+            let store = SqlStore::new(db.clone());
+            store.spawn_purger(Duration::from_secs(60));
+            Ok(Arc::new(store))
+        }
+    }
+}
+
+impl Application {
+    /// Binds `server.listen` and builds everything.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let listen = settings.server.listen;
+        let listener = TcpListener::bind(listen)
+            .map_err(|e| anyhow::anyhow!("cannot listen on {listen} (server.listen): {e}"))?;
+        Self::build_on(settings, listener).await
+    }
+
+    /// Serves on a listener bound by the caller (tests bind port 0 first to learn the issuer).
+    pub async fn build_on(settings: Settings, listener: TcpListener) -> anyhow::Result<Self> {
+        let workers = settings.server.workers;
+        let components = Components::build(settings).await?;
+        let port = listener.local_addr()?.port();
+        let server = serve(listener, components, workers)?;
+        Ok(Self { port, server })
+    }
+
+    /// A handle to stop the server (graceful) from elsewhere.
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until SIGTERM/SIGINT, then drains in-flight requests (actix's graceful stop).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+fn serve(listener: TcpListener, c: Components, workers: usize) -> anyhow::Result<Server> {
+    let discovery = web::Data::new(DiscoveryJson(ProviderMetadata::new(&c.issuer).to_json()?));
+    let hsts = c.issuer.is_https();
+    let data = (
+        web::Data::new(c.db.clone()),
+        web::Data::new(c.store.clone()),
+        web::Data::from(c.keys.clone()),
+        web::Data::new(c.issuer.clone()),
+        web::Data::from(c.settings.clone()),
+        web::Data::new(c.passwords.clone()),
+    );
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .wrap(security_headers(hsts))
+            .wrap(TracingLogger::<RequestSpan>::new())
+            .app_data(data.0.clone())
+            .app_data(data.1.clone())
+            .app_data(data.2.clone())
+            .app_data(data.3.clone())
+            .app_data(data.4.clone())
+            .app_data(data.5.clone())
+            .app_data(discovery.clone())
+            .configure(http::configure)
+    })
+    .listen(listener)?
+    .shutdown_timeout(10);
+    if workers > 0 {
+        server = server.workers(workers);
+    }
+    Ok(server.run())
+}
+
+/// Added to every response that does not set its own.
+fn security_headers(hsts: bool) -> DefaultHeaders {
+    let headers = DefaultHeaders::new()
+        .add(("X-Content-Type-Options", "nosniff"))
+        .add(("X-Frame-Options", "DENY"))
+        .add(("Referrer-Policy", "no-referrer"))
+        .add((
+            "Content-Security-Policy",
+            "default-src 'none'; style-src 'self'; img-src 'self'; script-src 'self'; \
+             frame-ancestors 'none'; base-uri 'none'",
+        ));
+    if hsts {
+        headers.add((
+            "Strict-Transport-Security",
+            "max-age=63072000; includeSubDomains",
+        ))
+    } else {
+        headers
+    }
+}
+
+/// Generates a value suitable for `keys.encryption_key`.
+pub fn new_encryption_key() -> SecretString {
+    SecretString::from(crate::keys::MasterKey::generate_encoded())
+}

@@ -1,0 +1,52 @@
+//! The ephemeral store: short-lived state (authorization codes, refresh tokens, browser
+//! sessions, counters) with TTLs. Redis in production; a database table in the embedded default.
+
+mod redis;
+mod sql;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+pub use self::redis::RedisStore;
+pub use self::sql::SqlStore;
+
+/// Everything that can go wrong is "the store is unreachable or misbehaving": callers
+/// answer 503 / `temporarily_unavailable` and retry later; nothing is half-written.
+#[derive(Debug, thiserror::Error)]
+#[error("ephemeral store unavailable: {0:#}")]
+pub struct StoreError(#[from] pub anyhow::Error);
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The shared handle the application passes around.
+pub type Store = Arc<dyn EphemeralStore>;
+
+/// Key/value operations with expiry. Keys are namespaced by the caller (`code:…`, `rt:…`);
+/// implementations may add a deployment-wide prefix.
+#[async_trait]
+pub trait EphemeralStore: Send + Sync + 'static {
+    /// Stores `value` under `key` for `ttl`, replacing any previous value.
+    async fn put(&self, key: &str, value: &[u8], ttl: Duration) -> StoreResult<()>;
+
+    /// Stores only if no live value exists; `true` when this call stored it.
+    async fn put_if_absent(&self, key: &str, value: &[u8], ttl: Duration) -> StoreResult<bool>;
+
+    async fn get(&self, key: &str) -> StoreResult<Option<Vec<u8>>>;
+
+    /// Atomically reads and removes: of concurrent takes of one key exactly one gets the value.
+    async fn take(&self, key: &str) -> StoreResult<Option<Vec<u8>>>;
+
+    async fn delete(&self, key: &str) -> StoreResult<()>;
+
+    /// Increments a counter, creating it with `ttl` when absent; returns the new value.
+    async fn incr(&self, key: &str, ttl: Duration) -> StoreResult<i64>;
+
+    /// Whether the backend answers; used by `/readyz`.
+    async fn ping(&self) -> StoreResult<()>;
+}
+
+fn ttl_millis(ttl: Duration) -> i64 {
+    i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX).max(1)
+}

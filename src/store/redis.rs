@@ -1,0 +1,158 @@
+//! The production store: Redis via deadpool-redis, shared by every Gatehouse instance.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use async_trait::async_trait;
+use deadpool_redis::redis::{self, AsyncCommands};
+use deadpool_redis::{Config, Pool, PoolConfig, Runtime, Timeouts};
+use secrecy::ExposeSecret;
+
+use super::{EphemeralStore, StoreError, StoreResult, ttl_millis};
+use crate::settings::RedisSettings;
+
+#[derive(Clone)]
+pub struct RedisStore {
+    pool: Pool,
+    prefix: String,
+    timeout: Duration,
+}
+
+impl RedisStore {
+    /// Builds the pool; connections are made lazily, so a Redis that is down at start
+    /// shows up in `/readyz` instead of stopping the process.
+    pub fn connect(settings: &RedisSettings, url: &secrecy::SecretString) -> anyhow::Result<Self> {
+        let timeout = Duration::from_millis(settings.timeout_ms);
+        let mut config = Config::from_url(url.expose_secret());
+        config.pool = Some(PoolConfig {
+            max_size: settings.pool_size,
+            timeouts: Timeouts {
+                wait: Some(timeout),
+                create: Some(timeout),
+                recycle: Some(timeout),
+            },
+            ..PoolConfig::default()
+        });
+        let pool = config
+            .create_pool(Some(Runtime::Tokio1))
+            .context("invalid configuration: redis.url")?;
+        Ok(Self {
+            pool,
+            prefix: settings.key_prefix.clone(),
+            timeout,
+        })
+    }
+
+    fn key(&self, key: &str) -> String {
+        format!("{}{}", self.prefix, key)
+    }
+
+    /// Runs one command (or pipeline) with a deadline, so a hung Redis becomes a 503, not a hang.
+    async fn run<T, F, Fut>(&self, what: &'static str, op: F) -> StoreResult<T>
+    where
+        F: FnOnce(deadpool_redis::Connection) -> Fut,
+        Fut: Future<Output = redis::RedisResult<T>>,
+    {
+        let work = async {
+            let conn = self.pool.get().await.context("redis connection")?;
+            op(conn).await.context(what)
+        };
+        match tokio::time::timeout(self.timeout, work).await {
+            Ok(result) => result.map_err(StoreError),
+            Err(_) => Err(StoreError(anyhow::anyhow!("redis {what} timed out"))),
+        }
+    }
+
+    /// Deletes every key under this store's prefix (tests use one prefix each).
+    pub async fn clear_prefix(&self) -> StoreResult<()> {
+        let pattern = format!("{}*", self.prefix);
+        self.run("clear", |mut c| async move {
+            let keys: Vec<String> = redis::cmd("KEYS").arg(&pattern).query_async(&mut c).await?;
+            if !keys.is_empty() {
+                let _: () = c.del(keys).await?;
+            }
+            Ok(())
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl EphemeralStore for RedisStore {
+    async fn put(&self, key: &str, value: &[u8], ttl: Duration) -> StoreResult<()> {
+        let (key, ms) = (self.key(key), ttl_millis(ttl));
+        self.run("put", |mut c| async move {
+            redis::cmd("SET")
+                .arg(key)
+                .arg(value)
+                .arg("PX")
+                .arg(ms)
+                .query_async(&mut c)
+                .await
+        })
+        .await
+    }
+
+    async fn put_if_absent(&self, key: &str, value: &[u8], ttl: Duration) -> StoreResult<bool> {
+        let (key, ms) = (self.key(key), ttl_millis(ttl));
+        let reply: Option<String> = self
+            .run("put_if_absent", |mut c| async move {
+                redis::cmd("SET")
+                    .arg(key)
+                    .arg(value)
+                    .arg("PX")
+                    .arg(ms)
+                    .arg("NX")
+                    .query_async(&mut c)
+                    .await
+            })
+            .await?;
+        Ok(reply.is_some())
+    }
+
+    async fn get(&self, key: &str) -> StoreResult<Option<Vec<u8>>> {
+        let key = self.key(key);
+        self.run("get", |mut c| async move { c.get(key).await })
+            .await
+    }
+
+    async fn take(&self, key: &str) -> StoreResult<Option<Vec<u8>>> {
+        let key = self.key(key);
+        self.run("take", |mut c| async move {
+            redis::cmd("GETDEL").arg(key).query_async(&mut c).await
+        })
+        .await
+    }
+
+    async fn delete(&self, key: &str) -> StoreResult<()> {
+        let key = self.key(key);
+        self.run("delete", |mut c| async move { c.del(key).await })
+            .await
+    }
+
+    async fn incr(&self, key: &str, ttl: Duration) -> StoreResult<i64> {
+        let (key, ms) = (self.key(key), ttl_millis(ttl));
+        let (count,): (i64,) = self
+            .run("incr", |mut c| async move {
+                redis::pipe()
+                    .atomic()
+                    .incr(&key, 1)
+                    .cmd("PEXPIRE")
+                    .arg(&key)
+                    .arg(ms)
+                    .arg("NX")
+                    .ignore()
+                    .query_async(&mut c)
+                    .await
+            })
+            .await?;
+        Ok(count)
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        self.run("ping", |mut c| async move {
+            redis::cmd("PING").query_async::<()>(&mut c).await
+        })
+        .await
+    }
+}

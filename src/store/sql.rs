@@ -1,0 +1,137 @@
+//! The built-in store: rows in `ephemeral_entries` of the main database (SQLite or Postgres),
+//! so the embedded default needs no Redis and survives a restart.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use async_trait::async_trait;
+use sea_orm::{ConnectionTrait, DatabaseConnection, Statement, Value};
+
+use super::{EphemeralStore, StoreResult, ttl_millis};
+
+#[derive(Clone)]
+pub struct SqlStore {
+    db: DatabaseConnection,
+}
+
+impl SqlStore {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+
+    /// Deletes expired rows now and then; reads ignore them anyway.
+    pub fn spawn_purger(&self, every: Duration) -> tokio::task::JoinHandle<()> {
+        let store = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            loop {
+                tick.tick().await;
+                if let Err(e) = store.purge_expired().await {
+                    tracing::warn!(error = %e, "purging expired store entries failed");
+                }
+            }
+        })
+    }
+
+    pub async fn purge_expired(&self) -> anyhow::Result<u64> {
+        let stmt = self.stmt(
+            "DELETE FROM ephemeral_entries WHERE expires_at <= $1",
+            vec![now_millis().into()],
+        );
+        Ok(self.db.execute_raw(stmt).await?.rows_affected())
+    }
+
+    fn stmt(&self, sql: &str, values: Vec<Value>) -> Statement {
+        Statement::from_sql_and_values(self.db.get_database_backend(), sql, values)
+    }
+
+    async fn returning_value(&self, stmt: Statement) -> StoreResult<Option<Vec<u8>>> {
+        let row = self.db.query_one_raw(stmt).await.context("store query")?;
+        Ok(row
+            .map(|r| r.try_get_by_index::<Vec<u8>>(0))
+            .transpose()
+            .context("store row")?)
+    }
+}
+
+fn now_millis() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+#[async_trait]
+impl EphemeralStore for SqlStore {
+    async fn put(&self, key: &str, value: &[u8], ttl: Duration) -> StoreResult<()> {
+        let expires = now_millis() + ttl_millis(ttl);
+        let stmt = self.stmt(
+            "INSERT INTO ephemeral_entries (key, value, counter, expires_at) VALUES ($1, $2, 0, $3) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value, counter = 0, expires_at = excluded.expires_at",
+            vec![key.into(), value.to_vec().into(), expires.into()],
+        );
+        self.db.execute_raw(stmt).await.context("store put")?;
+        Ok(())
+    }
+
+    async fn put_if_absent(&self, key: &str, value: &[u8], ttl: Duration) -> StoreResult<bool> {
+        let now = now_millis();
+        // An expired row counts as absent: overwrite it, but never a live one.
+        let stmt = self.stmt(
+            "INSERT INTO ephemeral_entries (key, value, counter, expires_at) VALUES ($1, $2, 0, $3) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value, counter = 0, expires_at = excluded.expires_at \
+             WHERE ephemeral_entries.expires_at <= $4",
+            vec![key.into(), value.to_vec().into(), (now + ttl_millis(ttl)).into(), now.into()],
+        );
+        let result = self
+            .db
+            .execute_raw(stmt)
+            .await
+            .context("store put_if_absent")?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    async fn get(&self, key: &str) -> StoreResult<Option<Vec<u8>>> {
+        let stmt = self.stmt(
+            "SELECT value FROM ephemeral_entries WHERE key = $1 AND expires_at > $2",
+            vec![key.into(), now_millis().into()],
+        );
+        self.returning_value(stmt).await
+    }
+
+    async fn take(&self, key: &str) -> StoreResult<Option<Vec<u8>>> {
+        // One statement: the row lock (Postgres) or the write lock (SQLite) lets exactly
+        // one of concurrent takers delete the row and see its value.
+        let stmt = self.stmt(
+            "DELETE FROM ephemeral_entries WHERE key = $1 AND expires_at > $2 RETURNING value",
+            vec![key.into(), now_millis().into()],
+        );
+        self.returning_value(stmt).await
+    }
+
+    async fn delete(&self, key: &str) -> StoreResult<()> {
+        let stmt = self.stmt(
+            "DELETE FROM ephemeral_entries WHERE key = $1",
+            vec![key.into()],
+        );
+        self.db.execute_raw(stmt).await.context("store delete")?;
+        Ok(())
+    }
+
+    async fn incr(&self, key: &str, ttl: Duration) -> StoreResult<i64> {
+        let now = now_millis();
+        let stmt = self.stmt(
+            "INSERT INTO ephemeral_entries (key, value, counter, expires_at) VALUES ($1, $2, 1, $3) \
+             ON CONFLICT (key) DO UPDATE SET \
+               counter = CASE WHEN ephemeral_entries.expires_at <= $4 THEN 1 ELSE ephemeral_entries.counter + 1 END, \
+               expires_at = CASE WHEN ephemeral_entries.expires_at <= $4 THEN excluded.expires_at ELSE ephemeral_entries.expires_at END \
+             RETURNING counter",
+            vec![key.into(), Vec::<u8>::new().into(), (now + ttl_millis(ttl)).into(), now.into()],
+        );
+        let row = self.db.query_one_raw(stmt).await.context("store incr")?;
+        let row = row.context("store incr returned no row")?;
+        Ok(row.try_get_by_index::<i64>(0).context("store incr row")?)
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        self.db.ping().await.context("store ping")?;
+        Ok(())
+    }
+}

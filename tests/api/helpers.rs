@@ -1,0 +1,277 @@
+//! `TestApp`: the real server on port 0, on a fresh database and store per test.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use actix_web::dev::ServerHandle;
+use gatehouse::settings::Settings;
+use gatehouse::startup::Application;
+use gatehouse::store::{EphemeralStore, RedisStore, SqlStore};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use secrecy::SecretString;
+
+/// Which production-like combination a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// The embedded default: a SQLite file and the built-in store.
+    Sqlite,
+    /// Production: PostgreSQL and Redis.
+    Postgres,
+}
+
+/// Runs an async test body once per backend: `backend_tests!(name);` expects
+/// `async fn name(backend: Backend)` in the same module.
+#[macro_export]
+macro_rules! backend_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() { super::$name($crate::helpers::Backend::Sqlite).await }
+            )*
+        }
+        mod postgres_redis {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() { super::$name($crate::helpers::Backend::Postgres).await }
+            )*
+        }
+    };
+}
+
+pub fn postgres_admin_url() -> String {
+    std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+pub fn redis_url() -> String {
+    std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+/// Logs of every server in this test binary, so tests can check nothing secret is logged.
+pub fn captured_logs() -> &'static Arc<Mutex<Vec<u8>>> {
+    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let writer = LogWriter(logs.clone());
+        let settings = gatehouse::settings::LogSettings {
+            format: gatehouse::settings::LogFormat::Human,
+            filter: "gatehouse=debug,info,sqlx=warn,sea_orm=warn".into(),
+        };
+        gatehouse::telemetry::init(&settings, move || writer.clone());
+        logs
+    })
+}
+
+#[derive(Clone)]
+struct LogWriter(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if std::env::var_os("TEST_LOG").is_some() {
+            std::io::stderr().write_all(buf)?;
+        }
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A fresh database (and Redis prefix) that is removed when dropped.
+pub struct Isolation {
+    pub backend: Backend,
+    pub database_url: String,
+    pub redis_prefix: String,
+    sqlite_dir: Option<PathBuf>,
+    pg_database: Option<String>,
+}
+
+impl Isolation {
+    pub async fn new(backend: Backend) -> Self {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let redis_prefix = format!("gatehouse-test:{id}:");
+        match backend {
+            Backend::Sqlite => {
+                let dir = std::env::temp_dir().join(format!("gatehouse-test-{id}"));
+                std::fs::create_dir_all(&dir).unwrap();
+                let url = format!("sqlite://{}?mode=rwc", dir.join("gatehouse.db").display());
+                Self {
+                    backend,
+                    database_url: url,
+                    redis_prefix,
+                    sqlite_dir: Some(dir),
+                    pg_database: None,
+                }
+            }
+            Backend::Postgres => {
+                let name = format!("gatehouse_test_{id}");
+                let admin = Database::connect(postgres_admin_url()).await.expect(
+                    "PostgreSQL must be reachable for the postgres tests (TEST_DATABASE_URL)",
+                );
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                    .await
+                    .unwrap();
+                admin.close().await.ok();
+                let mut url = url::Url::parse(&postgres_admin_url()).unwrap();
+                url.set_path(&name);
+                Self {
+                    backend,
+                    database_url: url.to_string(),
+                    redis_prefix,
+                    sqlite_dir: None,
+                    pg_database: Some(name),
+                }
+            }
+        }
+    }
+
+    /// Settings for a server on this isolation, listening on `port`.
+    pub fn settings(&self, port: u16) -> Settings {
+        let mut s = Settings::built_in().unwrap();
+        s.server.listen = format!("127.0.0.1:{port}").parse().unwrap();
+        s.server.issuer = format!("http://127.0.0.1:{port}");
+        s.server.workers = 2;
+        s.database.url = SecretString::from(self.database_url.clone());
+        s.passwords.max_concurrent = 2;
+        if self.backend == Backend::Postgres {
+            s.redis.url = Some(SecretString::from(redis_url()));
+            s.redis.key_prefix = self.redis_prefix.clone();
+            s.keys.encryption_key = Some(SecretString::from(test_encryption_key()));
+        }
+        s
+    }
+
+    pub async fn connect(&self) -> DatabaseConnection {
+        let db = Database::connect(&self.database_url).await.unwrap();
+        migrations_up(&db).await;
+        db
+    }
+}
+
+async fn migrations_up(db: &DatabaseConnection) {
+    gatehouse::database::migrate(db).await.unwrap();
+}
+
+fn test_encryption_key() -> String {
+    // Fixed per test binary run; any 32 bytes will do.
+    static KEY: OnceLock<String> = OnceLock::new();
+    KEY.get_or_init(gatehouse::keys::MasterKey::generate_encoded)
+        .clone()
+}
+
+impl Drop for Isolation {
+    fn drop(&mut self) {
+        if let Some(dir) = self.sqlite_dir.take() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+        let pg = self.pg_database.take();
+        let prefix = self.redis_prefix.clone();
+        let backend = self.backend;
+        // Drop runs outside async; clean up on a thread with its own runtime.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                if let Some(name) = pg {
+                    if let Ok(admin) = Database::connect(postgres_admin_url()).await {
+                        let _ = admin
+                            .execute_unprepared(&format!(
+                                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                            ))
+                            .await;
+                    }
+                }
+                if backend == Backend::Postgres {
+                    if let Ok(store) = redis_store(&prefix) {
+                        let _ = store.clear_prefix().await;
+                    }
+                }
+            });
+        })
+        .join();
+    }
+}
+
+pub fn redis_store(prefix: &str) -> anyhow::Result<RedisStore> {
+    let mut settings = Settings::built_in()?.redis;
+    settings.key_prefix = prefix.to_owned();
+    RedisStore::connect(&settings, &SecretString::from(redis_url()))
+}
+
+/// The store the server on this isolation uses, for contract tests.
+pub async fn store_for(isolation: &Isolation) -> Arc<dyn EphemeralStore> {
+    match isolation.backend {
+        Backend::Sqlite => Arc::new(SqlStore::new(isolation.connect().await)),
+        Backend::Postgres => Arc::new(redis_store(&isolation.redis_prefix).unwrap()),
+    }
+}
+
+#[allow(dead_code)]
+pub struct TestApp {
+    pub address: String,
+    pub port: u16,
+    pub http: reqwest::Client,
+    pub settings: Settings,
+    handle: ServerHandle,
+    pub isolation: Arc<Isolation>,
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> Self {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Settings)) -> Self {
+        let isolation = Arc::new(Isolation::new(backend).await);
+        Self::spawn_on(isolation, tweak).await
+    }
+
+    /// Another server on the same database and store (a second instance, or a restart).
+    pub async fn spawn_on(isolation: Arc<Isolation>, tweak: impl FnOnce(&mut Settings)) -> Self {
+        captured_logs();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let mut settings = isolation.settings(port);
+        tweak(&mut settings);
+        let app = Application::build_on(settings.clone(), listener)
+            .await
+            .expect("server starts");
+        let handle = app.handle();
+        tokio::spawn(app.run_until_stopped());
+        Self {
+            address: format!("http://127.0.0.1:{port}"),
+            port,
+            http: http_client(),
+            settings,
+            handle,
+            isolation,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http.get(self.url(path)).send().await.unwrap()
+    }
+
+    pub async fn stop(&self) {
+        self.handle.stop(true).await;
+    }
+}
+
+/// A browser-like client: keeps cookies, never follows redirects (tests read them).
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}

@@ -1,0 +1,150 @@
+//! One contract for both ephemeral stores: Redis and the built-in SQL table.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use gatehouse::store::EphemeralStore;
+
+use crate::helpers::{Backend, Isolation, store_for};
+
+/// (backend, store): Redis for Postgres+Redis, the SQL table for SQLite; plus the SQL table
+/// on Postgres, which the production database would use without Redis.
+async fn stores() -> Vec<(String, Arc<Isolation>, Arc<dyn EphemeralStore>)> {
+    let sqlite = Arc::new(Isolation::new(Backend::Sqlite).await);
+    let postgres = Arc::new(Isolation::new(Backend::Postgres).await);
+    let sql_on_pg: Arc<dyn EphemeralStore> =
+        Arc::new(gatehouse::store::SqlStore::new(postgres.connect().await));
+    vec![
+        (
+            "sql/sqlite".into(),
+            sqlite.clone(),
+            store_for(&sqlite).await,
+        ),
+        ("redis".into(), postgres.clone(), store_for(&postgres).await),
+        ("sql/postgres".into(), postgres, sql_on_pg),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn put_get_delete_round_trip() {
+    for (name, _iso, store) in stores().await {
+        store
+            .put("k", b"v1", Duration::from_secs(60))
+            .await
+            .unwrap();
+        assert_eq!(
+            store.get("k").await.unwrap().as_deref(),
+            Some(&b"v1"[..]),
+            "{name}"
+        );
+        store
+            .put("k", b"v2", Duration::from_secs(60))
+            .await
+            .unwrap();
+        assert_eq!(
+            store.get("k").await.unwrap().as_deref(),
+            Some(&b"v2"[..]),
+            "{name}"
+        );
+        store.delete("k").await.unwrap();
+        assert_eq!(store.get("k").await.unwrap(), None, "{name}");
+        store.ping().await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn values_expire_after_their_ttl() {
+    for (name, _iso, store) in stores().await {
+        store
+            .put("short", b"x", Duration::from_millis(300))
+            .await
+            .unwrap();
+        assert!(store.get("short").await.unwrap().is_some(), "{name}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(
+            store.get("short").await.unwrap(),
+            None,
+            "{name}: expired value is gone"
+        );
+        assert_eq!(
+            store.take("short").await.unwrap(),
+            None,
+            "{name}: and cannot be taken"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn take_is_once_even_under_concurrency() {
+    for (name, _iso, store) in stores().await {
+        for round in 0..5 {
+            let key = format!("code-{round}");
+            store
+                .put(&key, b"grant", Duration::from_secs(60))
+                .await
+                .unwrap();
+            let takers: Vec<_> = (0..8)
+                .map(|_| {
+                    let (store, key) = (store.clone(), key.clone());
+                    tokio::spawn(async move { store.take(&key).await.unwrap() })
+                })
+                .collect();
+            let mut winners = 0;
+            for taker in takers {
+                if taker.await.unwrap().is_some() {
+                    winners += 1;
+                }
+            }
+            assert_eq!(winners, 1, "{name}: exactly one concurrent take wins");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn put_if_absent_respects_live_values_only() {
+    for (name, _iso, store) in stores().await {
+        assert!(
+            store
+                .put_if_absent("jti", b"1", Duration::from_millis(300))
+                .await
+                .unwrap(),
+            "{name}"
+        );
+        assert!(
+            !store
+                .put_if_absent("jti", b"2", Duration::from_secs(60))
+                .await
+                .unwrap(),
+            "{name}"
+        );
+        assert_eq!(
+            store.get("jti").await.unwrap().as_deref(),
+            Some(&b"1"[..]),
+            "{name}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert!(
+            store
+                .put_if_absent("jti", b"3", Duration::from_secs(60))
+                .await
+                .unwrap(),
+            "{name}: after expiry"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn counters_count_and_restart_after_expiry() {
+    for (name, _iso, store) in stores().await {
+        let ttl = Duration::from_millis(400);
+        assert_eq!(store.incr("hits", ttl).await.unwrap(), 1, "{name}");
+        assert_eq!(store.incr("hits", ttl).await.unwrap(), 2, "{name}");
+        assert_eq!(store.incr("hits", ttl).await.unwrap(), 3, "{name}");
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        assert_eq!(
+            store.incr("hits", ttl).await.unwrap(),
+            1,
+            "{name}: window restarted"
+        );
+    }
+}
