@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod clients;
+pub mod consent;
 pub mod database;
 pub mod demo;
 pub mod entities;
@@ -11,6 +12,8 @@ pub mod http;
 pub mod keys;
 pub mod oauth;
 pub mod oidc;
+pub mod random;
+pub mod sessions;
 pub mod settings;
 pub mod startup;
 pub mod store;

@@ -107,6 +107,8 @@ impl Application {
 fn serve(listener: TcpListener, c: Components, workers: usize) -> anyhow::Result<Server> {
     let discovery = web::Data::new(DiscoveryJson(ProviderMetadata::new(&c.issuer).to_json()?));
     let hsts = c.issuer.is_https();
+    let components = web::Data::new(c.clone());
+    let origins = web::Data::new(http::cors::AllowedOrigins::default());
     let data = (
         web::Data::new(c.db.clone()),
         web::Data::new(c.store.clone()),
@@ -117,8 +119,13 @@ fn serve(listener: TcpListener, c: Components, workers: usize) -> anyhow::Result
     );
     let mut server = HttpServer::new(move || {
         App::new()
+            .wrap(actix_web::middleware::from_fn(http::cors::middleware))
             .wrap(security_headers(hsts))
             .wrap(TracingLogger::<RequestSpan>::new())
+            .app_data(form_errors())
+            .app_data(query_errors())
+            .app_data(components.clone())
+            .app_data(origins.clone())
             .app_data(data.0.clone())
             .app_data(data.1.clone())
             .app_data(data.2.clone())
@@ -134,6 +141,21 @@ fn serve(listener: TcpListener, c: Components, workers: usize) -> anyhow::Result
         server = server.workers(workers);
     }
     Ok(server.run())
+}
+
+/// Malformed form bodies become `invalid_request` instead of actix's plain-text 400.
+fn form_errors() -> web::FormConfig {
+    web::FormConfig::default()
+        .limit(64 * 1024)
+        .error_handler(|err, _| {
+            crate::oauth::Error::invalid_request(format!("malformed form body: {err}")).into()
+        })
+}
+
+fn query_errors() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|err, _| {
+        crate::oauth::Error::invalid_request(format!("malformed query: {err}")).into()
+    })
 }
 
 /// Added to every response that does not set its own.

@@ -101,3 +101,24 @@ fn decode_hex(hex: &str) -> anyhow::Result<[u8; 32]> {
         .collect::<Result<_, _>>()?;
     <[u8; 32]>::try_from(bytes).map_err(|_| anyhow::anyhow!("digest must be 32 bytes"))
 }
+
+/// Every origin (scheme://host[:port]) of registered redirect URIs and web origins, for CORS.
+pub async fn origins(db: &DatabaseConnection) -> anyhow::Result<std::collections::HashSet<String>> {
+    let rows = clients::Entity::find()
+        .all(db)
+        .await
+        .context("listing clients")?;
+    let mut origins = std::collections::HashSet::new();
+    for row in rows {
+        let client = from_row(row)?;
+        for uri in client.redirect_uris.iter().chain(client.web_origins.iter()) {
+            if let Ok(url) = url::Url::parse(uri) {
+                let origin = url.origin();
+                if origin.is_tuple() {
+                    origins.insert(origin.ascii_serialization());
+                }
+            }
+        }
+    }
+    Ok(origins)
+}

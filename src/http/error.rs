@@ -6,13 +6,17 @@ use actix_web::{HttpResponse, ResponseError};
 use serde_json::json;
 
 use crate::oauth::Error;
+use crate::oauth::error::is_outage;
 
 impl ResponseError for Error {
     fn status_code(&self) -> StatusCode {
         match self {
-            Error::InvalidClient { .. } | Error::InvalidToken(_) => StatusCode::UNAUTHORIZED,
-            Error::AccessDenied(_) => StatusCode::FORBIDDEN,
+            Error::InvalidClient { .. } | Error::InvalidToken(_) | Error::MissingToken => {
+                StatusCode::UNAUTHORIZED
+            }
+            Error::AccessDenied(_) | Error::InsufficientScope(_) => StatusCode::FORBIDDEN,
             Error::TemporarilyUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Error::Unexpected(e) if is_outage(e) => StatusCode::SERVICE_UNAVAILABLE,
             Error::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::BAD_REQUEST,
         }
@@ -20,7 +24,7 @@ impl ResponseError for Error {
 
     fn error_response(&self) -> HttpResponse {
         if let Error::Unexpected(cause) = self {
-            tracing::error!(error = format!("{cause:#}"), "unexpected failure");
+            tracing::error!(error = format!("{cause:#}"), "request failed");
         }
         let mut response = HttpResponse::build(self.status_code());
         response

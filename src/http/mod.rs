@@ -1,9 +1,18 @@
 //! The thin web layer: extract and validate the wire format, call one capability, render.
 
+pub mod assets;
+pub mod authorize;
+pub mod cors;
 pub mod error;
+pub mod extract;
 pub mod health;
+pub mod login;
 pub mod oidc;
 pub mod paths;
+pub mod reply;
+pub mod token;
+pub mod userinfo;
+pub mod views;
 
 use actix_web::web;
 
@@ -11,4 +20,9 @@ use actix_web::web;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     health::configure(cfg);
     oidc::configure(cfg);
+    assets::configure(cfg);
+    authorize::configure(cfg);
+    login::configure(cfg);
+    token::configure(cfg);
+    userinfo::configure(cfg);
 }

@@ -11,3 +11,4 @@ pub const CONSENT: &str = "/consent";
 pub const HEALTHZ: &str = "/healthz";
 pub const READYZ: &str = "/readyz";
 pub const STATIC: &str = "/static";
+pub const AUTHORIZE_RESUME: &str = "/authorize/resume";

@@ -74,19 +74,29 @@ impl MasterKey {
     }
 
     pub fn encrypt(&self, plaintext: &[u8]) -> anyhow::Result<String> {
-        let encrypter = Dir.encrypter_from_bytes(self.0.expose_secret())?;
-        let mut header = JweHeader::new();
-        header.set_content_encryption("A256GCM");
-        Ok(jwe::serialize_compact(plaintext, &header, &encrypter)?)
+        seal(self.0.expose_secret(), plaintext)
     }
 
     pub fn decrypt(&self, jwe_compact: &str) -> anyhow::Result<Vec<u8>> {
-        let decrypter = Dir.decrypter_from_bytes(self.0.expose_secret())?;
-        let (plaintext, _) = jwe::deserialize_compact(jwe_compact, &decrypter).context(
+        open(self.0.expose_secret(), jwe_compact).context(
             "cannot decrypt a signing key: is keys.encryption_key the one it was stored with?",
-        )?;
-        Ok(plaintext)
+        )
     }
+}
+
+/// Authenticated encryption under a 32-byte key, as a compact JWE (`dir`, `A256GCM`).
+pub fn seal(key: &[u8; 32], plaintext: &[u8]) -> anyhow::Result<String> {
+    let encrypter = Dir.encrypter_from_bytes(key)?;
+    let mut header = JweHeader::new();
+    header.set_content_encryption("A256GCM");
+    Ok(jwe::serialize_compact(plaintext, &header, &encrypter)?)
+}
+
+/// Opens what [`seal`] produced; fails on a wrong key or any tampering.
+pub fn open(key: &[u8; 32], jwe_compact: &str) -> anyhow::Result<Vec<u8>> {
+    let decrypter = Dir.decrypter_from_bytes(key)?;
+    let (plaintext, _) = jwe::deserialize_compact(jwe_compact, &decrypter)?;
+    Ok(plaintext)
 }
 
 fn key_file_beside(db: &Path) -> PathBuf {

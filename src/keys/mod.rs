@@ -15,7 +15,7 @@ use josekit::jws::{self, JwsHeader, JwsVerifier, RS256, alg::rsassa::RsassaJwsSi
 use sea_orm::DatabaseConnection;
 use sha2::{Digest, Sha256};
 
-pub use master::MasterKey;
+pub use master::{MasterKey, open, seal};
 
 use crate::entities::signing_keys;
 use crate::settings::Settings;

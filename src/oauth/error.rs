@@ -35,6 +35,12 @@ pub enum Error {
     /// RFC 6750 §3.1.
     #[error("{0}")]
     InvalidToken(String),
+    /// RFC 6750 §3.1: the token lacks the scope the resource needs.
+    #[error("{0}")]
+    InsufficientScope(String),
+    /// RFC 6750 §3.1: no credentials at all, so no error code is sent.
+    #[error("the request carries no access token")]
+    MissingToken,
     /// RFC 6749 §4.1.2.1; at JSON endpoints we use it with 503 for store/database outages.
     #[error("{0}")]
     TemporarilyUnavailable(String),
@@ -56,8 +62,10 @@ impl Error {
             Self::AccessDenied(_) => "access_denied",
             Self::LoginRequired(_) => "login_required",
             Self::ConsentRequired(_) => "consent_required",
-            Self::InvalidToken(_) => "invalid_token",
+            Self::InvalidToken(_) | Self::MissingToken => "invalid_token",
+            Self::InsufficientScope(_) => "insufficient_scope",
             Self::TemporarilyUnavailable(_) => "temporarily_unavailable",
+            Self::Unexpected(e) if is_outage(e) => "temporarily_unavailable",
             Self::Unexpected(_) => "server_error",
         }
     }
@@ -65,6 +73,9 @@ impl Error {
     /// Human-readable `error_description`; never details of an unexpected failure.
     pub fn description(&self) -> String {
         match self {
+            Self::Unexpected(e) if is_outage(e) => {
+                "the service is temporarily unavailable".to_owned()
+            }
             Self::Unexpected(_) => "the server failed to handle the request".to_owned(),
             other => other.to_string(),
         }

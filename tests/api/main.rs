@@ -1,9 +1,11 @@
 //! One integration-test binary: every module below runs against the real server.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod flow;
 mod helpers;
 
 mod config;
 mod discovery;
 mod health;
+mod rp;
 mod store_contract;

@@ -1,0 +1,83 @@
+//! `/token` (RFC 6749 §3.2): authenticate the client once, dispatch on `grant_type`.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use super::{extract, paths};
+use crate::clients::{Client, GrantType};
+use crate::oauth::authorize::Params;
+use crate::oauth::grants::refresh_token::Refreshed;
+use crate::oauth::grants::{GrantContext, authorization_code, refresh_token};
+use crate::oauth::{Error, client_auth};
+use crate::startup::Components;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route(paths::TOKEN, web::post().to(token));
+}
+
+#[tracing::instrument(skip_all, fields(client_id, grant_type))]
+async fn token(
+    req: HttpRequest,
+    form: web::Form<Vec<(String, String)>>,
+    c: web::Data<Components>,
+) -> Result<HttpResponse, Error> {
+    let params = Params::new(form.into_inner());
+    if let Some(name) = params.first_duplicate() {
+        return Err(Error::invalid_request(format!(
+            "parameter {name} is repeated"
+        )));
+    }
+    let presented = client_auth::presented(extract::basic_credentials(&req)?, &params)?;
+    let client = client_auth::authenticate(&c.db, presented).await?;
+    let span = tracing::Span::current();
+    span.record("client_id", client.id.as_str());
+    let grant_type = params
+        .get("grant_type")
+        .ok_or_else(|| Error::invalid_request("grant_type is missing"))?;
+    span.record("grant_type", grant_type);
+    let ctx = GrantContext {
+        db: &c.db,
+        store: c.store.as_ref(),
+        keys: &c.keys,
+        issuer: &c.issuer,
+        settings: &c.settings.tokens,
+    };
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    let body = match grant_type {
+        "authorization_code" => {
+            allowed(&client, GrantType::AuthorizationCode)?;
+            json(&authorization_code::exchange(&ctx, &client, &params, now_ms / 1000).await?)?
+        }
+        "refresh_token" => {
+            allowed(&client, GrantType::RefreshToken)?;
+            match refresh_token::refresh(&ctx, &client, &params, now_ms).await? {
+                Refreshed::New(response) => json(&response)?,
+                Refreshed::Replay(bytes) => bytes,
+            }
+        }
+        _ => {
+            return Err(Error::UnsupportedGrantType(format!(
+                "grant_type {grant_type} is not supported"
+            )));
+        }
+    };
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .insert_header(("Cache-Control", "no-store"))
+        .insert_header(("Pragma", "no-cache"))
+        .body(body))
+}
+
+fn allowed(client: &Client, grant: GrantType) -> Result<(), Error> {
+    if client.allows_grant(grant) {
+        Ok(())
+    } else {
+        Err(Error::UnauthorizedClient(format!(
+            "client may not use {}",
+            grant.as_str()
+        )))
+    }
+}
+
+fn json<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, Error> {
+    serde_json::to_vec(value).map_err(|e| Error::Unexpected(e.into()))
+}

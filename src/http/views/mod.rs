@@ -1,0 +1,85 @@
+//! Askama page models, and rendering them with the right status and cache headers.
+
+use actix_web::HttpResponse;
+use actix_web::http::StatusCode;
+use askama::Template;
+
+#[derive(Template)]
+#[template(path = "login.html")]
+pub struct LoginPage<'a> {
+    pub action: &'a str,
+    pub client_name: &'a str,
+    pub request_id: &'a str,
+    pub csrf: &'a str,
+    pub email: &'a str,
+    pub error: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "consent.html")]
+pub struct ConsentPage<'a> {
+    pub action: &'a str,
+    pub client_name: &'a str,
+    pub request_id: &'a str,
+    pub csrf: &'a str,
+    pub user_email: &'a str,
+    pub scope_lines: Vec<&'static str>,
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+pub struct ErrorPage<'a> {
+    pub title: &'a str,
+    pub message: &'a str,
+    pub code: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "form_post.html")]
+pub struct FormPostPage<'a> {
+    pub action: &'a str,
+    pub fields: Vec<(&'a str, &'a str)>,
+}
+
+/// A page that must never be cached (it carries CSRF tokens or per-user content).
+pub fn render(status: StatusCode, page: &impl Template) -> HttpResponse {
+    match page.render() {
+        Ok(body) => HttpResponse::build(status)
+            .content_type("text/html; charset=utf-8")
+            .insert_header(("Cache-Control", "no-store"))
+            .body(body),
+        Err(e) => {
+            tracing::error!(error = %e, "template failed to render");
+            HttpResponse::InternalServerError().body("internal error")
+        }
+    }
+}
+
+/// A friendly page for errors that must not go back to the client.
+pub fn error_page(
+    status: StatusCode,
+    title: &str,
+    message: &str,
+    code: Option<&str>,
+) -> HttpResponse {
+    render(
+        status,
+        &ErrorPage {
+            title,
+            message,
+            code,
+        },
+    )
+}
+
+/// What each scope means, in plain words, for the consent page.
+pub fn describe_scope(scope: &str) -> &'static str {
+    match scope {
+        "openid" => "Confirm who you are",
+        "profile" => "See your name and username",
+        "email" => "See your email address",
+        "roles" => "See the roles you hold",
+        "offline_access" => "Stay signed in and access your data while you are away",
+        _ => "Use an additional permission",
+    }
+}

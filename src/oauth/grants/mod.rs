@@ -1,0 +1,161 @@
+//! Token endpoint grants, one file each, sharing what minting needs.
+
+pub mod authorization_code;
+pub mod refresh_token;
+
+use std::time::Duration;
+
+use sea_orm::DatabaseConnection;
+
+use crate::accounts;
+use crate::clients::Client;
+use crate::keys::KeyRing;
+use crate::oauth::tokens::{AccessSubject, IdClaims, Minter, TokenResponse, at_hash};
+use crate::oauth::{Error, Scopes, refresh};
+use crate::random;
+use crate::settings::{Issuer, TokenSettings};
+use crate::store::EphemeralStore;
+
+/// What every grant works with.
+pub struct GrantContext<'a> {
+    pub db: &'a DatabaseConnection,
+    pub store: &'a dyn EphemeralStore,
+    pub keys: &'a KeyRing,
+    pub issuer: &'a Issuer,
+    pub settings: &'a TokenSettings,
+}
+
+/// A user's authorization, as carried by a code or a refresh token.
+pub struct UserGrant<'a> {
+    pub user_id: &'a str,
+    pub scope: &'a Scopes,
+    pub auth_time: i64,
+    pub sid: &'a str,
+    pub amr: &'a [String],
+    pub nonce: Option<&'a str>,
+}
+
+/// The ids minted tokens will carry, chosen before minting so markers can name them.
+pub struct TokenIds {
+    pub jti: String,
+    pub family: String,
+    pub family_expires_at: i64,
+}
+
+impl GrantContext<'_> {
+    fn minter(&self) -> Minter<'_> {
+        Minter {
+            keys: self.keys,
+            issuer: self.issuer,
+            settings: self.settings,
+        }
+    }
+
+    fn access_ttl(&self, client: &Client) -> i64 {
+        client
+            .access_token_ttl_secs
+            .unwrap_or(self.settings.access_token_ttl_secs)
+    }
+
+    fn refresh_idle_ttl(&self, client: &Client) -> i64 {
+        client
+            .refresh_token_idle_ttl_secs
+            .unwrap_or(self.settings.refresh_token_idle_ttl_secs)
+    }
+
+    pub fn refresh_max_ttl(&self, client: &Client) -> i64 {
+        client
+            .refresh_token_max_ttl_secs
+            .unwrap_or(self.settings.refresh_token_max_ttl_secs)
+    }
+
+    /// The user must still exist and be enabled for anything to be issued.
+    async fn active_user(&self, user_id: &str) -> Result<(), Error> {
+        match accounts::store::find_by_id(self.db, user_id).await {
+            Ok(Some(user)) if !user.disabled => Ok(()),
+            Ok(_) => Err(Error::invalid_grant("the user is no longer active")),
+            Err(e) => Err(Error::Unexpected(e).classify()),
+        }
+    }
+
+    /// Mints the access token, the id_token (for `openid`) and a refresh token (for
+    /// `offline_access`, when the client may refresh) in the given family.
+    async fn mint(
+        &self,
+        client: &Client,
+        grant: &UserGrant<'_>,
+        ids: &TokenIds,
+        now: i64,
+    ) -> Result<TokenResponse, Error> {
+        self.active_user(grant.user_id).await?;
+        let ttl = self.access_ttl(client);
+        let subject = AccessSubject {
+            sub: grant.user_id,
+            client_id: &client.id,
+            scope: grant.scope,
+            auth_time: Some(grant.auth_time),
+            sid: Some(grant.sid),
+            ttl,
+        };
+        let (access_token, _) = self.minter().access_token(&subject, &ids.jti, now)?;
+        let id_token = if grant.scope.contains("openid") {
+            let claims = IdClaims {
+                iss: self.issuer.as_str(),
+                sub: grant.user_id,
+                aud: &client.id,
+                azp: &client.id,
+                exp: now + self.settings.id_token_ttl_secs,
+                iat: now,
+                auth_time: grant.auth_time,
+                nonce: grant.nonce,
+                at_hash: at_hash(&access_token),
+                sid: grant.sid,
+                amr: grant.amr,
+            };
+            Some(self.minter().id_token(&claims)?)
+        } else {
+            None
+        };
+        let refresh_token = if grant.scope.contains("offline_access")
+            && client.allows_grant(crate::clients::GrantType::RefreshToken)
+        {
+            let record = refresh::RefreshGrant {
+                family: ids.family.clone(),
+                client_id: client.id.clone(),
+                user_id: grant.user_id.to_owned(),
+                sid: grant.sid.to_owned(),
+                scope: grant.scope.clone(),
+                auth_time: grant.auth_time,
+                amr: grant.amr.to_vec(),
+                family_expires_at: ids.family_expires_at,
+            };
+            refresh::start_family(self.store, &ids.family, ids.family_expires_at, now).await?;
+            Some(
+                refresh::store_token(self.store, &record, self.refresh_idle_ttl(client), now)
+                    .await?,
+            )
+        } else {
+            None
+        };
+        Ok(TokenResponse {
+            access_token,
+            token_type: "Bearer".to_owned(),
+            expires_in: ttl,
+            refresh_token,
+            id_token,
+            scope: grant.scope.to_string(),
+        })
+    }
+}
+
+pub fn new_ids(family_expires_at: i64) -> TokenIds {
+    TokenIds {
+        jti: random::token(),
+        family: random::token(),
+        family_expires_at,
+    }
+}
+
+pub fn seconds(n: i64) -> Duration {
+    Duration::from_secs(n.max(1) as u64)
+}

@@ -1,0 +1,102 @@
+//! `grant_type=refresh_token` (RFC 6749 §6) with rotation, family revocation on reuse
+//! (RFC 9700 §4.14.2) and an idempotent retry window.
+
+use std::time::Duration;
+
+use crate::clients::Client;
+use crate::oauth::authorize::Params;
+use crate::oauth::refresh::{self, Presented};
+use crate::oauth::tokens::TokenResponse;
+use crate::oauth::{Error, Scopes};
+
+use super::{GrantContext, TokenIds, UserGrant, seconds};
+
+/// The outcome: a fresh response, or the very bytes a retried request got before.
+pub enum Refreshed {
+    New(TokenResponse),
+    Replay(Vec<u8>),
+}
+
+pub async fn refresh(
+    ctx: &GrantContext<'_>,
+    client: &Client,
+    params: &Params,
+    now_ms: i64,
+) -> Result<Refreshed, Error> {
+    let token = params
+        .get("refresh_token")
+        .ok_or_else(|| Error::invalid_request("refresh_token is missing"))?;
+    let requested = params.get("scope").map(Scopes::parse).transpose()?;
+    let grace = Duration::from_secs(ctx.settings.refresh_retry_grace_secs as u64);
+    let grant = match refresh::claim(ctx.store, token, &client.id, grace, now_ms).await? {
+        Presented::Live(grant) => grant,
+        Presented::Retry(response) => return Ok(Refreshed::Replay(response)),
+        Presented::Reused { family } => {
+            tracing::warn!("rotated refresh token reused; revoking its family");
+            refresh::revoke_family(
+                ctx.store,
+                &family,
+                seconds(ctx.settings.refresh_token_max_ttl_secs),
+            )
+            .await?;
+            return Err(Error::invalid_grant(
+                "the refresh token was already used; its family is revoked",
+            ));
+        }
+        Presented::Unknown => {
+            return Err(Error::invalid_grant(
+                "the refresh token is invalid or expired",
+            ));
+        }
+    };
+    if grant.client_id != client.id {
+        refresh::revoke_family(
+            ctx.store,
+            &grant.family,
+            seconds(ctx.settings.refresh_token_max_ttl_secs),
+        )
+        .await?;
+        return Err(Error::invalid_grant(
+            "the refresh token was issued to another client",
+        ));
+    }
+    if !refresh::family_usable(ctx.store, &grant.family).await? {
+        return Err(Error::invalid_grant("the refresh token has been revoked"));
+    }
+    // §6: a narrower scope may be asked for, never a wider one.
+    let scope = match requested {
+        Some(scope) if !scope.is_subset(&grant.scope) => {
+            return Err(Error::InvalidScope(
+                "scope exceeds what was originally granted".into(),
+            ));
+        }
+        Some(scope) => scope,
+        None => grant.scope.clone(),
+    };
+    let now = now_ms / 1000;
+    let ids = TokenIds {
+        jti: crate::random::token(),
+        family: grant.family.clone(),
+        family_expires_at: grant.family_expires_at,
+    };
+    // The family keeps its full scope for later refreshes; this response carries the narrower one.
+    let user = UserGrant {
+        user_id: &grant.user_id,
+        scope: &scope,
+        auth_time: grant.auth_time,
+        sid: &grant.sid,
+        amr: &grant.amr,
+        nonce: None,
+    };
+    let mut response = ctx.mint(client, &user, &ids, now).await?;
+    if response.refresh_token.is_none() {
+        // Narrowed away offline_access: still rotate, so the old token cannot be reused.
+        let record = refresh::RefreshGrant { ..grant.clone() };
+        response.refresh_token = Some(
+            refresh::store_token(ctx.store, &record, ctx.refresh_idle_ttl(client), now).await?,
+        );
+    }
+    let body = serde_json::to_vec(&response).map_err(|e| Error::Unexpected(e.into()))?;
+    refresh::remember_response(ctx.store, token, &grant, &body, now_ms).await?;
+    Ok(Refreshed::New(response))
+}

@@ -1,0 +1,202 @@
+//! Refresh tokens: opaque, stored under their digest, rotated on every use, grouped in
+//! families so reuse of a rotated token revokes them all (RFC 9700 §4.14.2) — except a
+//! retry within a short grace window, which gets the same answer again.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+
+use crate::keys;
+use crate::oauth::Scopes;
+use crate::random;
+use crate::store::EphemeralStore;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RefreshGrant {
+    pub family: String,
+    pub client_id: String,
+    pub user_id: String,
+    pub sid: String,
+    pub scope: Scopes,
+    pub auth_time: i64,
+    pub amr: Vec<String>,
+    /// The family's absolute end (Unix seconds); rotation never extends it.
+    pub family_expires_at: i64,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct FamilyState {
+    revoked: bool,
+}
+
+/// Left behind by a rotation: who rotated when, and the sealed answer for a retry.
+#[derive(Debug, Serialize, Deserialize)]
+struct Rotated {
+    family: String,
+    client_id: String,
+    rotated_at_ms: i64,
+    cached: Option<String>,
+}
+
+pub enum Presented {
+    /// This request won the rotation of a live token.
+    Live(RefreshGrant),
+    /// A retry within the grace window: the response the first request got.
+    Retry(Vec<u8>),
+    /// A rotated token came back outside the grace window (or from another client).
+    Reused {
+        family: String,
+    },
+    Unknown,
+}
+
+fn token_key(token: &str) -> String {
+    format!("rt:{}", random::digest(token))
+}
+
+fn rotated_key(token: &str) -> String {
+    format!("rt-rotated:{}", random::digest(token))
+}
+
+fn family_key(family: &str) -> String {
+    format!("rt-family:{family}")
+}
+
+fn remaining(until: i64, now: i64) -> Duration {
+    Duration::from_secs((until - now).max(1) as u64)
+}
+
+/// Opens a family; a revocation that raced ahead of it (code replay) is kept.
+pub async fn start_family(
+    store: &dyn EphemeralStore,
+    family: &str,
+    expires_at: i64,
+    now: i64,
+) -> anyhow::Result<()> {
+    let state = serde_json::to_vec(&FamilyState { revoked: false })?;
+    store
+        .put_if_absent(&family_key(family), &state, remaining(expires_at, now))
+        .await?;
+    Ok(())
+}
+
+pub async fn revoke_family(
+    store: &dyn EphemeralStore,
+    family: &str,
+    ttl: Duration,
+) -> anyhow::Result<()> {
+    let state = serde_json::to_vec(&FamilyState { revoked: true })?;
+    store.put(&family_key(family), &state, ttl).await?;
+    Ok(())
+}
+
+/// A family that is revoked or has expired is not usable.
+pub async fn family_usable(store: &dyn EphemeralStore, family: &str) -> anyhow::Result<bool> {
+    let Some(raw) = store.get(&family_key(family)).await? else {
+        return Ok(false);
+    };
+    let state: FamilyState = serde_json::from_slice(&raw).context("family state")?;
+    Ok(!state.revoked)
+}
+
+/// Stores a new refresh token; it lives for the idle timeout, never past the family's end.
+pub async fn store_token(
+    store: &dyn EphemeralStore,
+    grant: &RefreshGrant,
+    idle_ttl: i64,
+    now: i64,
+) -> anyhow::Result<String> {
+    let token = random::token();
+    let ttl = remaining((now + idle_ttl).min(grant.family_expires_at), now);
+    store
+        .put(&token_key(&token), &serde_json::to_vec(grant)?, ttl)
+        .await?;
+    Ok(token)
+}
+
+/// Decides what a presented token is. Exactly one of concurrent presenters wins `Live`:
+/// the rotation marker is claimed with put-if-absent before the token is deleted.
+pub async fn claim(
+    store: &dyn EphemeralStore,
+    token: &str,
+    client_id: &str,
+    grace: Duration,
+    now_ms: i64,
+) -> anyhow::Result<Presented> {
+    if let Some(raw) = store.get(&token_key(token)).await? {
+        let grant: RefreshGrant = serde_json::from_slice(&raw).context("stored refresh token")?;
+        let marker = Rotated {
+            family: grant.family.clone(),
+            client_id: grant.client_id.clone(),
+            rotated_at_ms: now_ms,
+            cached: None,
+        };
+        let ttl = remaining(grant.family_expires_at, now_ms / 1000);
+        if store
+            .put_if_absent(&rotated_key(token), &serde_json::to_vec(&marker)?, ttl)
+            .await?
+        {
+            store.delete(&token_key(token)).await?;
+            return Ok(Presented::Live(grant));
+        }
+    }
+    after_rotation(store, token, client_id, grace, now_ms).await
+}
+
+async fn after_rotation(
+    store: &dyn EphemeralStore,
+    token: &str,
+    client_id: &str,
+    grace: Duration,
+    now_ms: i64,
+) -> anyhow::Result<Presented> {
+    let within = |m: &Rotated| {
+        m.client_id == client_id && now_ms - m.rotated_at_ms <= grace.as_millis() as i64
+    };
+    // A concurrent winner may still be minting: wait briefly for its sealed answer.
+    for _ in 0..60 {
+        let Some(raw) = store.get(&rotated_key(token)).await? else {
+            return Ok(Presented::Unknown);
+        };
+        let marker: Rotated = serde_json::from_slice(&raw).context("rotation marker")?;
+        if grace.is_zero() || !within(&marker) {
+            return Ok(Presented::Reused {
+                family: marker.family,
+            });
+        }
+        if !family_usable(store, &marker.family).await? {
+            return Ok(Presented::Reused {
+                family: marker.family,
+            });
+        }
+        if let Some(sealed) = marker.cached {
+            let key = random::derive_key("refresh-retry", token);
+            return Ok(Presented::Retry(keys::open(&key, &sealed)?));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Ok(Presented::Unknown)
+}
+
+/// Seals the response under a key only the old token's holder can derive, for retries.
+pub async fn remember_response(
+    store: &dyn EphemeralStore,
+    old_token: &str,
+    grant: &RefreshGrant,
+    response: &[u8],
+    now_ms: i64,
+) -> anyhow::Result<()> {
+    let key = random::derive_key("refresh-retry", old_token);
+    let marker = Rotated {
+        family: grant.family.clone(),
+        client_id: grant.client_id.clone(),
+        rotated_at_ms: now_ms,
+        cached: Some(keys::seal(&key, response)?),
+    };
+    let ttl = remaining(grant.family_expires_at, now_ms / 1000);
+    store
+        .put(&rotated_key(old_token), &serde_json::to_vec(&marker)?, ttl)
+        .await?;
+    Ok(())
+}
