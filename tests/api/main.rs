@@ -7,5 +7,6 @@ mod helpers;
 mod config;
 mod discovery;
 mod health;
+mod negative;
 mod rp;
 mod store_contract;
