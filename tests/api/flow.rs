@@ -111,8 +111,13 @@ pub const REDIRECT: &str = "http://127.0.0.1:8081/callback";
 pub fn pkce_pair() -> (String, String) {
     use base64::Engine;
     use sha2::Digest;
-    let verifier = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
-    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes()));
+    let verifier = format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    );
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(sha2::Sha256::digest(verifier.as_bytes()));
     (verifier, challenge)
 }
 
@@ -123,7 +128,11 @@ pub fn authorize_url(app: &TestApp, params: &[(&str, &str)]) -> String {
 }
 
 /// The usual parameters for `client`, with a PKCE challenge.
-pub fn standard_params<'a>(client: &'a str, challenge: &'a str, scope: &'a str) -> Vec<(&'a str, &'a str)> {
+pub fn standard_params<'a>(
+    client: &'a str,
+    challenge: &'a str,
+    scope: &'a str,
+) -> Vec<(&'a str, &'a str)> {
     vec![
         ("response_type", "code"),
         ("client_id", client),
@@ -140,13 +149,28 @@ pub fn standard_params<'a>(client: &'a str, challenge: &'a str, scope: &'a str) 
 pub async fn obtain_code(app: &TestApp, client: &str, scope: &str) -> (String, String) {
     let (verifier, challenge) = pkce_pair();
     let url = authorize_url(app, &standard_params(client, &challenge, scope));
-    let back = drive(app, &app.http, &url, USER_EMAIL, PASSWORD_OF_USER, Choice::Allow).await;
-    let code = query(&back).get("code").cloned().unwrap_or_else(|| panic!("no code in {back}"));
+    let back = drive(
+        app,
+        &app.http,
+        &url,
+        USER_EMAIL,
+        PASSWORD_OF_USER,
+        Choice::Allow,
+    )
+    .await;
+    let code = query(&back)
+        .get("code")
+        .cloned()
+        .unwrap_or_else(|| panic!("no code in {back}"));
     (code, verifier)
 }
 
 /// A token request as the given client (public: client_id in the body; demo-web: Basic).
-pub async fn token_request(app: &TestApp, client: &str, form: &[(&str, &str)]) -> reqwest::Response {
+pub async fn token_request(
+    app: &TestApp,
+    client: &str,
+    form: &[(&str, &str)],
+) -> reqwest::Response {
     let mut form: Vec<(&str, &str)> = form.to_vec();
     let mut request = reqwest::Client::new().post(app.url("/token"));
     if client == WEB {
@@ -157,29 +181,57 @@ pub async fn token_request(app: &TestApp, client: &str, form: &[(&str, &str)]) -
     request.form(&form).send().await.unwrap()
 }
 
-pub async fn exchange_code(app: &TestApp, client: &str, code: &str, verifier: &str) -> reqwest::Response {
-    let form = [("grant_type", "authorization_code"), ("code", code), ("redirect_uri", REDIRECT), ("code_verifier", verifier)];
+pub async fn exchange_code(
+    app: &TestApp,
+    client: &str,
+    code: &str,
+    verifier: &str,
+) -> reqwest::Response {
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", verifier),
+    ];
     token_request(app, client, &form).await
 }
 
 pub async fn refresh(app: &TestApp, client: &str, token: &str) -> reqwest::Response {
-    token_request(app, client, &[("grant_type", "refresh_token"), ("refresh_token", token)]).await
+    token_request(
+        app,
+        client,
+        &[("grant_type", "refresh_token"), ("refresh_token", token)],
+    )
+    .await
 }
 
 pub async fn json_error(response: reqwest::Response) -> (u16, String) {
     let status = response.status().as_u16();
     let body: serde_json::Value = response.json().await.unwrap();
-    (status, body["error"].as_str().unwrap_or_default().to_owned())
+    (
+        status,
+        body["error"].as_str().unwrap_or_default().to_owned(),
+    )
 }
 
 pub async fn userinfo_status(app: &TestApp, access_token: &str) -> u16 {
-    reqwest::Client::new().get(app.url("/userinfo")).bearer_auth(access_token).send().await.unwrap().status().as_u16()
+    reqwest::Client::new()
+        .get(app.url("/userinfo"))
+        .bearer_auth(access_token)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
 }
 
 /// GET without following redirects: the status and the Location, if any.
 pub async fn navigate(app: &TestApp, url: &str) -> (u16, Option<String>, String) {
     let response = app.http.get(url).send().await.unwrap();
     let status = response.status().as_u16();
-    let location = response.headers().get("location").map(|l| l.to_str().unwrap().to_owned());
+    let location = response
+        .headers()
+        .get("location")
+        .map(|l| l.to_str().unwrap().to_owned());
     (status, location, response.text().await.unwrap_or_default())
 }

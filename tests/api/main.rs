@@ -5,8 +5,12 @@ mod flow;
 mod helpers;
 
 mod config;
+mod cors;
 mod discovery;
+mod faults;
 mod health;
+mod instances;
+mod logs;
 mod negative;
 mod rp;
 mod store_contract;

@@ -22,11 +22,21 @@ async fn wrong_or_missing_code_verifier_is_invalid_grant(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let (code, _) = obtain_code(&app, SPA, "openid").await;
     let (wrong, _) = pkce_pair();
-    assert_eq!(json_error(exchange_code(&app, SPA, &code, &wrong).await).await, (400, "invalid_grant".into()));
+    assert_eq!(
+        json_error(exchange_code(&app, SPA, &code, &wrong).await).await,
+        (400, "invalid_grant".into())
+    );
 
     let (code, _) = obtain_code(&app, SPA, "openid").await;
-    let form = [("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", REDIRECT)];
-    assert_eq!(json_error(token_request(&app, SPA, &form).await).await, (400, "invalid_grant".into()));
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", REDIRECT),
+    ];
+    assert_eq!(
+        json_error(token_request(&app, SPA, &form).await).await,
+        (400, "invalid_grant".into())
+    );
 }
 
 async fn plain_pkce_refused_and_missing_pkce_on_public_client(backend: Backend) {
@@ -52,7 +62,11 @@ async fn plain_pkce_refused_and_missing_pkce_on_public_client(backend: Backend) 
 async fn reused_code_fails_and_revokes_first_tokens(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let (code, verifier) = obtain_code(&app, SPA, "openid offline_access").await;
-    let first: serde_json::Value = exchange_code(&app, SPA, &code, &verifier).await.json().await.unwrap();
+    let first: serde_json::Value = exchange_code(&app, SPA, &code, &verifier)
+        .await
+        .json()
+        .await
+        .unwrap();
     let access = first["access_token"].as_str().unwrap();
     let refresh_token = first["refresh_token"].as_str().unwrap();
     assert_eq!(userinfo_status(&app, access).await, 200);
@@ -60,15 +74,25 @@ async fn reused_code_fails_and_revokes_first_tokens(backend: Backend) {
     let again = exchange_code(&app, SPA, &code, &verifier).await;
 
     assert_eq!(json_error(again).await, (400, "invalid_grant".into()));
-    assert_eq!(userinfo_status(&app, access).await, 401, "the first access token is revoked");
-    assert_eq!(json_error(refresh(&app, SPA, refresh_token).await).await, (400, "invalid_grant".into()));
+    assert_eq!(
+        userinfo_status(&app, access).await,
+        401,
+        "the first access token is revoked"
+    );
+    assert_eq!(
+        json_error(refresh(&app, SPA, refresh_token).await).await,
+        (400, "invalid_grant".into())
+    );
 }
 
 async fn expired_code_is_invalid_grant(backend: Backend) {
     let app = TestApp::spawn_with(backend, |s| s.tokens.authorization_code_ttl_secs = 1).await;
     let (code, verifier) = obtain_code(&app, SPA, "openid").await;
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
-    assert_eq!(json_error(exchange_code(&app, SPA, &code, &verifier).await).await, (400, "invalid_grant".into()));
+    assert_eq!(
+        json_error(exchange_code(&app, SPA, &code, &verifier).await).await,
+        (400, "invalid_grant".into())
+    );
 }
 
 async fn redirect_uri_mismatch_at_authorize_and_token(backend: Backend) {
@@ -89,18 +113,34 @@ async fn redirect_uri_mismatch_at_authorize_and_token(backend: Backend) {
         ("redirect_uri", "http://localhost:8081/callback"),
         ("code_verifier", verifier.as_str()),
     ];
-    assert_eq!(json_error(token_request(&app, SPA, &form).await).await, (400, "invalid_grant".into()));
+    assert_eq!(
+        json_error(token_request(&app, SPA, &form).await).await,
+        (400, "invalid_grant".into())
+    );
 }
 
 async fn unknown_client_and_wrong_secret(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let (_, challenge) = pkce_pair();
-    let (status, location, _) = navigate(&app, &authorize_url(&app, &standard_params("nobody", &challenge, "openid"))).await;
+    let (status, location, _) = navigate(
+        &app,
+        &authorize_url(&app, &standard_params("nobody", &challenge, "openid")),
+    )
+    .await;
     assert_eq!(status, 400);
     assert!(location.is_none());
 
-    let form = [("grant_type", "authorization_code"), ("code", "x"), ("client_id", "nobody")];
-    let response = reqwest::Client::new().post(app.url("/token")).form(&form).send().await.unwrap();
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", "x"),
+        ("client_id", "nobody"),
+    ];
+    let response = reqwest::Client::new()
+        .post(app.url("/token"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(json_error(response).await, (401, "invalid_client".into()));
 
     let response = reqwest::Client::new()
@@ -110,20 +150,32 @@ async fn unknown_client_and_wrong_secret(backend: Backend) {
         .send()
         .await
         .unwrap();
-    assert!(response.headers()["www-authenticate"].to_str().unwrap().starts_with("Basic"));
+    assert!(
+        response.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Basic")
+    );
     assert_eq!(json_error(response).await, (401, "invalid_client".into()));
 }
 
 async fn refresh_reuse_after_grace_revokes_family(backend: Backend) {
     let app = TestApp::spawn_with(backend, |s| s.tokens.refresh_retry_grace_secs = 1).await;
     let (code, verifier) = obtain_code(&app, SPA, "openid offline_access").await;
-    let first: serde_json::Value = exchange_code(&app, SPA, &code, &verifier).await.json().await.unwrap();
+    let first: serde_json::Value = exchange_code(&app, SPA, &code, &verifier)
+        .await
+        .json()
+        .await
+        .unwrap();
     let rt1 = first["refresh_token"].as_str().unwrap().to_owned();
     let second: serde_json::Value = refresh(&app, SPA, &rt1).await.json().await.unwrap();
     let rt2 = second["refresh_token"].as_str().unwrap().to_owned();
 
     tokio::time::sleep(std::time::Duration::from_millis(1300)).await;
-    assert_eq!(json_error(refresh(&app, SPA, &rt1).await).await, (400, "invalid_grant".into()));
+    assert_eq!(
+        json_error(refresh(&app, SPA, &rt1).await).await,
+        (400, "invalid_grant".into())
+    );
     assert_eq!(
         json_error(refresh(&app, SPA, &rt2).await).await,
         (400, "invalid_grant".into()),
@@ -147,7 +199,15 @@ async fn consent_denied_is_access_denied(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let (_, challenge) = pkce_pair();
     let url = authorize_url(&app, &standard_params(SPA, &challenge, "openid profile"));
-    let back = drive(&app, &app.http, &url, USER_EMAIL, PASSWORD_OF_USER, Choice::Deny).await;
+    let back = drive(
+        &app,
+        &app.http,
+        &url,
+        USER_EMAIL,
+        PASSWORD_OF_USER,
+        Choice::Deny,
+    )
+    .await;
     let q = query(&back);
     assert_eq!(q["error"], "access_denied");
     assert_eq!(q["state"], "st-1");
@@ -162,10 +222,25 @@ async fn unsupported_response_and_grant_types(backend: Backend) {
     params.push(("response_type", "token"));
     let (status, location, _) = navigate(&app, &authorize_url(&app, &params)).await;
     assert_eq!(status, 302);
-    assert_eq!(query(&location.unwrap())["error"], "unsupported_response_type");
+    assert_eq!(
+        query(&location.unwrap())["error"],
+        "unsupported_response_type"
+    );
 
-    let response = token_request(&app, WEB, &[("grant_type", "password"), ("username", "u"), ("password", "p")]).await;
-    assert_eq!(json_error(response).await, (400, "unsupported_grant_type".into()));
+    let response = token_request(
+        &app,
+        WEB,
+        &[
+            ("grant_type", "password"),
+            ("username", "u"),
+            ("password", "p"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        json_error(response).await,
+        (400, "unsupported_grant_type".into())
+    );
 }
 
 async fn state_round_trips_unchanged(backend: Backend) {
@@ -175,6 +250,14 @@ async fn state_round_trips_unchanged(backend: Backend) {
     let mut params = standard_params(SPA, &challenge, "openid");
     params.retain(|(k, _)| *k != "state");
     params.push(("state", tricky));
-    let back = drive(&app, &app.http, &authorize_url(&app, &params), USER_EMAIL, PASSWORD_OF_USER, Choice::Allow).await;
+    let back = drive(
+        &app,
+        &app.http,
+        &authorize_url(&app, &params),
+        USER_EMAIL,
+        PASSWORD_OF_USER,
+        Choice::Allow,
+    )
+    .await;
     assert_eq!(query(&back)["state"], tricky);
 }
