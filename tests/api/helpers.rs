@@ -340,3 +340,14 @@ impl PrivateRedis {
         format!("redis://127.0.0.1:{}", self.port)
     }
 }
+
+impl TestApp {
+    /// Registers an extra client directly in this server's database.
+    pub async fn with_client(&self, client: &gatehouse::clients::Client) {
+        let db = self.isolation.connect().await;
+        gatehouse::clients::store::insert_if_absent(&db, client)
+            .await
+            .unwrap();
+        db.close().await.ok();
+    }
+}

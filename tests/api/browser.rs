@@ -1,0 +1,187 @@
+//! A real browser (headless Chromium via chromedriver) through the real pages: a wrong
+//! password shows the error, the right one and Allow land on the client with a code.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::flow::{PASSWORD_OF_USER, USER_EMAIL, authorize_url, pkce_pair};
+use crate::helpers::{Backend, TestApp};
+
+struct ChromeDriver(Child, u16);
+
+impl ChromeDriver {
+    fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver must be installed (apt-get install chromium chromium-driver)");
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Self(child, port)
+    }
+
+    async fn browser(&self) -> Client {
+        let profile = std::env::temp_dir().join(format!(
+            "gatehouse-chrome-{}",
+            uuid::Uuid::new_v4().simple()
+        ));
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            serde_json::json!({
+                "binary": "/usr/bin/chromium",
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--disable-quic", "--no-first-run", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync",
+                    format!("--user-data-dir={}", profile.display()),
+                ]
+            }),
+        );
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        ClientBuilder::rustls()
+            .unwrap()
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{}", self.1))
+            .await
+            .expect("a Chromium session")
+    }
+}
+
+impl Drop for ChromeDriver {
+    fn drop(&mut self) {
+        self.0.kill().ok();
+        self.0.wait().ok();
+    }
+}
+
+/// A stand-in relying party: answers every request with a small page.
+async fn callback_listener() -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = socket.read(&mut buf).await;
+                let body = "<html><body>client callback</body></html>";
+                let reply = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = socket.write_all(reply.as_bytes()).await;
+            });
+        }
+    });
+    port
+}
+
+/// Waits for an element of the page that a navigation is loading.
+async fn wait_for(browser: &Client, id: &str) -> fantoccini::elements::Element {
+    match browser
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Id(id))
+        .await
+    {
+        Ok(element) => element,
+        Err(e) => panic!(
+            "#{id} never appeared ({e}): {}",
+            browser.source().await.unwrap_or_default()
+        ),
+    }
+}
+
+async fn fill(browser: &Client, id: &str, value: &str) {
+    let field = browser.find(Locator::Id(id)).await.unwrap();
+    field.clear().await.unwrap();
+    field.send_keys(value).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn user_signs_in_and_consents_in_a_real_browser() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let rp_port = callback_listener().await;
+    let redirect = format!("http://127.0.0.1:{rp_port}/callback");
+    let mut client = gatehouse::demo::spa_client();
+    client.id = "browser-spa".into();
+    client.name = "Browser Test App".into();
+    client.redirect_uris = vec![redirect.clone()];
+    app.with_client(&client).await;
+    let driver = ChromeDriver::start();
+    let browser = driver.browser().await;
+    let (_, challenge) = pkce_pair();
+    let state = "browser-state-Ω";
+    let url = authorize_url(
+        &app,
+        &[
+            ("response_type", "code"),
+            ("client_id", "browser-spa"),
+            ("redirect_uri", &redirect),
+            ("scope", "openid profile email"),
+            ("state", state),
+            ("code_challenge", &challenge),
+            ("code_challenge_method", "S256"),
+        ],
+    );
+
+    browser.goto(&url).await.unwrap();
+    wait_for(&browser, "email").await;
+    fill(&browser, "email", USER_EMAIL).await;
+    fill(&browser, "password", "not-the-password").await;
+    browser
+        .find(Locator::Id("sign-in"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let error = wait_for(&browser, "login-error").await;
+    assert_eq!(error.text().await.unwrap(), "Wrong email or password.");
+
+    fill(&browser, "email", USER_EMAIL).await;
+    fill(&browser, "password", PASSWORD_OF_USER).await;
+    browser
+        .find(Locator::Id("sign-in"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let allow = wait_for(&browser, "allow").await;
+    let page = browser.source().await.unwrap();
+    assert!(
+        page.contains("Browser Test App") && page.contains("See your email address"),
+        "the consent page"
+    );
+    allow.click().await.unwrap();
+
+    let mut landed = browser.current_url().await.unwrap();
+    for _ in 0..50 {
+        if landed.as_str().starts_with(&redirect) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        landed = browser.current_url().await.unwrap();
+    }
+    browser.close().await.ok();
+    assert!(landed.as_str().starts_with(&redirect), "landed on {landed}");
+    let params: std::collections::HashMap<_, _> = landed.query_pairs().into_owned().collect();
+    assert!(params.get("code").is_some_and(|c| c.len() >= 43));
+    assert_eq!(params["state"], state);
+    assert_eq!(params["iss"], app.address);
+}
