@@ -14,4 +14,5 @@ mod instances;
 mod logs;
 mod negative;
 mod rp;
+mod sso;
 mod store_contract;
