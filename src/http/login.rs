@@ -41,6 +41,26 @@ async fn pending_for(
     }
 }
 
+/// Like [`pending_for`], for a form post: the CSRF value must match the browser cookie.
+async fn submitted_for(
+    req: &HttpRequest,
+    c: &Components,
+    id: &str,
+    csrf: &str,
+) -> Result<(String, Pending), HttpResponse> {
+    let (browser, pending) = pending_for(req, c, id).await?;
+    if !csrf_matches(&browser, csrf) {
+        let (title, message) = ("Form expired", "Reload the page and try again.");
+        return Err(views::error_page(
+            StatusCode::FORBIDDEN,
+            title,
+            message,
+            None,
+        ));
+    }
+    Ok((browser, pending))
+}
+
 async fn login_page(
     req: HttpRequest,
     query: web::Query<PageQuery>,
@@ -95,18 +115,10 @@ async fn login_submit(
     c: web::Data<Components>,
 ) -> HttpResponse {
     let form = form.into_inner();
-    let (browser, mut pending) = match pending_for(&req, &c, &form.request).await {
+    let (browser, mut pending) = match submitted_for(&req, &c, &form.request, &form.csrf).await {
         Ok(found) => found,
         Err(page) => return page,
     };
-    if !csrf_matches(&browser, &form.csrf) {
-        return views::error_page(
-            StatusCode::FORBIDDEN,
-            "Form expired",
-            "Reload the page and try again.",
-            None,
-        );
-    }
     let password = SecretString::from(form.password);
     let user = match check_password(&c, &form.email, &password).await {
         Ok(Some(user)) => user,
@@ -237,18 +249,10 @@ async fn consent_submit(
     form: web::Form<ConsentForm>,
     c: web::Data<Components>,
 ) -> HttpResponse {
-    let (browser, mut pending) = match pending_for(&req, &c, &form.request).await {
+    let (_, mut pending) = match submitted_for(&req, &c, &form.request, &form.csrf).await {
         Ok(found) => found,
         Err(page) => return page,
     };
-    if !csrf_matches(&browser, &form.csrf) {
-        return views::error_page(
-            StatusCode::FORBIDDEN,
-            "Form expired",
-            "Reload the page and try again.",
-            None,
-        );
-    }
     let user = match signed_in_user(&req, &c).await {
         Ok(Some(user)) => user,
         Ok(None) => return reply::see_other(&format!("{}?request={}", paths::LOGIN, form.request)),
