@@ -16,7 +16,7 @@ use sea_orm::DatabaseConnection;
 use super::paths;
 use crate::clients;
 
-const CORS_PATHS: [&str; 2] = [paths::TOKEN, paths::USERINFO];
+const CORS_PATHS: [&str; 3] = [paths::TOKEN, paths::USERINFO, paths::REVOKE];
 const REFRESH_EVERY: Duration = Duration::from_secs(30);
 
 /// Registered origins, reloaded from the database at most every 30 seconds.

@@ -10,6 +10,7 @@ pub mod login;
 pub mod oidc;
 pub mod paths;
 pub mod reply;
+pub mod revocation;
 pub mod token;
 pub mod userinfo;
 pub mod views;
@@ -25,4 +26,5 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     login::configure(cfg);
     token::configure(cfg);
     userinfo::configure(cfg);
+    revocation::configure(cfg);
 }

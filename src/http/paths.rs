@@ -12,3 +12,5 @@ pub const HEALTHZ: &str = "/healthz";
 pub const READYZ: &str = "/readyz";
 pub const STATIC: &str = "/static";
 pub const AUTHORIZE_RESUME: &str = "/authorize/resume";
+pub const REVOKE: &str = "/revoke";
+pub const INTROSPECT: &str = "/introspect";

@@ -6,7 +6,7 @@ use super::{extract, paths};
 use crate::clients::{Client, GrantType};
 use crate::oauth::authorize::Params;
 use crate::oauth::grants::refresh_token::Refreshed;
-use crate::oauth::grants::{GrantContext, authorization_code, refresh_token};
+use crate::oauth::grants::{GrantContext, authorization_code, client_credentials, refresh_token};
 use crate::oauth::{Error, client_auth};
 use crate::startup::Components;
 
@@ -54,6 +54,10 @@ async fn token(
                 Refreshed::Replay(bytes) => bytes,
             }
         }
+        "client_credentials" => {
+            allowed(&client, GrantType::ClientCredentials)?;
+            json(&client_credentials::grant(&ctx, &client, &params, now_ms / 1000).await?)?
+        }
         _ => {
             return Err(Error::UnsupportedGrantType(format!(
                 "grant_type {grant_type} is not supported"
@@ -65,6 +69,21 @@ async fn token(
         .insert_header(("Cache-Control", "no-store"))
         .insert_header(("Pragma", "no-cache"))
         .body(body))
+}
+
+/// Client authentication for every endpoint that needs it (token, revocation, introspection).
+pub async fn authenticated_client(
+    req: &HttpRequest,
+    params: &Params,
+    c: &Components,
+) -> Result<Client, Error> {
+    if let Some(name) = params.first_duplicate() {
+        return Err(Error::invalid_request(format!(
+            "parameter {name} is repeated"
+        )));
+    }
+    let presented = client_auth::presented(extract::basic_credentials(req)?, params)?;
+    client_auth::authenticate(&c.db, presented).await
 }
 
 fn allowed(client: &Client, grant: GrantType) -> Result<(), Error> {

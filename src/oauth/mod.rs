@@ -7,6 +7,7 @@ pub mod error;
 pub mod grants;
 pub mod pkce;
 pub mod refresh;
+pub mod revocation;
 pub mod scope;
 pub mod tokens;
 

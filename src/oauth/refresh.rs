@@ -200,3 +200,19 @@ pub async fn remember_response(
         .await?;
     Ok(())
 }
+
+/// The live grant behind a refresh token, without using it.
+pub async fn find(store: &dyn EphemeralStore, token: &str) -> anyhow::Result<Option<RefreshGrant>> {
+    match store.get(&token_key(token)).await? {
+        Some(raw) => Ok(Some(
+            serde_json::from_slice(&raw).context("stored refresh token")?,
+        )),
+        None => Ok(None),
+    }
+}
+
+/// Deletes a refresh token (its family is revoked separately).
+pub async fn forget(store: &dyn EphemeralStore, token: &str) -> anyhow::Result<()> {
+    store.delete(&token_key(token)).await?;
+    Ok(())
+}

@@ -11,6 +11,7 @@ mod discovery;
 mod faults;
 mod health;
 mod instances;
+mod lifecycle;
 mod logs;
 mod negative;
 mod rp;

@@ -1,6 +1,7 @@
 //! Token endpoint grants, one file each, sharing what minting needs.
 
 pub mod authorization_code;
+pub mod client_credentials;
 pub mod refresh_token;
 
 use std::time::Duration;
@@ -43,7 +44,7 @@ pub struct TokenIds {
 }
 
 impl GrantContext<'_> {
-    fn minter(&self) -> Minter<'_> {
+    pub(crate) fn minter(&self) -> Minter<'_> {
         Minter {
             keys: self.keys,
             issuer: self.issuer,
@@ -51,7 +52,7 @@ impl GrantContext<'_> {
         }
     }
 
-    fn access_ttl(&self, client: &Client) -> i64 {
+    pub(crate) fn access_ttl(&self, client: &Client) -> i64 {
         client
             .access_token_ttl_secs
             .unwrap_or(self.settings.access_token_ttl_secs)
