@@ -39,6 +39,17 @@ struct Rotated {
     cached: Option<String>,
 }
 
+impl Rotated {
+    fn of(grant: &RefreshGrant, rotated_at_ms: i64, cached: Option<String>) -> Self {
+        Self {
+            family: grant.family.clone(),
+            client_id: grant.client_id.clone(),
+            rotated_at_ms,
+            cached,
+        }
+    }
+}
+
 pub enum Presented {
     /// This request won the rotation of a live token.
     Live(RefreshGrant),
@@ -124,14 +135,8 @@ pub async fn claim(
     grace: Duration,
     now_ms: i64,
 ) -> anyhow::Result<Presented> {
-    if let Some(raw) = store.get(&token_key(token)).await? {
-        let grant: RefreshGrant = serde_json::from_slice(&raw).context("stored refresh token")?;
-        let marker = Rotated {
-            family: grant.family.clone(),
-            client_id: grant.client_id.clone(),
-            rotated_at_ms: now_ms,
-            cached: None,
-        };
+    if let Some(grant) = find(store, token).await? {
+        let marker = Rotated::of(&grant, now_ms, None);
         let ttl = remaining(grant.family_expires_at, now_ms / 1000);
         if store
             .put_if_absent(&rotated_key(token), &serde_json::to_vec(&marker)?, ttl)
@@ -188,12 +193,7 @@ pub async fn remember_response(
     now_ms: i64,
 ) -> anyhow::Result<()> {
     let key = random::derive_key("refresh-retry", old_token);
-    let marker = Rotated {
-        family: grant.family.clone(),
-        client_id: grant.client_id.clone(),
-        rotated_at_ms: now_ms,
-        cached: Some(keys::seal(&key, response)?),
-    };
+    let marker = Rotated::of(grant, now_ms, Some(keys::seal(&key, response)?));
     let ttl = remaining(grant.family_expires_at, now_ms / 1000);
     store
         .put(&rotated_key(old_token), &serde_json::to_vec(&marker)?, ttl)
