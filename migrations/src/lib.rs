@@ -7,6 +7,7 @@ mod m20261123_000002_clients;
 mod m20261123_000003_signing_keys;
 mod m20261123_000004_consents;
 mod m20261123_000005_ephemeral;
+mod m20261123_000006_sessions_and_client_keys;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000003_signing_keys::Migration),
             Box::new(m20261123_000004_consents::Migration),
             Box::new(m20261123_000005_ephemeral::Migration),
+            Box::new(m20261123_000006_sessions_and_client_keys::Migration),
         ]
     }
 }

@@ -43,6 +43,13 @@ pub trait EphemeralStore: Send + Sync + 'static {
     /// Increments a counter, creating it with `ttl` when absent; returns the new value.
     async fn incr(&self, key: &str, ttl: Duration) -> StoreResult<i64>;
 
+    /// Adds a member to a set; the set lives at least `ttl` from now.
+    async fn set_add(&self, key: &str, member: &str, ttl: Duration) -> StoreResult<()>;
+
+    async fn set_remove(&self, key: &str, member: &str) -> StoreResult<()>;
+
+    async fn set_members(&self, key: &str) -> StoreResult<Vec<String>>;
+
     /// Whether the backend answers; used by `/readyz`.
     async fn ping(&self) -> StoreResult<()>;
 }

@@ -149,6 +149,44 @@ impl EphemeralStore for RedisStore {
         Ok(count)
     }
 
+    async fn set_add(&self, key: &str, member: &str, ttl: Duration) -> StoreResult<()> {
+        let (key, ms) = (self.key(key), ttl_millis(ttl));
+        self.run("set_add", |mut c| async move {
+            redis::pipe()
+                .atomic()
+                .sadd(&key, member)
+                .ignore()
+                .cmd("PEXPIRE")
+                .arg(&key)
+                .arg(ms)
+                .arg("GT")
+                .ignore()
+                .cmd("PEXPIRE")
+                .arg(&key)
+                .arg(ms)
+                .arg("NX")
+                .ignore()
+                .query_async(&mut c)
+                .await
+        })
+        .await
+    }
+
+    async fn set_remove(&self, key: &str, member: &str) -> StoreResult<()> {
+        let key = self.key(key);
+        self.run(
+            "set_remove",
+            |mut c| async move { c.srem(key, member).await },
+        )
+        .await
+    }
+
+    async fn set_members(&self, key: &str) -> StoreResult<Vec<String>> {
+        let key = self.key(key);
+        self.run("set_members", |mut c| async move { c.smembers(key).await })
+            .await
+    }
+
     async fn ping(&self) -> StoreResult<()> {
         self.run("ping", |mut c| async move {
             redis::cmd("PING").query_async::<()>(&mut c).await

@@ -34,11 +34,13 @@ impl SqlStore {
     }
 
     pub async fn purge_expired(&self) -> anyhow::Result<u64> {
-        let stmt = self.stmt(
-            "DELETE FROM ephemeral_entries WHERE expires_at <= $1",
-            vec![now_millis().into()],
-        );
-        Ok(self.db.execute_raw(stmt).await?.rows_affected())
+        let mut purged = 0;
+        for table in ["ephemeral_entries", "ephemeral_sets"] {
+            let sql = format!("DELETE FROM {table} WHERE expires_at <= $1");
+            let stmt = self.stmt(&sql, vec![now_millis().into()]);
+            purged += self.db.execute_raw(stmt).await?.rows_affected();
+        }
+        Ok(purged)
     }
 
     fn stmt(&self, sql: &str, values: Vec<Value>) -> Statement {
@@ -128,6 +130,53 @@ impl EphemeralStore for SqlStore {
         let row = self.db.query_one_raw(stmt).await.context("store incr")?;
         let row = row.context("store incr returned no row")?;
         Ok(row.try_get_by_index::<i64>(0).context("store incr row")?)
+    }
+
+    async fn set_add(&self, key: &str, member: &str, ttl: Duration) -> StoreResult<()> {
+        let expires = now_millis() + ttl_millis(ttl);
+        let insert = self.stmt(
+            "INSERT INTO ephemeral_sets (key, member, expires_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (key, member) DO UPDATE SET expires_at = excluded.expires_at",
+            vec![key.into(), member.into(), expires.into()],
+        );
+        self.db.execute_raw(insert).await.context("store set_add")?;
+        // The set expires as a whole, like a Redis key: extend every member's expiry.
+        let extend = self.stmt(
+            "UPDATE ephemeral_sets SET expires_at = $2 WHERE key = $1 AND expires_at < $2",
+            vec![key.into(), expires.into()],
+        );
+        self.db.execute_raw(extend).await.context("store set_add")?;
+        Ok(())
+    }
+
+    async fn set_remove(&self, key: &str, member: &str) -> StoreResult<()> {
+        let stmt = self.stmt(
+            "DELETE FROM ephemeral_sets WHERE key = $1 AND member = $2",
+            vec![key.into(), member.into()],
+        );
+        self.db
+            .execute_raw(stmt)
+            .await
+            .context("store set_remove")?;
+        Ok(())
+    }
+
+    async fn set_members(&self, key: &str) -> StoreResult<Vec<String>> {
+        let stmt = self.stmt(
+            "SELECT member FROM ephemeral_sets WHERE key = $1 AND expires_at > $2 ORDER BY member",
+            vec![key.into(), now_millis().into()],
+        );
+        let rows = self
+            .db
+            .query_all_raw(stmt)
+            .await
+            .context("store set_members")?;
+        let members = rows
+            .iter()
+            .map(|r| r.try_get_by_index::<String>(0))
+            .collect::<Result<Vec<_>, _>>()
+            .context("store set row")?;
+        Ok(members)
     }
 
     async fn ping(&self) -> StoreResult<()> {

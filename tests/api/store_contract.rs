@@ -148,3 +148,23 @@ async fn counters_count_and_restart_after_expiry() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sets_add_remove_list_and_expire() {
+    for (name, _iso, store) in stores().await {
+        let ttl = Duration::from_millis(400);
+        store.set_add("s", "b", ttl).await.unwrap();
+        store.set_add("s", "a", ttl).await.unwrap();
+        store.set_add("s", "a", ttl).await.unwrap();
+        let mut members = store.set_members("s").await.unwrap();
+        members.sort();
+        assert_eq!(members, vec!["a", "b"], "{name}");
+        store.set_remove("s", "a").await.unwrap();
+        assert_eq!(store.set_members("s").await.unwrap(), vec!["b"], "{name}");
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        assert!(
+            store.set_members("s").await.unwrap().is_empty(),
+            "{name}: the set expired"
+        );
+    }
+}
