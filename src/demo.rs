@@ -73,6 +73,8 @@ fn base_client(id: &str, name: &str) -> Client {
         access_token_ttl_secs: None,
         refresh_token_idle_ttl_secs: None,
         refresh_token_max_ttl_secs: None,
+        jwks: None,
+        backchannel_logout_uri: None,
     }
 }
 

@@ -33,6 +33,8 @@ pub enum AuthMethod {
     None,
     ClientSecretBasic,
     ClientSecretPost,
+    /// RFC 7523 §2.2 with the client's registered JWKS.
+    PrivateKeyJwt,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -73,6 +75,10 @@ pub struct Client {
     pub access_token_ttl_secs: Option<i64>,
     pub refresh_token_idle_ttl_secs: Option<i64>,
     pub refresh_token_max_ttl_secs: Option<i64>,
+    /// Inline JWKS for `private_key_jwt`.
+    pub jwks: Option<String>,
+    /// Where a logout token goes when a session with this client ends.
+    pub backchannel_logout_uri: Option<String>,
 }
 
 impl Client {
@@ -130,6 +136,8 @@ mod tests {
             access_token_ttl_secs: None,
             refresh_token_idle_ttl_secs: None,
             refresh_token_max_ttl_secs: None,
+            jwks: None,
+            backchannel_logout_uri: None,
         }
     }
 

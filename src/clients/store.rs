@@ -42,6 +42,8 @@ fn from_row(row: clients::Model) -> anyhow::Result<Client> {
         access_token_ttl_secs: row.access_token_ttl_secs,
         refresh_token_idle_ttl_secs: row.refresh_token_idle_ttl_secs,
         refresh_token_max_ttl_secs: row.refresh_token_max_ttl_secs,
+        jwks: row.jwks,
+        backchannel_logout_uri: row.backchannel_logout_uri,
         id: row.id,
         name: row.name,
     })
@@ -67,6 +69,8 @@ pub async fn insert_if_absent(db: &DatabaseConnection, client: &Client) -> anyho
         access_token_ttl_secs: Set(client.access_token_ttl_secs),
         refresh_token_idle_ttl_secs: Set(client.refresh_token_idle_ttl_secs),
         refresh_token_max_ttl_secs: Set(client.refresh_token_max_ttl_secs),
+        jwks: Set(client.jwks.clone()),
+        backchannel_logout_uri: Set(client.backchannel_logout_uri.clone()),
         created_at: Set(now),
         updated_at: Set(now),
     };

@@ -20,6 +20,8 @@ pub struct Model {
     pub access_token_ttl_secs: Option<i64>,
     pub refresh_token_idle_ttl_secs: Option<i64>,
     pub refresh_token_max_ttl_secs: Option<i64>,
+    pub jwks: Option<String>,
+    pub backchannel_logout_uri: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -21,13 +21,7 @@ async fn token(
     c: web::Data<Components>,
 ) -> Result<HttpResponse, Error> {
     let params = Params::new(form.into_inner());
-    if let Some(name) = params.first_duplicate() {
-        return Err(Error::invalid_request(format!(
-            "parameter {name} is repeated"
-        )));
-    }
-    let presented = client_auth::presented(extract::basic_credentials(&req)?, &params)?;
-    let client = client_auth::authenticate(&c.db, presented).await?;
+    let client = authenticated_client(&req, &params, &c).await?;
     let span = tracing::Span::current();
     span.record("client_id", client.id.as_str());
     let grant_type = params
@@ -83,7 +77,19 @@ pub async fn authenticated_client(
         )));
     }
     let presented = client_auth::presented(extract::basic_credentials(req)?, params)?;
-    client_auth::authenticate(&c.db, presented).await
+    // The assertion may name the issuer, the token endpoint, or the endpoint being called.
+    let audiences = [
+        c.issuer.as_str().to_owned(),
+        c.issuer.endpoint(paths::TOKEN),
+        c.issuer.endpoint(req.path()),
+    ];
+    let ctx = client_auth::AuthContext {
+        db: &c.db,
+        store: c.store.as_ref(),
+        audiences: &audiences,
+        now: chrono::Utc::now().timestamp(),
+    };
+    client_auth::authenticate(&ctx, presented).await
 }
 
 fn allowed(client: &Client, grant: GrantType) -> Result<(), Error> {

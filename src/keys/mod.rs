@@ -104,6 +104,40 @@ impl KeyRing {
     }
 }
 
+/// Verifies a compact JWS against a client's JWKS (RS256 or ES256, chosen by `kid` when
+/// given). Returns the payload; claims are the caller's to check.
+pub fn verify_with_jwks(jwks_json: &str, token: &str) -> anyhow::Result<Vec<u8>> {
+    let set = JwkSet::from_bytes(jwks_json.as_bytes()).context("client JWKS")?;
+    let mut candidates: Vec<(String, Box<dyn JwsVerifier>)> = Vec::new();
+    for jwk in set.keys() {
+        let verifier: Option<Box<dyn JwsVerifier>> = match jwk.key_type() {
+            "RSA" => RS256
+                .verifier_from_jwk(jwk)
+                .ok()
+                .map(|v| Box::new(v) as Box<dyn JwsVerifier>),
+            "EC" => josekit::jws::ES256
+                .verifier_from_jwk(jwk)
+                .ok()
+                .map(|v| Box::new(v) as Box<dyn JwsVerifier>),
+            _ => None,
+        };
+        if let Some(verifier) = verifier {
+            candidates.push((jwk.key_id().unwrap_or_default().to_owned(), verifier));
+        }
+    }
+    let (payload, _) = jws::deserialize_compact_with_selector(token, |header| {
+        let alg = header.algorithm().unwrap_or_default();
+        if alg != "RS256" && alg != "ES256" {
+            return Ok(None);
+        }
+        let chosen = candidates.iter().find(|(kid, v)| {
+            v.algorithm().name() == alg && header.key_id().is_none_or(|wanted| wanted == kid)
+        });
+        Ok(chosen.map(|(_, v)| &**v))
+    })?;
+    Ok(payload)
+}
+
 /// Generates an RSA key pair off the async workers (it takes tens of milliseconds).
 async fn generate(master: &MasterKey, bits: u32) -> anyhow::Result<signing_keys::Model> {
     let pair = tokio::task::spawn_blocking(move || RS256.generate_key_pair(bits))

@@ -6,6 +6,16 @@ use serde::Serialize;
 use crate::http::paths;
 use crate::settings::Issuer;
 
+/// Client authentication methods; `none` last, since introspection excludes it.
+const AUTH_METHODS: [&str; 4] = [
+    "client_secret_basic",
+    "client_secret_post",
+    "private_key_jwt",
+    "none",
+];
+/// Algorithms accepted for `private_key_jwt` assertions.
+const ASSERTION_ALGS: [&str; 2] = ["RS256", "ES256"];
+
 pub const SCOPES: [&str; 5] = ["openid", "profile", "email", "roles", "offline_access"];
 
 #[derive(Debug, Serialize)]
@@ -24,9 +34,12 @@ pub struct ProviderMetadata {
     subject_types_supported: Vec<&'static str>,
     id_token_signing_alg_values_supported: Vec<&'static str>,
     token_endpoint_auth_methods_supported: Vec<&'static str>,
+    token_endpoint_auth_signing_alg_values_supported: Vec<&'static str>,
     revocation_endpoint_auth_methods_supported: Vec<&'static str>,
+    revocation_endpoint_auth_signing_alg_values_supported: Vec<&'static str>,
     /// Introspection is for protected resources, which hold a secret: no `none`.
     introspection_endpoint_auth_methods_supported: Vec<&'static str>,
+    introspection_endpoint_auth_signing_alg_values_supported: Vec<&'static str>,
     code_challenge_methods_supported: Vec<&'static str>,
     claims_supported: Vec<&'static str>,
     prompt_values_supported: Vec<&'static str>,
@@ -58,20 +71,12 @@ impl ProviderMetadata {
             ],
             subject_types_supported: vec!["public"],
             id_token_signing_alg_values_supported: vec!["RS256"],
-            token_endpoint_auth_methods_supported: vec![
-                "client_secret_basic",
-                "client_secret_post",
-                "none",
-            ],
-            revocation_endpoint_auth_methods_supported: vec![
-                "client_secret_basic",
-                "client_secret_post",
-                "none",
-            ],
-            introspection_endpoint_auth_methods_supported: vec![
-                "client_secret_basic",
-                "client_secret_post",
-            ],
+            token_endpoint_auth_methods_supported: AUTH_METHODS.to_vec(),
+            token_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGS.to_vec(),
+            revocation_endpoint_auth_methods_supported: AUTH_METHODS.to_vec(),
+            revocation_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGS.to_vec(),
+            introspection_endpoint_auth_methods_supported: AUTH_METHODS[..3].to_vec(),
+            introspection_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGS.to_vec(),
             code_challenge_methods_supported: vec!["S256"],
             claims_supported: vec![
                 "sub",

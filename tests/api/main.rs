@@ -14,6 +14,7 @@ mod instances;
 mod lifecycle;
 mod logs;
 mod negative;
+mod private_key_jwt;
 mod rp;
 mod sso;
 mod store_contract;
