@@ -14,6 +14,7 @@ use tracing_actix_web::TracingLogger;
 use crate::accounts::Passwords;
 use crate::http::oidc::DiscoveryJson;
 use crate::keys::KeyRing;
+use crate::oidc::backchannel::Notifier;
 use crate::oidc::discovery::ProviderMetadata;
 use crate::settings::{Issuer, Settings};
 use crate::store::{RedisStore, SqlStore, Store};
@@ -34,6 +35,7 @@ pub struct Components {
     pub store: Store,
     pub keys: Arc<KeyRing>,
     pub passwords: Passwords,
+    pub notifier: Notifier,
 }
 
 impl Components {
@@ -48,6 +50,7 @@ impl Components {
         if settings.demo.seed {
             demo::seed(&db, &passwords).await?;
         }
+        let notifier = Notifier::new(keys.clone(), issuer.clone())?;
         Ok(Self {
             settings: Arc::new(settings),
             issuer,
@@ -55,6 +58,7 @@ impl Components {
             store,
             keys,
             passwords,
+            notifier,
         })
     }
 }

@@ -42,10 +42,7 @@ async fn start(req: &HttpRequest, params: Params, c: &Components) -> HttpRespons
         Err(Rejection::Redirect(to, e)) => return reply::to_client_error(&c.issuer, &to, &e),
     };
     tracing::debug!(client_id = %client.id, "authorization request accepted");
-    let (browser, new_browser) = match extract::cookie(req, &csrf_cookie_name(&c.settings)) {
-        Some(existing) => (existing, false),
-        None => (random::token(), true),
-    };
+    let (browser, new_cookie) = extract::browser_binding(req, &c.settings);
     let pending = Pending {
         request,
         client_name: client.name.clone(),
@@ -54,9 +51,7 @@ async fn start(req: &HttpRequest, params: Params, c: &Components) -> HttpRespons
         consent_given: false,
     };
     let mut response = proceed(req, c, pending, None).await;
-    if new_browser {
-        let name = csrf_cookie_name(&c.settings);
-        let cookie = extract::cookie_for(&c.settings, &name, browser, 86400);
+    if let Some(cookie) = new_cookie {
         let _ = response.add_cookie(&cookie);
     }
     response
@@ -138,7 +133,13 @@ async fn decide(
     pending: &Pending,
 ) -> Result<(Next, Option<sessions::Session>), Error> {
     let session = match extract::cookie(req, &c.settings.sessions.cookie_name) {
-        Some(cookie) => sessions::find(c.store.as_ref(), &cookie).await?,
+        Some(cookie) => match sessions::find(c.store.as_ref(), &cookie).await? {
+            Some(session) => {
+                sessions::touch(c.store.as_ref(), &cookie, &session).await?;
+                Some(session)
+            }
+            None => None,
+        },
         None => None,
     };
     let client = clients::store::find(&c.db, &pending.request.client_id)

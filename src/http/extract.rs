@@ -105,3 +105,24 @@ pub fn csrf_matches(browser: &str, presented: &str) -> bool {
         .ct_eq(presented.as_bytes())
         .into()
 }
+
+/// The browser's binding value, and a cookie to set when the browser had none yet.
+pub fn browser_binding(
+    req: &HttpRequest,
+    settings: &Settings,
+) -> (String, Option<Cookie<'static>>) {
+    let name = csrf_cookie_name(settings);
+    match cookie(req, &name) {
+        Some(existing) => (existing, None),
+        None => {
+            let value = crate::random::token();
+            let set = cookie_for(settings, &name, value.clone(), 86400).into_owned();
+            (value, Some(set))
+        }
+    }
+}
+
+/// A cookie that deletes `name` in the browser.
+pub fn removal(settings: &Settings, name: &str) -> Cookie<'static> {
+    cookie_for(settings, name, String::new(), 0).into_owned()
+}

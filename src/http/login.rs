@@ -1,5 +1,6 @@
 //! The login and consent pages of a pending authorization request.
 
+use actix_web::cookie::Cookie;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use secrecy::SecretString;
@@ -136,23 +137,9 @@ async fn login_submit(
         }
         Err(e) => return reply::error_page(&Error::Unexpected(e).classify()),
     };
-    let ttl = std::time::Duration::from_secs(c.settings.sessions.ttl_secs as u64);
-    let cookie_name = c.settings.sessions.cookie_name.clone();
-    if let Some(old) = extract::cookie(&req, &cookie_name) {
-        let _ = sessions::end(c.store.as_ref(), &old).await;
-    }
-    let agent = extract::user_agent(&req);
-    let started = sessions::start(
-        c.store.as_ref(),
-        &user.id,
-        &agent,
-        &extract::peer_ip(&req),
-        ttl,
-    )
-    .await;
-    let (cookie_value, _) = match started {
-        Ok(started) => started,
-        Err(e) => return reply::error_page(&Error::Unexpected(e).classify()),
+    let cookie = match sign_in(&req, &c, &user.id).await {
+        Ok(cookie) => cookie,
+        Err(e) => return reply::error_page(&e),
     };
     tracing::info!(user_id = %user.id, "signed in");
     pending.fresh_login = true;
@@ -164,18 +151,65 @@ async fn login_submit(
         paths::AUTHORIZE_RESUME,
         form.request
     ));
-    let cookie = extract::cookie_for(
-        &c.settings,
-        &cookie_name,
-        cookie_value,
-        c.settings.sessions.ttl_secs,
-    );
     let _ = response.add_cookie(&cookie);
     response
 }
 
+/// Starts the browser session after a correct password and returns its cookie. The same
+/// user's existing session continues (same `sid`); another user's is ended first.
+pub(super) async fn sign_in(
+    req: &HttpRequest,
+    c: &Components,
+    user_id: &str,
+) -> Result<Cookie<'static>, Error> {
+    let name = c.settings.sessions.cookie_name.clone();
+    let previous = match extract::cookie(req, &name) {
+        Some(old) => sessions::find(c.store.as_ref(), &old)
+            .await?
+            .map(|s| (old, s)),
+        None => None,
+    };
+    let continuing = match previous {
+        Some((old, session)) if session.user_id == user_id => {
+            sessions::remove(c.store.as_ref(), &sessions::id_of(&old)).await?;
+            Some(session)
+        }
+        Some((old, _)) => {
+            end_session(c, &sessions::id_of(&old)).await?;
+            None
+        }
+        None => None,
+    };
+    let agent = extract::user_agent(req);
+    let ip = extract::peer_ip(req);
+    let at = sessions::LoginContext {
+        user_agent: &agent,
+        ip: &ip,
+        continuing: continuing.as_ref(),
+    };
+    let ttl = std::time::Duration::from_secs(c.settings.sessions.ttl_secs as u64);
+    let (value, _) = sessions::start(c.store.as_ref(), user_id, &at, ttl).await?;
+    Ok(extract::cookie_for(&c.settings, &name, value, c.settings.sessions.ttl_secs).into_owned())
+}
+
+/// Ends a session everywhere: tokens bound to it, and clients told by back-channel.
+pub(super) async fn end_session(
+    c: &Components,
+    id: &str,
+) -> Result<Option<sessions::Session>, Error> {
+    let ending = crate::oidc::logout::Ending {
+        db: &c.db,
+        store: c.store.as_ref(),
+        notifier: &c.notifier,
+        family_ttl: std::time::Duration::from_secs(
+            c.settings.tokens.refresh_token_max_ttl_secs as u64,
+        ),
+    };
+    Ok(crate::oidc::logout::end_session(&ending, id).await?)
+}
+
 /// The user for a correct email and password; `None` otherwise, in the same time either way.
-async fn check_password(
+pub(super) async fn check_password(
     c: &Components,
     email: &str,
     password: &SecretString,

@@ -1,5 +1,6 @@
 //! The thin web layer: extract and validate the wire format, call one capability, render.
 
+pub mod account;
 pub mod assets;
 pub mod authorize;
 pub mod cors;
@@ -7,6 +8,7 @@ pub mod error;
 pub mod extract;
 pub mod health;
 pub mod login;
+pub mod logout;
 pub mod oidc;
 pub mod paths;
 pub mod reply;
@@ -24,6 +26,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     assets::configure(cfg);
     authorize::configure(cfg);
     login::configure(cfg);
+    logout::configure(cfg);
+    account::configure(cfg);
     token::configure(cfg);
     userinfo::configure(cfg);
     revocation::configure(cfg);

@@ -1,3 +1,5 @@
-//! OpenID Connect: discovery metadata (and, as they arrive, id_tokens and userinfo claims).
+//! OpenID Connect: discovery metadata, logout (RP-initiated and back-channel).
 
+pub mod backchannel;
 pub mod discovery;
+pub mod logout;

@@ -1,5 +1,6 @@
 //! Browser SSO sessions, kept in the ephemeral store under a digest of the cookie value.
-//! The `sid` handed to relying parties is a separate public id, never the cookie.
+//! The `sid` handed to relying parties is a separate public id, never the cookie. Indexes
+//! (sessions of a user; clients and refresh families of a session) are store sets.
 
 use std::time::Duration;
 
@@ -7,7 +8,7 @@ use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
 use crate::random;
-use crate::store::{EphemeralStore, StoreResult};
+use crate::store::EphemeralStore;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Session {
@@ -18,37 +19,64 @@ pub struct Session {
     pub amr: Vec<String>,
     pub created_at: i64,
     pub last_seen: i64,
+    pub expires_at: i64,
     pub user_agent: String,
     pub ip: String,
 }
 
-fn key(cookie_value: &str) -> String {
-    format!("session:{}", random::digest(cookie_value))
+/// The storage id of a session: the digest of its cookie value.
+pub fn id_of(cookie_value: &str) -> String {
+    random::digest(cookie_value)
 }
 
-/// Starts a session after a successful login; returns the cookie value and the session.
+fn key(id: &str) -> String {
+    format!("session:{id}")
+}
+
+fn user_index(user_id: &str) -> String {
+    format!("user-sessions:{user_id}")
+}
+
+fn remaining(session: &Session, now: i64) -> Duration {
+    Duration::from_secs((session.expires_at - now).max(1) as u64)
+}
+
+/// Where a login happens: the browser, and the session it re-authenticates, if any.
+pub struct LoginContext<'a> {
+    pub user_agent: &'a str,
+    pub ip: &'a str,
+    /// A session of the same user in this browser: it continues (same `sid`) under a new
+    /// cookie value, so relying parties see one session and fixation gains nothing.
+    pub continuing: Option<&'a Session>,
+}
+
+/// Starts (or re-authenticates) a session after a successful login; returns the cookie
+/// value and the session.
 pub async fn start(
     store: &dyn EphemeralStore,
     user_id: &str,
-    user_agent: &str,
-    ip: &str,
+    at: &LoginContext<'_>,
     ttl: Duration,
 ) -> anyhow::Result<(String, Session)> {
     let now = chrono::Utc::now().timestamp();
     let cookie_value = random::token();
+    let (user_agent, ip) = (at.user_agent, at.ip);
     let session = Session {
-        sid: random::token(),
+        sid: at.continuing.map_or_else(random::token, |s| s.sid.clone()),
         user_id: user_id.to_owned(),
         auth_time: now,
         amr: vec!["pwd".to_owned()],
-        created_at: now,
+        created_at: at.continuing.map_or(now, |s| s.created_at),
         last_seen: now,
+        expires_at: now + ttl.as_secs() as i64,
         user_agent: user_agent.chars().take(300).collect(),
         ip: ip.to_owned(),
     };
+    let id = id_of(&cookie_value);
     store
-        .put(&key(&cookie_value), &serde_json::to_vec(&session)?, ttl)
+        .put(&key(&id), &serde_json::to_vec(&session)?, ttl)
         .await?;
+    store.set_add(&user_index(user_id), &id, ttl).await?;
     Ok((cookie_value, session))
 }
 
@@ -56,7 +84,11 @@ pub async fn find(
     store: &dyn EphemeralStore,
     cookie_value: &str,
 ) -> anyhow::Result<Option<Session>> {
-    let Some(raw) = store.get(&key(cookie_value)).await? else {
+    find_by_id(store, &id_of(cookie_value)).await
+}
+
+pub async fn find_by_id(store: &dyn EphemeralStore, id: &str) -> anyhow::Result<Option<Session>> {
+    let Some(raw) = store.get(&key(id)).await? else {
         return Ok(None);
     };
     Ok(Some(
@@ -64,6 +96,85 @@ pub async fn find(
     ))
 }
 
-pub async fn end(store: &dyn EphemeralStore, cookie_value: &str) -> StoreResult<()> {
-    store.delete(&key(cookie_value)).await
+/// Records that the session was used now (shown on the account page).
+pub async fn touch(
+    store: &dyn EphemeralStore,
+    cookie_value: &str,
+    session: &Session,
+) -> anyhow::Result<()> {
+    let now = chrono::Utc::now().timestamp();
+    let updated = Session {
+        last_seen: now,
+        ..session.clone()
+    };
+    store
+        .put(
+            &key(&id_of(cookie_value)),
+            &serde_json::to_vec(&updated)?,
+            remaining(session, now),
+        )
+        .await?;
+    Ok(())
+}
+
+/// A user's live sessions with their storage ids, newest first.
+pub async fn list_for_user(
+    store: &dyn EphemeralStore,
+    user_id: &str,
+) -> anyhow::Result<Vec<(String, Session)>> {
+    let mut sessions = Vec::new();
+    for id in store.set_members(&user_index(user_id)).await? {
+        match find_by_id(store, &id).await? {
+            Some(session) => sessions.push((id, session)),
+            None => store.set_remove(&user_index(user_id), &id).await?,
+        }
+    }
+    sessions.sort_by_key(|(_, s)| -s.created_at);
+    Ok(sessions)
+}
+
+/// Removes the session; returns it so its tokens and clients can be dealt with.
+pub async fn remove(store: &dyn EphemeralStore, id: &str) -> anyhow::Result<Option<Session>> {
+    let Some(raw) = store.take(&key(id)).await? else {
+        return Ok(None);
+    };
+    let session: Session = serde_json::from_slice(&raw).context("stored session")?;
+    store.set_remove(&user_index(&session.user_id), id).await?;
+    Ok(Some(session))
+}
+
+/// Remembers a client that received tokens in this session (for back-channel logout).
+pub async fn record_client(
+    store: &dyn EphemeralStore,
+    sid: &str,
+    client_id: &str,
+    ttl: Duration,
+) -> anyhow::Result<()> {
+    store
+        .set_add(&format!("session-clients:{sid}"), client_id, ttl)
+        .await?;
+    Ok(())
+}
+
+/// Remembers a refresh-token family bound to this session (revoked when it ends).
+pub async fn record_family(
+    store: &dyn EphemeralStore,
+    sid: &str,
+    family: &str,
+    ttl: Duration,
+) -> anyhow::Result<()> {
+    store
+        .set_add(&format!("session-families:{sid}"), family, ttl)
+        .await?;
+    Ok(())
+}
+
+pub async fn clients(store: &dyn EphemeralStore, sid: &str) -> anyhow::Result<Vec<String>> {
+    Ok(store.set_members(&format!("session-clients:{sid}")).await?)
+}
+
+pub async fn families(store: &dyn EphemeralStore, sid: &str) -> anyhow::Result<Vec<String>> {
+    Ok(store
+        .set_members(&format!("session-families:{sid}"))
+        .await?)
 }

@@ -12,6 +12,7 @@ mod faults;
 mod health;
 mod instances;
 mod lifecycle;
+mod logout;
 mod logs;
 mod negative;
 mod private_key_jwt;

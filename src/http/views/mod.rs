@@ -83,3 +83,49 @@ pub fn describe_scope(scope: &str) -> &'static str {
         _ => "Use an additional permission",
     }
 }
+
+#[derive(Template)]
+#[template(path = "message.html")]
+pub struct MessagePage<'a> {
+    pub title: &'a str,
+    pub message: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "logout_confirm.html")]
+pub struct LogoutConfirmPage<'a> {
+    pub action: &'a str,
+    pub csrf: &'a str,
+    pub client_name: Option<&'a str>,
+    pub client_id: &'a str,
+    pub redirect: &'a str,
+    pub state: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "account_login.html")]
+pub struct AccountLoginPage<'a> {
+    pub action: &'a str,
+    pub csrf: &'a str,
+    pub email: &'a str,
+    pub error: Option<&'a str>,
+}
+
+/// One row of the sessions page.
+pub struct SessionRow {
+    pub sid: String,
+    pub device: String,
+    pub ip: String,
+    pub created: String,
+    pub last_seen: String,
+    pub current: bool,
+}
+
+#[derive(Template)]
+#[template(path = "sessions.html")]
+pub struct SessionsPage<'a> {
+    pub email: &'a str,
+    pub end_action: &'a str,
+    pub csrf: &'a str,
+    pub sessions: Vec<SessionRow>,
+}

@@ -60,7 +60,11 @@ pub async fn exchange(
         amr: &grant.amr,
         nonce: grant.nonce.as_deref(),
     };
-    ctx.mint(client, &user, &ids, now).await
+    let response = ctx.mint(client, &user, &ids, now).await?;
+    // For back-channel logout when this session ends.
+    let index_ttl = seconds(ctx.refresh_max_ttl(client));
+    crate::sessions::record_client(ctx.store, &grant.sid, &client.id, index_ttl).await?;
+    Ok(response)
 }
 
 async fn revoke_issued(ctx: &GrantContext<'_>, issued: &Issued, now: i64) -> Result<(), Error> {

@@ -131,6 +131,8 @@ impl GrantContext<'_> {
                 family_expires_at: ids.family_expires_at,
             };
             refresh::start_family(self.store, &ids.family, ids.family_expires_at, now).await?;
+            let index_ttl = seconds(ids.family_expires_at - now);
+            crate::sessions::record_family(self.store, grant.sid, &ids.family, index_ttl).await?;
             Some(
                 refresh::store_token(self.store, &record, self.refresh_idle_ttl(client), now)
                     .await?,
