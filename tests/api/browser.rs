@@ -185,3 +185,92 @@ async fn user_signs_in_and_consents_in_a_real_browser() {
     assert_eq!(params["state"], state);
     assert_eq!(params["iss"], app.address);
 }
+
+/// Signs in through the pages for `client_id` and waits until the browser is back at the client.
+async fn sign_in_through_pages(browser: &Client, app: &TestApp, client_id: &str, redirect: &str) {
+    let (_, challenge) = pkce_pair();
+    let url = authorize_url(
+        app,
+        &[
+            ("response_type", "code"),
+            ("client_id", client_id),
+            ("redirect_uri", redirect),
+            ("scope", "openid"),
+            ("code_challenge", &challenge),
+            ("code_challenge_method", "S256"),
+        ],
+    );
+    browser.goto(&url).await.unwrap();
+    wait_for(browser, "email").await;
+    fill(browser, "email", USER_EMAIL).await;
+    fill(browser, "password", PASSWORD_OF_USER).await;
+    browser
+        .find(Locator::Id("sign-in"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(browser, "allow").await.click().await.unwrap();
+    for _ in 0..50 {
+        if browser
+            .current_url()
+            .await
+            .unwrap()
+            .as_str()
+            .starts_with(redirect)
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("never returned to the client");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ending_the_session_on_the_account_page_signs_the_browser_out() {
+    let app = TestApp::spawn(Backend::Postgres).await;
+    let rp_port = callback_listener().await;
+    let redirect = format!("http://127.0.0.1:{rp_port}/callback");
+    let mut client = gatehouse::demo::spa_client();
+    client.id = "browser-spa".into();
+    client.redirect_uris = vec![redirect.clone()];
+    app.with_client(&client).await;
+    let driver = ChromeDriver::start();
+    let browser = driver.browser().await;
+    sign_in_through_pages(&browser, &app, "browser-spa", &redirect).await;
+
+    browser.goto(&app.url("/account/sessions")).await.unwrap();
+    let end = wait_for(&browser, "end-1").await;
+    let page = browser.source().await.unwrap();
+    assert!(
+        page.contains("this browser"),
+        "the current session is listed"
+    );
+    end.click().await.unwrap();
+    wait_for(&browser, "password").await;
+
+    let (_, challenge) = pkce_pair();
+    browser
+        .goto(&authorize_url(
+            &app,
+            &[
+                ("response_type", "code"),
+                ("client_id", "browser-spa"),
+                ("redirect_uri", &redirect),
+                ("scope", "openid"),
+                ("code_challenge", &challenge),
+                ("code_challenge_method", "S256"),
+            ],
+        ))
+        .await
+        .unwrap();
+    wait_for(&browser, "password").await;
+    let asked = browser.current_url().await.unwrap();
+    browser.close().await.ok();
+    assert_eq!(
+        asked.path(),
+        "/login",
+        "the next authorize request asks for the password again"
+    );
+}

@@ -34,6 +34,32 @@ async fn metadata_is_exact_and_lists_only_what_exists(backend: Backend) {
     );
     assert_eq!(doc["authorization_response_iss_parameter_supported"], true);
     assert_eq!(doc["request_uri_parameter_supported"], false);
+    assert_eq!(doc["end_session_endpoint"], app.url("/logout"));
+    assert_eq!(doc["revocation_endpoint"], app.url("/revoke"));
+    assert_eq!(doc["introspection_endpoint"], app.url("/introspect"));
+    assert_eq!(doc["backchannel_logout_supported"], true);
+    let methods = doc["token_endpoint_auth_methods_supported"]
+        .as_array()
+        .unwrap();
+    for method in [
+        "client_secret_basic",
+        "client_secret_post",
+        "private_key_jwt",
+        "none",
+    ] {
+        assert!(methods.iter().any(|m| m == method), "{method}");
+    }
+    assert!(
+        !doc["introspection_endpoint_auth_methods_supported"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m == "none")
+    );
+    assert_eq!(
+        doc["grant_types_supported"],
+        serde_json::json!(["authorization_code", "refresh_token", "client_credentials"])
+    );
 
     // And an OIDC library accepts it as provider metadata.
     let parsed: openidconnect::core::CoreProviderMetadata = serde_json::from_value(doc).unwrap();

@@ -101,6 +101,20 @@ async fn revoking_a_refresh_token_ends_its_family(backend: Backend) {
         introspect(&app, rt).await,
         serde_json::json!({"active": false})
     );
+    let other = web_tokens(&app).await;
+    let foreign = other["refresh_token"].as_str().unwrap();
+    let by_spa = reqwest::Client::new()
+        .post(app.url("/revoke"))
+        .form(&[("token", foreign), ("client_id", SPA)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        by_spa.status(),
+        400,
+        "a client may not revoke another client's token"
+    );
+    assert_eq!(introspect(&app, foreign).await["active"], true);
     let unknown = post_as_web(&app, "/revoke", &[("token", "no-such-token")]).await;
     assert_eq!(
         unknown.status(),
