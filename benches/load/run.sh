@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# Load benchmark: Gatehouse (release) pinned to CPU 0, wrk pinned to CPU 1, on the embedded
+# default and on PostgreSQL + Redis. Prints a table and writes a CSV. Bounded in time and
+# cleans up after itself. Usage: benches/load/run.sh   (DURATION=8 WARMUP=2 to tune)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+root=$(pwd)
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/gatehouse-target}"
+DURATION="${DURATION:-8}"
+WARMUP="${WARMUP:-2}"
+CONNS="${CONNS:-16}"
+PORT="${PORT:-18080}"
+PG_ADMIN="${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+REDIS_URL="${TEST_REDIS_URL:-redis://127.0.0.1:6379}"
+work=$(mktemp -d /tmp/gatehouse-bench.XXXXXX)
+results="$root/benches/load/results"
+mkdir -p "$results"
+csv="$results/latest.csv"
+server_pid=""
+
+cleanup() {
+  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+command -v taskset >/dev/null || { echo "taskset (util-linux) is required"; exit 1; }
+
+echo "building release binaries…" >&2
+cargo build --release -q --bin gatehouse --example bench_prep
+bin="$CARGO_TARGET_DIR/release/gatehouse"
+prep="$CARGO_TARGET_DIR/release/examples/bench_prep"
+
+# Cryptographic bounds on this machine, one core each.
+sign_rate=$(taskset -c 0 openssl speed -seconds 3 rsa2048 2>/dev/null | awk '/^rsa 2048 bits/ {print $6}')
+argon_rate=$(taskset -c 0 "$prep" argon2 3)
+echo "RSA-2048 signatures/s (1 core): $sign_rate; Argon2id hashes/s (1 core, m=19456 t=2 p=1): $argon_rate" >&2
+
+base="http://127.0.0.1:$PORT"
+rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$server_pid/status"; }
+hwm_kb() { awk '/^VmHWM/ {print $2}' "/proc/$server_pid/status"; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$server_pid/stat"; }
+
+start_server() { # env for the backend is already exported
+  local t0 t1
+  t0=$(date +%s%N)
+  (cd "$work" && exec taskset -c 0 "$bin" >"$work/server.log" 2>&1) &
+  server_pid=$!
+  until curl -fs "$base/readyz" >/dev/null 2>&1; do sleep 0.005; done
+  t1=$(date +%s%N)
+  startup_ms=$(( (t1 - t0) / 1000000 ))
+}
+
+stop_server() {
+  kill -TERM "$server_pid" 2>/dev/null || true
+  wait "$server_pid" 2>/dev/null || true
+  server_pid=""
+}
+
+# run_wrk NAME CONNS SECONDS [wrk args…] → sets rps p50 p99 non2xx cpu
+run_wrk() {
+  local name=$1 conns=$2 secs=$3; shift 3
+  local out="$work/$name.wrk" c0 c1 total
+  c0=$(cpu_ticks)
+  taskset -c 1 wrk -t1 -c"$conns" -d"${secs}s" --latency "$@" >"$out" 2>&1 || true
+  c1=$(cpu_ticks)
+  total=$(awk '/requests in/ {print $1}' "$out")
+  non2xx=$(awk '/Non-2xx or 3xx responses/ {print $5}' "$out"); non2xx=${non2xx:-0}
+  rps=$(awk -v t="${total:-0}" -v n="$non2xx" -v s="$secs" 'BEGIN {printf "%.0f", (t - n) / s}')
+  p50=$(awk '$1 == "50%" {print $2}' "$out")
+  p99=$(awk '$1 == "99%" {print $2}' "$out")
+  cpu=$(awk -v d="$((c1 - c0))" -v s="$secs" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.0f", 100 * d / hz / s}')
+}
+
+ms() { # wrk latency (e.g. 1.23ms, 850.00us, 1.02s) → milliseconds
+  awk -v v="$1" 'BEGIN {
+    if (v ~ /us$/) { sub(/us$/, "", v); printf "%.2f", v / 1000 }
+    else if (v ~ /ms$/) { sub(/ms$/, "", v); printf "%.2f", v }
+    else if (v ~ /s$/) { sub(/s$/, "", v); printf "%.2f", v * 1000 }
+    else printf "?" }'
+}
+
+record() { # backend scenario bound_label bound_rate
+  local ratio="-"
+  [ -n "${4:-}" ] && ratio=$(awk -v r="$rps" -v b="$4" 'BEGIN {printf "%.0f%%", 100 * r / b}')
+  printf "%-10s %-34s %8s %9s %9s %7s %6s %8s  %s\n" "$1" "$2" "$rps" "$(ms "$p50")" "$(ms "$p99")" "$non2xx" "$cpu%" \
+    "$(( $(hwm_kb) / 1024 ))MB" "$ratio${3:+ of $3}"
+  echo "$1,$2,$rps,$(ms "$p50"),$(ms "$p99"),$non2xx,$cpu,$(( $(hwm_kb) / 1024 )),$ratio,${3:-}" >>"$csv"
+}
+
+scenario() { # backend name conns [bound_label bound_rate] -- wrk args
+  local backend=$1 name=$2 conns=$3 label=$4 bound=$5; shift 5
+  run_wrk "$name-warm" "$conns" "$WARMUP" "$@"
+  run_wrk "$name" "$conns" "$DURATION" "$@"
+  record "$backend" "$name" "$label" "$bound"
+}
+
+bench_backend() {
+  local backend=$1
+  start_server
+  local idle_rss=$(( $(rss_kb) / 1024 ))
+  local basic="Basic $(printf 'demo-web:demo-web-secret' | base64)"
+  local half_sign; half_sign=$(awk -v s="$sign_rate" 'BEGIN {print s / 2}')
+  scenario "$backend" "discovery" "$CONNS" "" "" "$base/.well-known/openid-configuration"
+  scenario "$backend" "jwks" "$CONNS" "" "" "$base/jwks"
+  BODY="grant_type=client_credentials&scope=profile" AUTH="$basic" \
+    scenario "$backend" "client_credentials" "$CONNS" "1 signature" "$sign_rate" -s benches/load/post.lua "$base/token"
+  BODY="grant_type=client_credentials&scope=profile" AUTH="$basic" \
+    scenario "$backend" "client_credentials (1 conn, idle)" 1 "" "" -s benches/load/post.lua "$base/token"
+  local idle_p99=$p99
+
+  local codes=$(( 3000 * DURATION ))
+  "$prep" "$base" "$work" "$codes" 64 2>"$work/prep.log"
+  CODES="$work/codes.txt" AUTH="$basic" VERIFIER="bench-verifier-0123456789abcdefghijklmnopqrstuvwxyz" \
+    run_wrk "code_exchange" "$CONNS" "$DURATION" -s benches/load/exchange.lua "$base/token"
+  record "$backend" "code_exchange (2 signatures)" "half the signing rate" "$half_sign"
+  TOKENS="$work/refresh_tokens.txt" AUTH="$basic" \
+    scenario "$backend" "refresh_rotation (2 signatures)" "$CONNS" "half the signing rate" "$half_sign" \
+    -s benches/load/refresh.lua "$base/token"
+  local access; access=$(cat "$work/access_token.txt")
+  scenario "$backend" "userinfo" "$CONNS" "" "" -H "Authorization: Bearer $access" "$base/userinfo"
+  BODY="token=$access" AUTH="$basic" \
+    scenario "$backend" "introspection" "$CONNS" "" "" -s benches/load/post.lua "$base/introspect"
+
+  # Password logins (the login form POST), with a client_credentials probe alongside.
+  local probe="$work/probe.wrk"
+  (BODY="grant_type=client_credentials&scope=profile" AUTH="$basic" \
+    taskset -c 1 wrk -t1 -c1 -d"${DURATION}s" --latency -s benches/load/post.lua "$base/token" >"$probe" 2>&1) &
+  local probe_pid=$!
+  BODY="$(cat "$work/login_body.txt")" COOKIE="$(cat "$work/login_cookie.txt")" \
+    run_wrk "password_login" 4 "$DURATION" -s benches/load/post.lua "$base/login"
+  wait "$probe_pid" || true
+  record "$backend" "password_login" "Argon2id rate" "$argon_rate"
+  local loaded_p99; loaded_p99=$(awk '$1 == "99%" {print $2}' "$probe")
+  echo "$backend: client_credentials p99 idle $(ms "$idle_p99") ms, during the login storm $(ms "$loaded_p99") ms"
+  echo "$backend: idle RSS ${idle_rss} MB after start, $(( $(rss_kb) / 1024 )) MB after the run, peak $(( $(hwm_kb) / 1024 )) MB; ready in ${startup_ms} ms"
+  echo "$backend,startup_ms,$startup_ms,,,,,$idle_rss,,idle RSS MB" >>"$csv"
+  echo "$backend,cc_p99_under_login_storm_ms,$(ms "$loaded_p99"),,,,,,,idle p99 $(ms "$idle_p99")" >>"$csv"
+  stop_server
+}
+
+echo "backend,scenario,rps,p50_ms,p99_ms,non2xx,server_cpu_pct,peak_rss_mb,ratio,bound" >"$csv"
+printf "%-10s %-34s %8s %9s %9s %7s %6s %8s  %s\n" backend scenario "req/s" "p50 ms" "p99 ms" non2xx cpu peak ratio
+
+# Embedded default: SQLite file + built-in store; then a restart on the existing database.
+export GATEHOUSE__SERVER__LISTEN="127.0.0.1:$PORT" GATEHOUSE__SERVER__ISSUER="$base"
+export GATEHOUSE__DATABASE__URL="sqlite://$work/gatehouse.db?mode=rwc"
+bench_backend embedded
+start_server
+echo "embedded: restart on the existing database ready in ${startup_ms} ms, idle RSS $(( $(rss_kb) / 1024 )) MB"
+stop_server
+
+# Production: PostgreSQL + Redis.
+db="gatehouse_bench_$$"
+psql -q "$PG_ADMIN" -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
+trap 'cleanup; psql -q "$PG_ADMIN" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true' EXIT
+export GATEHOUSE__DATABASE__URL="${PG_ADMIN%/*}/$db"
+export GATEHOUSE__REDIS__URL="$REDIS_URL" GATEHOUSE__REDIS__KEY_PREFIX="gatehouse-bench-$$:"
+GATEHOUSE__KEYS__ENCRYPTION_KEY="$("$bin" gen-key)"
+export GATEHOUSE__KEYS__ENCRYPTION_KEY
+bench_backend postgres
+redis-cli --scan --pattern "gatehouse-bench-$$:*" | xargs -r -n 500 redis-cli del >/dev/null || true
+echo "results: $csv"
