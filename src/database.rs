@@ -19,21 +19,23 @@ pub async fn connect(settings: &DatabaseSettings) -> anyhow::Result<DatabaseConn
         .acquire_timeout(timeout)
         .sqlx_logging(false);
     if kind == DatabaseKind::Sqlite {
-        // One writer at a time is SQLite's model; a small pool avoids lock storms.
-        options.max_connections(settings.max_connections.min(4));
+        // One writer at a time is SQLite's model; a small pool avoids lock storms. Pragmas are
+        // per connection, so they go into the connect options: WAL lets readers run beside the
+        // writer; synchronous=NORMAL in WAL mode survives a process crash intact (only a power
+        // loss can drop the last commits, per SQLite's docs); busy_timeout waits, not fails.
+        use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+        options
+            .max_connections(settings.max_connections.min(4))
+            .map_sqlx_sqlite_opts(|o| {
+                o.journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .busy_timeout(Duration::from_secs(5))
+                    .foreign_keys(true)
+            });
     }
     let db = Database::connect(options)
         .await
         .map_err(|e| anyhow::anyhow!("cannot connect to the database: {e}"))?;
-    if kind == DatabaseKind::Sqlite {
-        use sea_orm::ConnectionTrait;
-        // WAL lets readers run beside the writer; busy_timeout waits instead of failing.
-        db.execute_unprepared(
-            "PRAGMA journal_mode=WAL; PRAGMA busy_timeout=5000; PRAGMA foreign_keys=ON;",
-        )
-        .await
-        .context("configuring SQLite")?;
-    }
     Ok(db)
 }
 

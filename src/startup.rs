@@ -12,6 +12,7 @@ use secrecy::SecretString;
 use tracing_actix_web::TracingLogger;
 
 use crate::accounts::Passwords;
+use crate::clients::ClientCache;
 use crate::http::oidc::DiscoveryJson;
 use crate::keys::KeyRing;
 use crate::oidc::backchannel::Notifier;
@@ -36,6 +37,7 @@ pub struct Components {
     pub keys: Arc<KeyRing>,
     pub passwords: Passwords,
     pub notifier: Notifier,
+    pub clients: Arc<ClientCache>,
 }
 
 impl Components {
@@ -59,6 +61,7 @@ impl Components {
             keys,
             passwords,
             notifier,
+            clients: Arc::new(ClientCache::new(Duration::from_secs(10))),
         })
     }
 }

@@ -3,7 +3,9 @@
 use anyhow::Context;
 use chrono::Utc;
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect,
+};
 
 use super::{Email, User};
 use crate::entities::{roles, user_roles, users};
@@ -34,6 +36,18 @@ pub async fn find_by_email(
         }
         None => Ok(None),
     }
+}
+
+/// Whether the user exists and is enabled: one indexed lookup, for the token path.
+pub async fn is_active(db: &DatabaseConnection, id: &str) -> anyhow::Result<bool> {
+    let row = users::Entity::find_by_id(id.to_owned())
+        .select_only()
+        .column(users::Column::Disabled)
+        .into_tuple::<bool>()
+        .one(db)
+        .await
+        .context("checking a user")?;
+    Ok(row == Some(false))
 }
 
 pub async fn find_by_id(db: &DatabaseConnection, id: &str) -> anyhow::Result<Option<User>> {

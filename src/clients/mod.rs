@@ -1,6 +1,9 @@
 //! OAuth clients: their registration, secrets and the rules that depend on them.
 
+pub mod cache;
 pub mod store;
+
+pub use cache::ClientCache;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

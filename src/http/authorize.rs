@@ -9,7 +9,7 @@ use super::{paths, reply};
 use crate::oauth::Error;
 use crate::oauth::authorize::{self, Next, Params, Pending, Rejection};
 use crate::startup::Components;
-use crate::{clients, consent, random, sessions};
+use crate::{consent, random, sessions};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route(paths::AUTHORIZE, web::get().to(authorize_get))
@@ -36,7 +36,7 @@ async fn authorize_post(
 }
 
 async fn start(req: &HttpRequest, params: Params, c: &Components) -> HttpResponse {
-    let (request, client) = match authorize::request::validate(&c.db, &params).await {
+    let (request, client) = match authorize::request::validate(&c.db, &c.clients, &params).await {
         Ok(valid) => valid,
         Err(Rejection::Page(e)) => return reply::error_page(&e),
         Err(Rejection::Redirect(to, e)) => return reply::to_client_error(&c.issuer, &to, &e),
@@ -142,7 +142,9 @@ async fn decide(
         },
         None => None,
     };
-    let client = clients::store::find(&c.db, &pending.request.client_id)
+    let client = c
+        .clients
+        .get(&c.db, &pending.request.client_id)
         .await?
         .ok_or_else(|| Error::invalid_request("the client no longer exists"))?;
     let consented = match (&session, client.require_consent) {

@@ -85,6 +85,7 @@ pub async fn authenticated_client(
     ];
     let ctx = client_auth::AuthContext {
         db: &c.db,
+        clients: &c.clients,
         store: c.store.as_ref(),
         audiences: &audiences,
         now: chrono::Utc::now().timestamp(),

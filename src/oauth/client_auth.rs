@@ -140,6 +140,7 @@ fn unverified_claims(jwt: &str) -> Option<AssertionClaims> {
 /// audiences an assertion may name (the issuer and the endpoint being called).
 pub struct AuthContext<'a> {
     pub db: &'a DatabaseConnection,
+    pub clients: &'a clients::ClientCache,
     pub store: &'a dyn EphemeralStore,
     pub audiences: &'a [String],
     pub now: i64,
@@ -149,7 +150,9 @@ pub struct AuthContext<'a> {
 pub async fn authenticate(ctx: &AuthContext<'_>, presented: Presented) -> Result<Client, Error> {
     let basic = presented.method == AuthMethod::ClientSecretBasic;
     let fail = || Error::invalid_client("client authentication failed", basic);
-    let client = clients::store::find(ctx.db, &presented.client_id)
+    let client = ctx
+        .clients
+        .get(ctx.db, &presented.client_id)
         .await
         .map_err(|e| Error::Unexpected(e).classify())?
         .ok_or_else(fail)?;

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::keys;
 use crate::oauth::Scopes;
 use crate::random;
-use crate::store::EphemeralStore;
+use crate::store::{EphemeralStore, Write};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RefreshGrant {
@@ -79,17 +79,12 @@ fn remaining(until: i64, now: i64) -> Duration {
 }
 
 /// Opens a family; a revocation that raced ahead of it (code replay) is kept.
-pub async fn start_family(
-    store: &dyn EphemeralStore,
-    family: &str,
-    expires_at: i64,
-    now: i64,
-) -> anyhow::Result<()> {
-    let state = serde_json::to_vec(&FamilyState { revoked: false })?;
-    store
-        .put_if_absent(&family_key(family), &state, remaining(expires_at, now))
-        .await?;
-    Ok(())
+pub fn start_family(family: &str, expires_at: i64, now: i64) -> anyhow::Result<Write> {
+    Ok(Write::PutIfAbsent {
+        key: family_key(family),
+        value: serde_json::to_vec(&FamilyState { revoked: false })?,
+        ttl: remaining(expires_at, now),
+    })
 }
 
 pub async fn revoke_family(
@@ -111,19 +106,17 @@ pub async fn family_usable(store: &dyn EphemeralStore, family: &str) -> anyhow::
     Ok(!state.revoked)
 }
 
-/// Stores a new refresh token; it lives for the idle timeout, never past the family's end.
-pub async fn store_token(
-    store: &dyn EphemeralStore,
-    grant: &RefreshGrant,
-    idle_ttl: i64,
-    now: i64,
-) -> anyhow::Result<String> {
+/// A new refresh token and the write that stores it: it lives for the idle timeout, never
+/// past the family's end.
+pub fn new_token(grant: &RefreshGrant, idle_ttl: i64, now: i64) -> anyhow::Result<(String, Write)> {
     let token = random::token();
     let ttl = remaining((now + idle_ttl).min(grant.family_expires_at), now);
-    store
-        .put(&token_key(&token), &serde_json::to_vec(grant)?, ttl)
-        .await?;
-    Ok(token)
+    let write = Write::Put {
+        key: token_key(&token),
+        value: serde_json::to_vec(grant)?,
+        ttl,
+    };
+    Ok((token, write))
 }
 
 /// Decides what a presented token is. Exactly one of concurrent presenters wins `Live`:
@@ -142,7 +135,8 @@ pub async fn claim(
             .put_if_absent(&rotated_key(token), &serde_json::to_vec(&marker)?, ttl)
             .await?
         {
-            store.delete(&token_key(token)).await?;
+            // The old token is deleted with the new one's write (see `retire`); meanwhile
+            // the marker already sends every other presenter down the retry path.
             return Ok(Presented::Live(grant));
         }
     }
@@ -184,21 +178,27 @@ async fn after_rotation(
     Ok(Presented::Unknown)
 }
 
-/// Seals the response under a key only the old token's holder can derive, for retries.
-pub async fn remember_response(
-    store: &dyn EphemeralStore,
+/// Retires a rotated token: deletes it and leaves the response sealed under a key only the
+/// old token's holder can derive, for retries.
+pub fn retire(
     old_token: &str,
     grant: &RefreshGrant,
     response: &[u8],
     now_ms: i64,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<[Write; 2]> {
     let key = random::derive_key("refresh-retry", old_token);
     let marker = Rotated::of(grant, now_ms, Some(keys::seal(&key, response)?));
     let ttl = remaining(grant.family_expires_at, now_ms / 1000);
-    store
-        .put(&rotated_key(old_token), &serde_json::to_vec(&marker)?, ttl)
-        .await?;
-    Ok(())
+    Ok([
+        Write::Delete {
+            key: token_key(old_token),
+        },
+        Write::Put {
+            key: rotated_key(old_token),
+            value: serde_json::to_vec(&marker)?,
+            ttl,
+        },
+    ])
 }
 
 /// The live grant behind a refresh token, without using it.

@@ -8,7 +8,7 @@ use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
 use crate::random;
-use crate::store::EphemeralStore;
+use crate::store::{EphemeralStore, Write};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Session {
@@ -144,29 +144,21 @@ pub async fn remove(store: &dyn EphemeralStore, id: &str) -> anyhow::Result<Opti
 }
 
 /// Remembers a client that received tokens in this session (for back-channel logout).
-pub async fn record_client(
-    store: &dyn EphemeralStore,
-    sid: &str,
-    client_id: &str,
-    ttl: Duration,
-) -> anyhow::Result<()> {
-    store
-        .set_add(&format!("session-clients:{sid}"), client_id, ttl)
-        .await?;
-    Ok(())
+pub fn record_client(sid: &str, client_id: &str, ttl: Duration) -> Write {
+    Write::SetAdd {
+        key: format!("session-clients:{sid}"),
+        member: client_id.to_owned(),
+        ttl,
+    }
 }
 
 /// Remembers a refresh-token family bound to this session (revoked when it ends).
-pub async fn record_family(
-    store: &dyn EphemeralStore,
-    sid: &str,
-    family: &str,
-    ttl: Duration,
-) -> anyhow::Result<()> {
-    store
-        .set_add(&format!("session-families:{sid}"), family, ttl)
-        .await?;
-    Ok(())
+pub fn record_family(sid: &str, family: &str, ttl: Duration) -> Write {
+    Write::SetAdd {
+        key: format!("session-families:{sid}"),
+        member: family.to_owned(),
+        ttl,
+    }
 }
 
 pub async fn clients(store: &dyn EphemeralStore, sid: &str) -> anyhow::Result<Vec<String>> {

@@ -50,8 +50,36 @@ pub trait EphemeralStore: Send + Sync + 'static {
 
     async fn set_members(&self, key: &str) -> StoreResult<Vec<String>>;
 
+    /// Applies several writes together: one round trip to Redis (an atomic pipeline), one
+    /// transaction in SQL. The token path uses it to store what it minted at once.
+    async fn batch(&self, writes: &[Write]) -> StoreResult<()>;
+
     /// Whether the backend answers; used by `/readyz`.
     async fn ping(&self) -> StoreResult<()>;
+}
+
+/// One write of a [`EphemeralStore::batch`].
+#[derive(Debug, Clone)]
+pub enum Write {
+    Put {
+        key: String,
+        value: Vec<u8>,
+        ttl: Duration,
+    },
+    /// Skipped when a live value exists (no result is reported in a batch).
+    PutIfAbsent {
+        key: String,
+        value: Vec<u8>,
+        ttl: Duration,
+    },
+    Delete {
+        key: String,
+    },
+    SetAdd {
+        key: String,
+        member: String,
+        ttl: Duration,
+    },
 }
 
 fn ttl_millis(ttl: Duration) -> i64 {

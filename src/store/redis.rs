@@ -8,7 +8,7 @@ use deadpool_redis::redis::{self, AsyncCommands};
 use deadpool_redis::{Config, Pool, PoolConfig, Runtime, Timeouts};
 use secrecy::ExposeSecret;
 
-use super::{EphemeralStore, StoreError, StoreResult, ttl_millis};
+use super::{EphemeralStore, StoreError, StoreResult, Write, ttl_millis};
 use crate::settings::RedisSettings;
 
 #[derive(Clone)]
@@ -185,6 +185,47 @@ impl EphemeralStore for RedisStore {
         let key = self.key(key);
         self.run("set_members", |mut c| async move { c.smembers(key).await })
             .await
+    }
+
+    async fn batch(&self, writes: &[Write]) -> StoreResult<()> {
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        for write in writes {
+            match write {
+                Write::Put { key, value, ttl } => {
+                    pipe.cmd("SET")
+                        .arg(self.key(key))
+                        .arg(value)
+                        .arg("PX")
+                        .arg(ttl_millis(*ttl))
+                        .ignore();
+                }
+                Write::PutIfAbsent { key, value, ttl } => {
+                    let (key, ms) = (self.key(key), ttl_millis(*ttl));
+                    pipe.cmd("SET")
+                        .arg(key)
+                        .arg(value)
+                        .arg("PX")
+                        .arg(ms)
+                        .arg("NX")
+                        .ignore();
+                }
+                Write::Delete { key } => {
+                    pipe.del(self.key(key)).ignore();
+                }
+                Write::SetAdd { key, member, ttl } => {
+                    let (key, ms) = (self.key(key), ttl_millis(*ttl));
+                    pipe.sadd(&key, member).ignore();
+                    pipe.cmd("PEXPIRE").arg(&key).arg(ms).arg("GT").ignore();
+                    pipe.cmd("PEXPIRE").arg(&key).arg(ms).arg("NX").ignore();
+                }
+            }
+        }
+        self.run(
+            "batch",
+            |mut c| async move { pipe.query_async(&mut c).await },
+        )
+        .await
     }
 
     async fn ping(&self) -> StoreResult<()> {

@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use async_trait::async_trait;
-use sea_orm::{ConnectionTrait, DatabaseConnection, Statement, Value};
+use sea_orm::{ConnectionTrait, DatabaseConnection, Statement, TransactionTrait, Value};
 
-use super::{EphemeralStore, StoreResult, ttl_millis};
+use super::{EphemeralStore, StoreResult, Write, ttl_millis};
 
 #[derive(Clone)]
 pub struct SqlStore {
@@ -56,6 +56,58 @@ impl SqlStore {
     }
 }
 
+const PUT: &str = "INSERT INTO ephemeral_entries (key, value, counter, expires_at) VALUES ($1, $2, 0, $3) \
+    ON CONFLICT (key) DO UPDATE SET value = excluded.value, counter = 0, expires_at = excluded.expires_at";
+/// An expired row counts as absent: overwrite it, but never a live one.
+const PUT_IF_ABSENT: &str = "INSERT INTO ephemeral_entries (key, value, counter, expires_at) VALUES ($1, $2, 0, $3) \
+    ON CONFLICT (key) DO UPDATE SET value = excluded.value, counter = 0, expires_at = excluded.expires_at \
+    WHERE ephemeral_entries.expires_at <= $4";
+const DELETE: &str = "DELETE FROM ephemeral_entries WHERE key = $1";
+const SET_ADD: &str = "INSERT INTO ephemeral_sets (key, member, expires_at) VALUES ($1, $2, $3) \
+    ON CONFLICT (key, member) DO UPDATE SET expires_at = excluded.expires_at";
+/// The set expires as a whole, like a Redis key: extend every member's expiry.
+const SET_EXTEND: &str =
+    "UPDATE ephemeral_sets SET expires_at = $2 WHERE key = $1 AND expires_at < $2";
+
+impl SqlStore {
+    /// The statements one write needs.
+    fn statements(&self, write: &Write) -> Vec<Statement> {
+        let now = now_millis();
+        match write {
+            Write::Put { key, value, ttl } => {
+                vec![self.stmt(
+                    PUT,
+                    vec![
+                        key.as_str().into(),
+                        value.clone().into(),
+                        (now + ttl_millis(*ttl)).into(),
+                    ],
+                )]
+            }
+            Write::PutIfAbsent { key, value, ttl } => vec![self.stmt(
+                PUT_IF_ABSENT,
+                vec![
+                    key.as_str().into(),
+                    value.clone().into(),
+                    (now + ttl_millis(*ttl)).into(),
+                    now.into(),
+                ],
+            )],
+            Write::Delete { key } => vec![self.stmt(DELETE, vec![key.as_str().into()])],
+            Write::SetAdd { key, member, ttl } => {
+                let expires = now + ttl_millis(*ttl);
+                vec![
+                    self.stmt(
+                        SET_ADD,
+                        vec![key.as_str().into(), member.as_str().into(), expires.into()],
+                    ),
+                    self.stmt(SET_EXTEND, vec![key.as_str().into(), expires.into()]),
+                ]
+            }
+        }
+    }
+}
+
 fn now_millis() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
@@ -64,11 +116,7 @@ fn now_millis() -> i64 {
 impl EphemeralStore for SqlStore {
     async fn put(&self, key: &str, value: &[u8], ttl: Duration) -> StoreResult<()> {
         let expires = now_millis() + ttl_millis(ttl);
-        let stmt = self.stmt(
-            "INSERT INTO ephemeral_entries (key, value, counter, expires_at) VALUES ($1, $2, 0, $3) \
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value, counter = 0, expires_at = excluded.expires_at",
-            vec![key.into(), value.to_vec().into(), expires.into()],
-        );
+        let stmt = self.stmt(PUT, vec![key.into(), value.to_vec().into(), expires.into()]);
         self.db.execute_raw(stmt).await.context("store put")?;
         Ok(())
     }
@@ -77,10 +125,13 @@ impl EphemeralStore for SqlStore {
         let now = now_millis();
         // An expired row counts as absent: overwrite it, but never a live one.
         let stmt = self.stmt(
-            "INSERT INTO ephemeral_entries (key, value, counter, expires_at) VALUES ($1, $2, 0, $3) \
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value, counter = 0, expires_at = excluded.expires_at \
-             WHERE ephemeral_entries.expires_at <= $4",
-            vec![key.into(), value.to_vec().into(), (now + ttl_millis(ttl)).into(), now.into()],
+            PUT_IF_ABSENT,
+            vec![
+                key.into(),
+                value.to_vec().into(),
+                (now + ttl_millis(ttl)).into(),
+                now.into(),
+            ],
         );
         let result = self
             .db
@@ -109,10 +160,7 @@ impl EphemeralStore for SqlStore {
     }
 
     async fn delete(&self, key: &str) -> StoreResult<()> {
-        let stmt = self.stmt(
-            "DELETE FROM ephemeral_entries WHERE key = $1",
-            vec![key.into()],
-        );
+        let stmt = self.stmt(DELETE, vec![key.into()]);
         self.db.execute_raw(stmt).await.context("store delete")?;
         Ok(())
     }
@@ -134,17 +182,10 @@ impl EphemeralStore for SqlStore {
 
     async fn set_add(&self, key: &str, member: &str, ttl: Duration) -> StoreResult<()> {
         let expires = now_millis() + ttl_millis(ttl);
-        let insert = self.stmt(
-            "INSERT INTO ephemeral_sets (key, member, expires_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (key, member) DO UPDATE SET expires_at = excluded.expires_at",
-            vec![key.into(), member.into(), expires.into()],
-        );
+        let insert = self.stmt(SET_ADD, vec![key.into(), member.into(), expires.into()]);
         self.db.execute_raw(insert).await.context("store set_add")?;
         // The set expires as a whole, like a Redis key: extend every member's expiry.
-        let extend = self.stmt(
-            "UPDATE ephemeral_sets SET expires_at = $2 WHERE key = $1 AND expires_at < $2",
-            vec![key.into(), expires.into()],
-        );
+        let extend = self.stmt(SET_EXTEND, vec![key.into(), expires.into()]);
         self.db.execute_raw(extend).await.context("store set_add")?;
         Ok(())
     }
@@ -177,6 +218,18 @@ impl EphemeralStore for SqlStore {
             .collect::<Result<Vec<_>, _>>()
             .context("store set row")?;
         Ok(members)
+    }
+
+    async fn batch(&self, writes: &[Write]) -> StoreResult<()> {
+        // One transaction: one commit (and fsync) for all of them.
+        let txn = self.db.begin().await.context("store batch")?;
+        for write in writes {
+            for stmt in self.statements(write) {
+                txn.execute_raw(stmt).await.context("store batch")?;
+            }
+        }
+        txn.commit().await.context("store batch")?;
+        Ok(())
     }
 
     async fn ping(&self) -> StoreResult<()> {

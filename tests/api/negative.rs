@@ -16,7 +16,45 @@ backend_tests!(
     consent_denied_is_access_denied,
     unsupported_response_and_grant_types,
     state_round_trips_unchanged,
+    refresh_may_narrow_scope_but_the_family_keeps_it,
 );
+
+async fn refresh_may_narrow_scope_but_the_family_keeps_it(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (code, verifier) = obtain_code(&app, SPA, "openid email offline_access").await;
+    let first: serde_json::Value = exchange_code(&app, SPA, &code, &verifier)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let form = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", first["refresh_token"].as_str().unwrap()),
+        ("scope", "openid"),
+    ];
+    let narrowed: serde_json::Value = token_request(&app, SPA, &form).await.json().await.unwrap();
+    assert_eq!(narrowed["scope"], "openid");
+
+    let again: serde_json::Value = refresh(&app, SPA, narrowed["refresh_token"].as_str().unwrap())
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        again["scope"], "email offline_access openid",
+        "RFC 6749 §6: the refresh token's scope is unchanged"
+    );
+
+    let form = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", again["refresh_token"].as_str().unwrap()),
+        ("scope", "openid roles"),
+    ];
+    assert_eq!(
+        json_error(token_request(&app, SPA, &form).await).await,
+        (400, "invalid_scope".into())
+    );
+}
 
 async fn wrong_or_missing_code_verifier_is_invalid_grant(backend: Backend) {
     let app = TestApp::spawn(backend).await;

@@ -168,3 +168,60 @@ async fn sets_add_remove_list_and_expire() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batch_applies_every_write() {
+    use gatehouse::store::Write;
+    for (name, _iso, store) in stores().await {
+        let ttl = Duration::from_secs(60);
+        store.put("gone", b"x", ttl).await.unwrap();
+        store.put("kept", b"old", ttl).await.unwrap();
+        let writes = vec![
+            Write::Put {
+                key: "new".into(),
+                value: b"v".to_vec(),
+                ttl,
+            },
+            Write::PutIfAbsent {
+                key: "kept".into(),
+                value: b"ignored".to_vec(),
+                ttl,
+            },
+            Write::PutIfAbsent {
+                key: "fresh".into(),
+                value: b"f".to_vec(),
+                ttl,
+            },
+            Write::Delete { key: "gone".into() },
+            Write::SetAdd {
+                key: "members".into(),
+                member: "m1".into(),
+                ttl,
+            },
+        ];
+
+        store.batch(&writes).await.unwrap();
+
+        assert_eq!(
+            store.get("new").await.unwrap().as_deref(),
+            Some(&b"v"[..]),
+            "{name}"
+        );
+        assert_eq!(
+            store.get("kept").await.unwrap().as_deref(),
+            Some(&b"old"[..]),
+            "{name}: live value kept"
+        );
+        assert_eq!(
+            store.get("fresh").await.unwrap().as_deref(),
+            Some(&b"f"[..]),
+            "{name}"
+        );
+        assert_eq!(store.get("gone").await.unwrap(), None, "{name}");
+        assert_eq!(
+            store.set_members("members").await.unwrap(),
+            vec!["m1"],
+            "{name}"
+        );
+    }
+}

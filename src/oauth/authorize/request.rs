@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use sea_orm::DatabaseConnection;
 use serde::{Deserialize, Serialize};
 
-use crate::clients::{self, Client, GrantType};
+use crate::clients::{Client, ClientCache, GrantType};
 use crate::oauth::{Error, Scopes, pkce};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -93,9 +93,10 @@ impl Params {
 
 pub async fn validate(
     db: &DatabaseConnection,
+    cache: &ClientCache,
     params: &Params,
 ) -> Result<(AuthorizationRequest, Client), Rejection> {
-    let client = trusted_client(db, params).await?;
+    let client = trusted_client(db, cache, params).await?;
     let (redirect_uri, redirect_uri_given) = trusted_redirect(&client, params)?;
     let response_mode = match params.get("response_mode") {
         None | Some("query") => Ok(ResponseMode::Query),
@@ -137,7 +138,11 @@ pub async fn validate(
     Ok((request, client))
 }
 
-async fn trusted_client(db: &DatabaseConnection, params: &Params) -> Result<Client, Rejection> {
+async fn trusted_client(
+    db: &DatabaseConnection,
+    cache: &ClientCache,
+    params: &Params,
+) -> Result<Client, Rejection> {
     if params.is_duplicated("client_id") {
         return Err(Rejection::Page(Error::invalid_request(
             "client_id is repeated",
@@ -146,7 +151,7 @@ async fn trusted_client(db: &DatabaseConnection, params: &Params) -> Result<Clie
     let id = params
         .get("client_id")
         .ok_or_else(|| Rejection::Page(Error::invalid_request("client_id is missing")))?;
-    match clients::store::find(db, id).await {
+    match cache.get(db, id).await {
         Ok(Some(client)) => Ok(client),
         Ok(None) => Err(Rejection::Page(Error::invalid_request("unknown client_id"))),
         Err(e) => Err(Rejection::Page(Error::Unexpected(e).classify())),

@@ -55,15 +55,19 @@ pub async fn exchange(
     let user = UserGrant {
         user_id: &grant.user_id,
         scope: &grant.scope,
+        family_scope: &grant.scope,
         auth_time: grant.auth_time,
         sid: &grant.sid,
         amr: &grant.amr,
         nonce: grant.nonce.as_deref(),
     };
-    let response = ctx.mint(client, &user, &ids, now).await?;
+    let (response, mut writes) = ctx.mint(client, &user, &ids, now).await?;
     // For back-channel logout when this session ends.
     let index_ttl = seconds(ctx.refresh_max_ttl(client));
-    crate::sessions::record_client(ctx.store, &grant.sid, &client.id, index_ttl).await?;
+    writes.push(crate::sessions::record_client(
+        &grant.sid, &client.id, index_ttl,
+    ));
+    ctx.store.batch(&writes).await?;
     Ok(response)
 }
 

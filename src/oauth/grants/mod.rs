@@ -15,7 +15,7 @@ use crate::oauth::tokens::{AccessSubject, IdClaims, Minter, TokenResponse, at_ha
 use crate::oauth::{Error, Scopes, refresh};
 use crate::random;
 use crate::settings::{Issuer, TokenSettings};
-use crate::store::EphemeralStore;
+use crate::store::{EphemeralStore, Write};
 
 /// What every grant works with.
 pub struct GrantContext<'a> {
@@ -29,7 +29,11 @@ pub struct GrantContext<'a> {
 /// A user's authorization, as carried by a code or a refresh token.
 pub struct UserGrant<'a> {
     pub user_id: &'a str,
+    /// What the access token (and this response) carry.
     pub scope: &'a Scopes,
+    /// What a refresh token carries: RFC 6749 §6 keeps it identical across rotations even
+    /// when one refresh asks for a narrower access token.
+    pub family_scope: &'a Scopes,
     pub auth_time: i64,
     pub sid: &'a str,
     pub amr: &'a [String],
@@ -72,22 +76,23 @@ impl GrantContext<'_> {
 
     /// The user must still exist and be enabled for anything to be issued.
     async fn active_user(&self, user_id: &str) -> Result<(), Error> {
-        match accounts::store::find_by_id(self.db, user_id).await {
-            Ok(Some(user)) if !user.disabled => Ok(()),
-            Ok(_) => Err(Error::invalid_grant("the user is no longer active")),
+        match accounts::store::is_active(self.db, user_id).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(Error::invalid_grant("the user is no longer active")),
             Err(e) => Err(Error::Unexpected(e).classify()),
         }
     }
 
     /// Mints the access token, the id_token (for `openid`) and a refresh token (for
-    /// `offline_access`, when the client may refresh) in the given family.
+    /// `offline_access`, when the client may refresh) in the given family. Returns the
+    /// store writes that make it real, for the caller to apply in one batch.
     async fn mint(
         &self,
         client: &Client,
         grant: &UserGrant<'_>,
         ids: &TokenIds,
         now: i64,
-    ) -> Result<TokenResponse, Error> {
+    ) -> Result<(TokenResponse, Vec<Write>), Error> {
         self.active_user(grant.user_id).await?;
         let ttl = self.access_ttl(client);
         let subject = AccessSubject {
@@ -117,7 +122,8 @@ impl GrantContext<'_> {
         } else {
             None
         };
-        let refresh_token = if grant.scope.contains("offline_access")
+        let mut writes = Vec::new();
+        let refresh_token = if grant.family_scope.contains("offline_access")
             && client.allows_grant(crate::clients::GrantType::RefreshToken)
         {
             let record = refresh::RefreshGrant {
@@ -125,29 +131,37 @@ impl GrantContext<'_> {
                 client_id: client.id.clone(),
                 user_id: grant.user_id.to_owned(),
                 sid: grant.sid.to_owned(),
-                scope: grant.scope.clone(),
+                scope: grant.family_scope.clone(),
                 auth_time: grant.auth_time,
                 amr: grant.amr.to_vec(),
                 family_expires_at: ids.family_expires_at,
             };
-            refresh::start_family(self.store, &ids.family, ids.family_expires_at, now).await?;
+            let (token, write) = refresh::new_token(&record, self.refresh_idle_ttl(client), now)?;
+            writes.push(refresh::start_family(
+                &ids.family,
+                ids.family_expires_at,
+                now,
+            )?);
             let index_ttl = seconds(ids.family_expires_at - now);
-            crate::sessions::record_family(self.store, grant.sid, &ids.family, index_ttl).await?;
-            Some(
-                refresh::store_token(self.store, &record, self.refresh_idle_ttl(client), now)
-                    .await?,
-            )
+            writes.push(crate::sessions::record_family(
+                grant.sid,
+                &ids.family,
+                index_ttl,
+            ));
+            writes.push(write);
+            Some(token)
         } else {
             None
         };
-        Ok(TokenResponse {
+        let response = TokenResponse {
             access_token,
             token_type: "Bearer".to_owned(),
             expires_in: ttl,
             refresh_token,
             id_token,
             scope: grant.scope.to_string(),
-        })
+        };
+        Ok((response, writes))
     }
 }
 

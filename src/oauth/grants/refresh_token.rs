@@ -79,24 +79,18 @@ pub async fn refresh(
         family: grant.family.clone(),
         family_expires_at: grant.family_expires_at,
     };
-    // The family keeps its full scope for later refreshes; this response carries the narrower one.
     let user = UserGrant {
         user_id: &grant.user_id,
         scope: &scope,
+        family_scope: &grant.scope,
         auth_time: grant.auth_time,
         sid: &grant.sid,
         amr: &grant.amr,
         nonce: None,
     };
-    let mut response = ctx.mint(client, &user, &ids, now).await?;
-    if response.refresh_token.is_none() {
-        // Narrowed away offline_access: still rotate, so the old token cannot be reused.
-        let record = refresh::RefreshGrant { ..grant.clone() };
-        response.refresh_token = Some(
-            refresh::store_token(ctx.store, &record, ctx.refresh_idle_ttl(client), now).await?,
-        );
-    }
+    let (response, mut writes) = ctx.mint(client, &user, &ids, now).await?;
     let body = serde_json::to_vec(&response).map_err(|e| Error::Unexpected(e.into()))?;
-    refresh::remember_response(ctx.store, token, &grant, &body, now_ms).await?;
+    writes.extend(refresh::retire(token, &grant, &body, now_ms)?);
+    ctx.store.batch(&writes).await?;
     Ok(Refreshed::New(response))
 }
