@@ -10,9 +10,12 @@ use sea_orm::DatabaseConnection;
 
 use super::{Client, store};
 
+/// When a lookup was made, and what it found (absence is cached too).
+type Entry = (Instant, Option<Arc<Client>>);
+
 pub struct ClientCache {
     ttl: Duration,
-    entries: Mutex<HashMap<String, (Instant, Option<Arc<Client>>)>>,
+    entries: Mutex<HashMap<String, Entry>>,
 }
 
 impl ClientCache {
