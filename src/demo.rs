@@ -33,21 +33,18 @@ pub async fn seed(db: &DatabaseConnection, passwords: &Passwords) -> anyhow::Res
     );
     for (email, password, name, role) in USERS {
         let email = Email::parse(email).ok_or_else(|| anyhow::anyhow!("bad demo email"))?;
-        let user_id = if accounts::store::email_exists(db, &email).await? {
-            accounts::store::find_by_email(db, &email)
-                .await?
-                .map(|c| c.user.id)
-                .unwrap_or_default()
-        } else {
-            let password_hash = passwords.hash(&SecretString::from(password)).await?;
-            let new = accounts::store::NewUser {
-                email: &email,
-                name,
-                password_hash,
-                email_verified: true,
-            };
-            accounts::store::insert_if_absent(db, new).await?
+        if accounts::store::email_exists(db, &email).await? {
+            // Seeded before (with its role): leave it as it is, so restarts stay fast.
+            continue;
+        }
+        let password_hash = passwords.hash(&SecretString::from(password)).await?;
+        let new = accounts::store::NewUser {
+            email: &email,
+            name,
+            password_hash,
+            email_verified: true,
         };
+        let user_id = accounts::store::insert_if_absent(db, new).await?;
         accounts::store::grant_role(db, &user_id, role).await?;
     }
     clients::store::insert_if_absent(db, &spa_client()).await?;

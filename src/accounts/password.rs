@@ -4,18 +4,18 @@
 use std::sync::Arc;
 
 use anyhow::{Context, anyhow};
-use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::PasswordHasher as _;
+use argon2::password_hash::phc::PasswordHash;
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use secrecy::{ExposeSecret, SecretString};
-use tokio::sync::Semaphore;
+use subtle::ConstantTimeEq;
 
 use crate::settings::PasswordSettings;
-use crate::telemetry::spawn_blocking_with_tracing;
 
 #[derive(Clone)]
 pub struct Passwords {
     argon: Argon2<'static>,
-    permits: Arc<Semaphore>,
+    pool: HashPool,
     /// Verified against when the user does not exist, so timing does not reveal who does.
     dummy_hash: Arc<str>,
 }
@@ -30,17 +30,19 @@ impl Passwords {
         )
         .map_err(|e| anyhow!("invalid configuration: passwords: {e}"))?;
         let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
-        let dummy_hash = argon
-            .hash_password(b"gatehouse-dummy-password")
-            .map_err(|e| anyhow!("argon2: {e}"))?
-            .to_string();
+        // Any PHC string with our parameters costs a full verification; this one never
+        // matches, and needs no hashing at start-up.
+        let dummy_hash = format!(
+            "$argon2id$v=19$m={},t={},p={}$c29tZXNhbHRzb21lc2FsdA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+            settings.memory_kib, settings.iterations, settings.parallelism
+        );
         let concurrency = match settings.max_concurrent {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
             n => n,
         };
         Ok(Self {
             argon,
-            permits: Arc::new(Semaphore::new(concurrency)),
+            pool: HashPool::start(concurrency)?,
             dummy_hash: dummy_hash.into(),
         })
     }
@@ -66,13 +68,13 @@ impl Passwords {
     ) -> anyhow::Result<bool> {
         let known = stored.is_some();
         let phc: Arc<str> = stored.map_or_else(|| self.dummy_hash.clone(), Arc::from);
-        let argon = self.argon.clone();
         let password = password.clone();
         let matches = self
             .blocking(move || {
-                Ok(argon
-                    .verify_password(password.expose_secret().as_bytes(), &*phc)
-                    .is_ok())
+                Ok(verify_reusing_memory(
+                    password.expose_secret().as_bytes(),
+                    &phc,
+                ))
             })
             .await?;
         Ok(known && matches)
@@ -82,15 +84,93 @@ impl Passwords {
         &self,
         work: impl FnOnce() -> anyhow::Result<T> + Send + 'static,
     ) -> anyhow::Result<T> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .context("password hasher closed")?;
-        spawn_blocking_with_tracing(work)
-            .await
-            .context("password task")?
+        let (done, result) = tokio::sync::oneshot::channel();
+        let span = tracing::Span::current();
+        let job: Job = Box::new(move || {
+            let _ = done.send(span.in_scope(work));
+        });
+        self.pool
+            .jobs
+            .send(job)
+            .map_err(|_| anyhow!("password hasher stopped"))?;
+        result.await.context("password task")?
     }
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// A fixed set of threads for Argon2: bounds concurrency (a login storm queues instead of
+/// starving the async workers) and memory (each thread keeps one working buffer).
+#[derive(Clone)]
+struct HashPool {
+    jobs: std::sync::mpsc::Sender<Job>,
+}
+
+impl HashPool {
+    fn start(threads: usize) -> anyhow::Result<Self> {
+        let (jobs, queue) = std::sync::mpsc::channel::<Job>();
+        let queue = Arc::new(std::sync::Mutex::new(queue));
+        for n in 0..threads {
+            let queue = queue.clone();
+            std::thread::Builder::new()
+                .name(format!("argon2-{n}"))
+                .spawn(move || {
+                    loop {
+                        let next = match queue.lock() {
+                            Ok(receiver) => receiver.recv(),
+                            Err(_) => return,
+                        };
+                        match next {
+                            Ok(job) => job(),
+                            Err(_) => return,
+                        }
+                    }
+                })?;
+        }
+        Ok(Self { jobs })
+    }
+}
+
+thread_local! {
+    /// Argon2's working memory (19 MiB at OWASP parameters), kept by each hashing thread: a
+    /// fresh allocation per login costs thousands of page faults, about half the hash time.
+    static MEMORY: std::cell::RefCell<Vec<Block>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// `Argon2::verify_password`, but on this thread's reusable memory; constant-time compare.
+fn verify_reusing_memory(password: &[u8], phc: &str) -> bool {
+    let Ok(hash) = PasswordHash::new(phc) else {
+        return false;
+    };
+    let (Some(salt), Some(expected)) = (&hash.salt, &hash.hash) else {
+        return false;
+    };
+    let (Ok(params), Ok(algorithm)) = (
+        Params::try_from(&hash),
+        Algorithm::try_from(hash.algorithm.as_str()),
+    ) else {
+        return false;
+    };
+    let version = match hash.version.map(Version::try_from) {
+        None => Version::V0x13,
+        Some(Ok(version)) => version,
+        Some(Err(_)) => return false,
+    };
+    let blocks = params.block_count();
+    let argon = Argon2::new(algorithm, version, params);
+    let mut out = vec![0u8; expected.as_bytes().len()];
+    MEMORY.with_borrow_mut(|memory| {
+        if memory.len() < blocks {
+            memory.resize(blocks, Block::default());
+        }
+        let computed = argon.hash_password_into_with_memory(
+            password,
+            salt.as_ref(),
+            &mut out,
+            &mut memory[..blocks],
+        );
+        computed.is_ok() && bool::from(out.ct_eq(expected.as_bytes()))
+    })
 }
 
 #[cfg(test)]
@@ -105,6 +185,15 @@ mod tests {
             max_concurrent: 1,
         })
         .unwrap()
+    }
+
+    #[test]
+    fn the_dummy_hash_costs_a_full_verification() {
+        // If it failed to parse, unknown users would be answered instantly (a timing leak).
+        let p = passwords();
+        let hash = PasswordHash::new(&p.dummy_hash).unwrap();
+        assert!(Params::try_from(&hash).is_ok());
+        assert!(hash.salt.is_some() && hash.hash.is_some());
     }
 
     #[tokio::test]

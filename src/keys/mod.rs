@@ -140,7 +140,7 @@ pub fn verify_with_jwks(jwks_json: &str, token: &str) -> anyhow::Result<Vec<u8>>
 
 /// Generates an RSA key pair off the async workers (it takes tens of milliseconds).
 async fn generate(master: &MasterKey, bits: u32) -> anyhow::Result<signing_keys::Model> {
-    let pair = tokio::task::spawn_blocking(move || RS256.generate_key_pair(bits))
+    let pair = crate::telemetry::spawn_blocking_with_tracing(move || RS256.generate_key_pair(bits))
         .await
         .context("key generation task")??;
     let mut public = pair.to_jwk_public_key();
