@@ -47,8 +47,12 @@ pub async fn seed(db: &DatabaseConnection, passwords: &Passwords) -> anyhow::Res
         let user_id = accounts::store::insert_if_absent(db, new).await?;
         accounts::store::grant_role(db, &user_id, role).await?;
     }
-    clients::store::insert_if_absent(db, &spa_client()).await?;
-    clients::store::insert_if_absent(db, &web_client()).await?;
+    for client in [spa_client(), web_client()] {
+        // A read first: on a restart nothing is written, so start-up stays fast.
+        if clients::store::find(db, &client.id).await?.is_none() {
+            clients::store::insert_if_absent(db, &client).await?;
+        }
+    }
     Ok(())
 }
 

@@ -1,10 +1,10 @@
-//! Argon2id password hashing: PHC strings, parameters from config, run on the blocking pool
-//! with bounded concurrency so a login storm cannot starve the token endpoint.
+//! Argon2id password hashing: PHC strings, parameters from config, run on a fixed pool of
+//! hashing threads so a login storm queues instead of starving the token endpoint.
 
 use std::sync::Arc;
+use std::sync::mpsc::RecvTimeoutError;
 
 use anyhow::{Context, anyhow};
-use argon2::password_hash::PasswordHasher as _;
 use argon2::password_hash::phc::PasswordHash;
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use secrecy::{ExposeSecret, SecretString};
@@ -51,13 +51,8 @@ impl Passwords {
     pub async fn hash(&self, password: &SecretString) -> anyhow::Result<String> {
         let argon = self.argon.clone();
         let password = password.clone();
-        self.blocking(move || {
-            argon
-                .hash_password(password.expose_secret().as_bytes())
-                .map(|h| h.to_string())
-                .map_err(|e| anyhow!("argon2: {e}"))
-        })
-        .await
+        self.blocking(move || hash_reusing_memory(&argon, password.expose_secret().as_bytes()))
+            .await
     }
 
     /// Checks a password against a stored PHC string, or against a dummy when there is none.
@@ -99,6 +94,9 @@ impl Passwords {
 
 type Job = Box<dyn FnOnce() + Send>;
 
+/// How long a hashing thread keeps its 19 MiB buffer without work.
+const IDLE_RELEASE: std::time::Duration = std::time::Duration::from_secs(20);
+
 /// A fixed set of threads for Argon2: bounds concurrency (a login storm queues instead of
 /// starving the async workers) and memory (each thread keeps one working buffer).
 #[derive(Clone)]
@@ -117,12 +115,16 @@ impl HashPool {
                 .spawn(move || {
                     loop {
                         let next = match queue.lock() {
-                            Ok(receiver) => receiver.recv(),
+                            Ok(receiver) => receiver.recv_timeout(IDLE_RELEASE),
                             Err(_) => return,
                         };
                         match next {
                             Ok(job) => job(),
-                            Err(_) => return,
+                            // Quiet for a while: give the working memory back.
+                            Err(RecvTimeoutError::Timeout) => {
+                                MEMORY.with_borrow_mut(|m| *m = Vec::new())
+                            }
+                            Err(RecvTimeoutError::Disconnected) => return,
                         }
                     }
                 })?;
@@ -135,6 +137,35 @@ thread_local! {
     /// Argon2's working memory (19 MiB at OWASP parameters), kept by each hashing thread: a
     /// fresh allocation per login costs thousands of page faults, about half the hash time.
     static MEMORY: std::cell::RefCell<Vec<Block>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// `Argon2::hash_password` on this thread's reusable memory: a PHC string with a random
+/// 16-byte salt and a 32-byte output (base64 without padding, as PHC specifies).
+fn hash_reusing_memory(argon: &Argon2<'_>, password: &[u8]) -> anyhow::Result<String> {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD_NO_PAD;
+    use rand::RngCore;
+    let params = argon.params();
+    let mut salt = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut salt);
+    let mut out = [0u8; 32];
+    MEMORY
+        .with_borrow_mut(|memory| {
+            let blocks = params.block_count();
+            if memory.len() < blocks {
+                memory.resize(blocks, Block::default());
+            }
+            argon.hash_password_into_with_memory(password, &salt, &mut out, &mut memory[..blocks])
+        })
+        .map_err(|e| anyhow!("argon2: {e}"))?;
+    Ok(format!(
+        "$argon2id$v=19$m={},t={},p={}${}${}",
+        params.m_cost(),
+        params.t_cost(),
+        params.p_cost(),
+        STANDARD_NO_PAD.encode(salt),
+        STANDARD_NO_PAD.encode(out)
+    ))
 }
 
 /// `Argon2::verify_password`, but on this thread's reusable memory; constant-time compare.
@@ -202,6 +233,14 @@ mod tests {
         let secret = SecretString::from("Admin@123");
         let phc = p.hash(&secret).await.unwrap();
         assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        // The argon2 crate's own verifier agrees with our PHC string.
+        use argon2::password_hash::PasswordVerifier;
+        let parsed = PasswordHash::new(&phc).unwrap();
+        assert!(
+            Argon2::default()
+                .verify_password(b"Admin@123", &parsed)
+                .is_ok()
+        );
         assert!(p.verify(&secret, Some(&phc)).await.unwrap());
         assert!(
             !p.verify(&SecretString::from("nope"), Some(&phc))
