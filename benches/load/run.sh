@@ -47,7 +47,7 @@ start_server() { # env for the backend is already exported
   t0=$(date +%s%N)
   (cd "$work" && exec taskset -c 0 "$bin" >"$work/server.log" 2>&1) &
   server_pid=$!
-  until curl -fs "$base/readyz" >/dev/null 2>&1; do sleep 0.005; done
+  until curl -fs "$base/readyz" >/dev/null 2>&1; do :; done
   t1=$(date +%s%N)
   startup_ms=$(( (t1 - t0) / 1000000 ))
 }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::oauth::Scopes;
 use crate::random;
-use crate::store::{EphemeralStore, StoreResult};
+use crate::store::EphemeralStore;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CodeGrant {
@@ -54,31 +54,29 @@ pub async fn issue(
     Ok(code)
 }
 
-/// Takes the code atomically; a second presentation finds the marker instead.
-pub async fn redeem(store: &dyn EphemeralStore, code: &str) -> anyhow::Result<Redeemed> {
+/// Takes the code atomically, leaving the marker of what it will issue; a second
+/// presentation finds the marker instead.
+pub async fn redeem(
+    store: &dyn EphemeralStore,
+    code: &str,
+    issued: &Issued,
+    marker_ttl: Duration,
+) -> anyhow::Result<Redeemed> {
     let digest = random::digest(code);
-    if let Some(raw) = store.take(&format!("code:{digest}")).await? {
+    let (key, marker_key) = (format!("code:{digest}"), format!("code-used:{digest}"));
+    let marker = serde_json::to_vec(issued)?;
+    if let Some(raw) = store
+        .take_leaving(&key, &marker_key, &marker, marker_ttl)
+        .await?
+    {
         return Ok(Redeemed::Fresh(
             serde_json::from_slice(&raw).context("stored code")?,
         ));
     }
-    match store.get(&format!("code-used:{digest}")).await? {
+    match store.get(&marker_key).await? {
         Some(raw) => Ok(Redeemed::Replayed(
             serde_json::from_slice(&raw).context("code marker")?,
         )),
         None => Ok(Redeemed::Unknown),
     }
-}
-
-/// Written before tokens are minted, so even a replay racing the first exchange finds it.
-pub async fn mark_used(
-    store: &dyn EphemeralStore,
-    code: &str,
-    issued: &Issued,
-    ttl: Duration,
-) -> StoreResult<()> {
-    let value = serde_json::to_vec(issued).map_err(|e| crate::store::StoreError(e.into()))?;
-    store
-        .put(&format!("code-used:{}", random::digest(code)), &value, ttl)
-        .await
 }

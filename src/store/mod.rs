@@ -38,6 +38,16 @@ pub trait EphemeralStore: Send + Sync + 'static {
     /// Atomically reads and removes: of concurrent takes of one key exactly one gets the value.
     async fn take(&self, key: &str) -> StoreResult<Option<Vec<u8>>>;
 
+    /// Like [`take`](Self::take), and when the value was there, stores `marker` under
+    /// `marker_key` in the same atomic step (a redeemed code leaves its replay marker).
+    async fn take_leaving(
+        &self,
+        key: &str,
+        marker_key: &str,
+        marker: &[u8],
+        ttl: Duration,
+    ) -> StoreResult<Option<Vec<u8>>>;
+
     async fn delete(&self, key: &str) -> StoreResult<()>;
 
     /// Increments a counter, creating it with `ttl` when absent; returns the new value.

@@ -124,6 +124,30 @@ impl EphemeralStore for RedisStore {
         .await
     }
 
+    async fn take_leaving(
+        &self,
+        key: &str,
+        marker_key: &str,
+        marker: &[u8],
+        ttl: Duration,
+    ) -> StoreResult<Option<Vec<u8>>> {
+        const SCRIPT: &str = "local v = redis.call('GETDEL', KEYS[1]) \
+            if v then redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2]) end return v";
+        let (key, marker_key, ms) = (self.key(key), self.key(marker_key), ttl_millis(ttl));
+        self.run("take_leaving", |mut c| async move {
+            redis::cmd("EVAL")
+                .arg(SCRIPT)
+                .arg(2)
+                .arg(key)
+                .arg(marker_key)
+                .arg(marker)
+                .arg(ms)
+                .query_async(&mut c)
+                .await
+        })
+        .await
+    }
+
     async fn delete(&self, key: &str) -> StoreResult<()> {
         let key = self.key(key);
         self.run("delete", |mut c| async move { c.del(key).await })

@@ -159,6 +159,40 @@ impl EphemeralStore for SqlStore {
         self.returning_value(stmt).await
     }
 
+    async fn take_leaving(
+        &self,
+        key: &str,
+        marker_key: &str,
+        marker: &[u8],
+        ttl: Duration,
+    ) -> StoreResult<Option<Vec<u8>>> {
+        let txn = self.db.begin().await.context("store take_leaving")?;
+        let take = self.stmt(
+            "DELETE FROM ephemeral_entries WHERE key = $1 AND expires_at > $2 RETURNING value",
+            vec![key.into(), now_millis().into()],
+        );
+        let row = txn
+            .query_one_raw(take)
+            .await
+            .context("store take_leaving")?;
+        let value = row
+            .map(|r| r.try_get_by_index::<Vec<u8>>(0))
+            .transpose()
+            .context("store row")?;
+        if value.is_some() {
+            let put = Write::Put {
+                key: marker_key.to_owned(),
+                value: marker.to_vec(),
+                ttl,
+            };
+            for stmt in self.statements(&put) {
+                txn.execute_raw(stmt).await.context("store take_leaving")?;
+            }
+        }
+        txn.commit().await.context("store take_leaving")?;
+        Ok(value)
+    }
+
     async fn delete(&self, key: &str) -> StoreResult<()> {
         let stmt = self.stmt(DELETE, vec![key.into()]);
         self.db.execute_raw(stmt).await.context("store delete")?;

@@ -225,3 +225,38 @@ async fn batch_applies_every_write() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn take_leaving_marks_only_a_successful_take() {
+    for (name, _iso, store) in stores().await {
+        let ttl = Duration::from_secs(60);
+        store.put("code", b"grant", ttl).await.unwrap();
+
+        let first = store
+            .take_leaving("code", "used", b"issued", ttl)
+            .await
+            .unwrap();
+        let second = store
+            .take_leaving("code", "used", b"other", ttl)
+            .await
+            .unwrap();
+
+        assert_eq!(first.as_deref(), Some(&b"grant"[..]), "{name}");
+        assert_eq!(second, None, "{name}");
+        assert_eq!(
+            store.get("used").await.unwrap().as_deref(),
+            Some(&b"issued"[..]),
+            "{name}: first marker kept"
+        );
+        assert_eq!(
+            store.take_leaving("none", "m", b"x", ttl).await.unwrap(),
+            None,
+            "{name}"
+        );
+        assert_eq!(
+            store.get("m").await.unwrap(),
+            None,
+            "{name}: no marker without a value"
+        );
+    }
+}

@@ -17,7 +17,21 @@ pub async fn exchange(
     let code_value = params
         .get("code")
         .ok_or_else(|| Error::invalid_request("code is missing"))?;
-    let grant = match code::redeem(ctx.store, code_value).await? {
+    // What this exchange will issue, named before the code is taken: the code leaves a
+    // marker naming them in the same atomic step, so any replay can revoke them (§4.1.2).
+    let ids = new_ids(now + ctx.refresh_max_ttl(client));
+    let issued = Issued {
+        jti: ids.jti.clone(),
+        access_expires_at: now + ctx.access_ttl(client),
+        family: ids.family.clone(),
+    };
+    // Long enough to catch a replay for as long as what it issued is alive.
+    let marker_ttl = seconds(
+        ctx.access_ttl(client)
+            .max(ctx.settings.authorization_code_ttl_secs)
+            * 2,
+    );
+    let grant = match code::redeem(ctx.store, code_value, &issued, marker_ttl).await? {
         Redeemed::Fresh(grant) => grant,
         Redeemed::Replayed(issued) => {
             revoke_issued(ctx, &issued, now).await?;
@@ -38,20 +52,6 @@ pub async fn exchange(
         ));
     }
     pkce::verify(grant.pkce.as_deref(), params.get("code_verifier"))?;
-
-    let ids = new_ids(now + ctx.refresh_max_ttl(client));
-    let issued = Issued {
-        jti: ids.jti.clone(),
-        access_expires_at: now + ctx.access_ttl(client),
-        family: ids.family.clone(),
-    };
-    // Long enough to catch a replay for as long as what it issued is alive.
-    let marker_ttl = seconds(
-        ctx.access_ttl(client)
-            .max(ctx.settings.authorization_code_ttl_secs)
-            * 2,
-    );
-    code::mark_used(ctx.store, code_value, &issued, marker_ttl).await?;
     let user = UserGrant {
         user_id: &grant.user_id,
         scope: &grant.scope,
