@@ -116,9 +116,15 @@ bench_backend() {
   BODY="grant_type=client_credentials&scope=profile" AUTH="$basic" \
     scenario "$backend" "client_credentials" "$CONNS" "1 signature" "$sign_rate" -s benches/load/post.lua "$base/token"
 
-  local codes=$(( 3000 * DURATION ))
-  "$prep" "$base" "$work" "$codes" 64 2>"$work/prep.log"
-  CODES="$work/codes.txt" AUTH="$basic" VERIFIER="bench-verifier-0123456789abcdefghijklmnopqrstuvwxyz" \
+  # Codes live at most 60 s: mint them right before use, separate ones for the warm-up.
+  local warm_codes=$(( 3000 * WARMUP )) codes=$(( 3000 * DURATION ))
+  "$prep" "$base" "$work" "$(( warm_codes + codes ))" 64 2>"$work/prep.log"
+  head -n "$warm_codes" "$work/codes.txt" >"$work/warm_codes.txt"
+  tail -n +"$(( warm_codes + 1 ))" "$work/codes.txt" >"$work/measure_codes.txt"
+  local verifier="bench-verifier-0123456789abcdefghijklmnopqrstuvwxyz"
+  CODES="$work/warm_codes.txt" AUTH="$basic" VERIFIER="$verifier" \
+    run_wrk "code_exchange-warm" "$CONNS" "$WARMUP" -s benches/load/exchange.lua "$base/token"
+  CODES="$work/measure_codes.txt" AUTH="$basic" VERIFIER="$verifier" \
     run_wrk "code_exchange" "$CONNS" "$DURATION" -s benches/load/exchange.lua "$base/token"
   record "$backend" "code_exchange (2 signatures)" "half the signing rate" "$half_sign"
   TOKENS="$work/refresh_tokens.txt" AUTH="$basic" \
