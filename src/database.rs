@@ -44,3 +44,17 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
         .await
         .context("running database migrations")
 }
+
+/// On SQLite, folds the write-ahead log back into the database at shutdown, so the next
+/// start does not replay a large WAL before it can answer.
+pub async fn checkpoint(db: &DatabaseConnection) {
+    use sea_orm::{ConnectionTrait, DatabaseBackend};
+    if db.get_database_backend() == DatabaseBackend::Sqlite {
+        if let Err(e) = db
+            .execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)")
+            .await
+        {
+            tracing::warn!(error = %e, "SQLite checkpoint at shutdown failed");
+        }
+    }
+}

@@ -25,6 +25,7 @@ use crate::{database, demo, http};
 pub struct Application {
     port: u16,
     server: Server,
+    db: DatabaseConnection,
 }
 
 /// Everything handlers need, built once and shared.
@@ -92,8 +93,9 @@ impl Application {
         let workers = settings.server.workers;
         let components = Components::build(settings).await?;
         let port = listener.local_addr()?.port();
+        let db = components.db.clone();
         let server = serve(listener, components, workers)?;
-        Ok(Self { port, server })
+        Ok(Self { port, server, db })
     }
 
     /// A handle to stop the server (graceful) from elsewhere.
@@ -107,7 +109,9 @@ impl Application {
 
     /// Serves until SIGTERM/SIGINT, then drains in-flight requests (actix's graceful stop).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        self.server.await?;
+        database::checkpoint(&self.db).await;
+        Ok(())
     }
 }
 

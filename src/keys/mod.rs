@@ -72,6 +72,26 @@ impl KeyRing {
         })
     }
 
+    /// A key ring with one freshly generated key that is never stored (benchmarks, tools).
+    pub fn in_memory(bits: u32) -> anyhow::Result<Self> {
+        let pair = RS256.generate_key_pair(bits)?;
+        let mut public = pair.to_jwk_public_key();
+        let kid = thumbprint(&public)?;
+        public.set_key_id(&kid);
+        public.set_algorithm(ALGORITHM);
+        public.set_key_use("sig");
+        let mut jwks = JwkSet::new();
+        let mut verifiers: HashMap<String, Box<dyn JwsVerifier>> = HashMap::new();
+        verifiers.insert(kid.clone(), Box::new(RS256.verifier_from_jwk(&public)?));
+        jwks.push_key(public);
+        Ok(Self {
+            signing_kid: kid,
+            signer: RS256.signer_from_der(pair.to_der_private_key())?,
+            verifiers,
+            jwks_json: jwks.to_string(),
+        })
+    }
+
     /// The JWKS document (RFC 7517 §5) with every key still valid for verification.
     pub fn jwks_json(&self) -> &str {
         &self.jwks_json

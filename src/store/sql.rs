@@ -23,7 +23,8 @@ impl SqlStore {
     pub fn spawn_purger(&self, every: Duration) -> tokio::task::JoinHandle<()> {
         let store = self.clone();
         tokio::spawn(async move {
-            let mut tick = tokio::time::interval(every);
+            // Not at once: a start-up should not begin with a large delete.
+            let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
             loop {
                 tick.tick().await;
                 if let Err(e) = store.purge_expired().await {
