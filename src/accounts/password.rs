@@ -94,6 +94,17 @@ impl Passwords {
 
 type Job = Box<dyn FnOnce() + Send>;
 
+/// Hashing threads yield to the request workers: on a busy core a token request then waits
+/// for the scheduler's next slice, not behind a whole Argon2 hash (Linux niceness is per
+/// thread). Failure only means fairer sharing, so it is ignored.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: setpriority has no memory-safety preconditions; `who = 0` is this thread.
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, 0, 10);
+    }
+}
+
 /// How long a hashing thread keeps its 19 MiB buffer without work.
 const IDLE_RELEASE: std::time::Duration = std::time::Duration::from_secs(20);
 
@@ -113,6 +124,7 @@ impl HashPool {
             std::thread::Builder::new()
                 .name(format!("argon2-{n}"))
                 .spawn(move || {
+                    lower_priority();
                     loop {
                         let next = match queue.lock() {
                             Ok(receiver) => receiver.recv_timeout(IDLE_RELEASE),
