@@ -61,10 +61,12 @@ async fn run(command: &str) -> anyhow::Result<()> {
 }
 
 async fn serve() -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
     let settings = Settings::load()?;
     telemetry::init(&settings.log, std::io::stdout);
     let app = Application::build(settings).await?;
-    tracing::info!(port = app.port(), "gatehouse is listening");
+    let startup_ms = started.elapsed().as_millis();
+    tracing::info!(port = app.port(), startup_ms, "gatehouse is listening");
     app.run_until_stopped().await?;
     tracing::info!("gatehouse stopped");
     Ok(())
