@@ -2,7 +2,6 @@
 //! hashing threads so a login storm queues instead of starving the token endpoint.
 
 use std::sync::Arc;
-use std::sync::mpsc::RecvTimeoutError;
 
 use anyhow::{Context, anyhow};
 use argon2::password_hash::phc::PasswordHash;
@@ -105,11 +104,22 @@ fn lower_priority() {
     }
 }
 
-/// How long a hashing thread keeps its 19 MiB buffer without work.
-const IDLE_RELEASE: std::time::Duration = std::time::Duration::from_secs(20);
+/// The next job: waiting for one, or (`only_queued`) only one already waiting. `None` when
+/// there is none queued, or the pool is shutting down.
+fn next_job(
+    queue: &std::sync::Mutex<std::sync::mpsc::Receiver<Job>>,
+    only_queued: bool,
+) -> Option<Job> {
+    let receiver = queue.lock().ok()?;
+    if only_queued {
+        receiver.try_recv().ok()
+    } else {
+        receiver.recv().ok()
+    }
+}
 
 /// A fixed set of threads for Argon2: bounds concurrency (a login storm queues instead of
-/// starving the async workers) and memory (each thread keeps one working buffer).
+/// starving the async workers) and memory (each thread keeps one working buffer, only while work is queued).
 #[derive(Clone)]
 struct HashPool {
     jobs: std::sync::mpsc::Sender<Job>,
@@ -125,19 +135,14 @@ impl HashPool {
                 .name(format!("argon2-{n}"))
                 .spawn(move || {
                     lower_priority();
-                    loop {
-                        let next = match queue.lock() {
-                            Ok(receiver) => receiver.recv_timeout(IDLE_RELEASE),
-                            Err(_) => return,
-                        };
-                        match next {
-                            Ok(job) => job(),
-                            // Quiet for a while: give the working memory back.
-                            Err(RecvTimeoutError::Timeout) => {
-                                MEMORY.with_borrow_mut(|m| *m = Vec::new())
-                            }
-                            Err(RecvTimeoutError::Disconnected) => return,
+                    while let Some(job) = next_job(&queue, false) {
+                        job();
+                        // Keep the memory while work is queued (a login storm); give it back
+                        // as soon as the queue is empty.
+                        while let Some(job) = next_job(&queue, true) {
+                            job();
                         }
+                        MEMORY.with_borrow_mut(|m| *m = Vec::new());
                     }
                 })?;
         }
@@ -146,8 +151,9 @@ impl HashPool {
 }
 
 thread_local! {
-    /// Argon2's working memory (19 MiB at OWASP parameters), kept by each hashing thread: a
-    /// fresh allocation per login costs thousands of page faults, about half the hash time.
+    /// Argon2's working memory (19 MiB at OWASP parameters), kept by each hashing thread while
+    /// work is queued: a fresh allocation per login costs thousands of page faults, about
+    /// half the hash time.
     static MEMORY: std::cell::RefCell<Vec<Block>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
