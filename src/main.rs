@@ -15,6 +15,7 @@ configuration: config/default.toml, the file in GATEHOUSE_CONFIG, then GATEHOUSE
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    release_large_allocations();
     let command = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "serve".to_owned());
@@ -25,6 +26,17 @@ async fn main() -> ExitCode {
             eprintln!("gatehouse: error: {error:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Argon2's 19 MiB buffers come and go with login bursts. glibc raises its mmap threshold
+/// after the first such free and then keeps later buffers in its heap for good; a fixed
+/// threshold keeps every allocation over 1 MiB on mmap, so freeing one returns it to the OS.
+fn release_large_allocations() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only tunes the allocator; called before any other thread starts.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
     }
 }
 

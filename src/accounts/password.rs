@@ -119,7 +119,8 @@ fn next_job(
 }
 
 /// A fixed set of threads for Argon2: bounds concurrency (a login storm queues instead of
-/// starving the async workers) and memory (each thread keeps one working buffer, only while work is queued).
+/// starving the async workers) and memory (one working buffer per thread, kept only while
+/// work is queued).
 #[derive(Clone)]
 struct HashPool {
     jobs: std::sync::mpsc::Sender<Job>,
