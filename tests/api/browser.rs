@@ -106,6 +106,19 @@ async fn wait_for(browser: &Client, id: &str) -> fantoccini::elements::Element {
     }
 }
 
+/// Fills in the login form as the demo user and submits it.
+async fn submit_login(browser: &Client, password: &str) {
+    fill(browser, "email", USER_EMAIL).await;
+    fill(browser, "password", password).await;
+    browser
+        .find(Locator::Id("sign-in"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
 async fn fill(browser: &Client, id: &str, value: &str) {
     let field = browser.find(Locator::Id(id)).await.unwrap();
     field.clear().await.unwrap();
@@ -141,27 +154,11 @@ async fn user_signs_in_and_consents_in_a_real_browser() {
 
     browser.goto(&url).await.unwrap();
     wait_for(&browser, "email").await;
-    fill(&browser, "email", USER_EMAIL).await;
-    fill(&browser, "password", "not-the-password").await;
-    browser
-        .find(Locator::Id("sign-in"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    submit_login(&browser, "not-the-password").await;
     let error = wait_for(&browser, "login-error").await;
     assert_eq!(error.text().await.unwrap(), "Wrong email or password.");
 
-    fill(&browser, "email", USER_EMAIL).await;
-    fill(&browser, "password", PASSWORD_OF_USER).await;
-    browser
-        .find(Locator::Id("sign-in"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    submit_login(&browser, PASSWORD_OF_USER).await;
     let allow = wait_for(&browser, "allow").await;
     let page = browser.source().await.unwrap();
     assert!(
@@ -202,15 +199,7 @@ async fn sign_in_through_pages(browser: &Client, app: &TestApp, client_id: &str,
     );
     browser.goto(&url).await.unwrap();
     wait_for(browser, "email").await;
-    fill(browser, "email", USER_EMAIL).await;
-    fill(browser, "password", PASSWORD_OF_USER).await;
-    browser
-        .find(Locator::Id("sign-in"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    submit_login(browser, PASSWORD_OF_USER).await;
     wait_for(browser, "allow").await.click().await.unwrap();
     for _ in 0..50 {
         if browser
