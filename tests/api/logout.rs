@@ -16,6 +16,7 @@ backend_tests!(
     logout_with_unregistered_uri_is_refused,
     logout_without_hint_asks_for_confirmation,
     backchannel_logout_token_reaches_the_client,
+    failing_backchannel_client_is_retried_in_the_background_and_logged,
     user_lists_and_ends_another_session,
 );
 
@@ -302,4 +303,66 @@ async fn user_lists_and_ends_another_session(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(forged.status(), 403, "CSRF-protected");
+}
+
+async fn failing_backchannel_client_is_retried_in_the_background_and_logged(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let client_id = format!("dead-bcl-{}", uuid::Uuid::new_v4().simple());
+    let mut client = gatehouse::demo::spa_client();
+    client.id = client_id.clone();
+    // Nothing listens on port 1: every delivery attempt is refused.
+    client.backchannel_logout_uri = Some("http://127.0.0.1:1/backchannel".into());
+    app.with_client(&client).await;
+    let tokens = sign_in_with(&app, &app.http, &client_id).await;
+    let hint = tokens["id_token"].as_str().unwrap();
+
+    let started = std::time::Instant::now();
+    let (status, _, _) = navigate(
+        &app,
+        &format!("{}?id_token_hint={hint}", app.url("/logout")),
+    )
+    .await;
+
+    assert_eq!(status, 200);
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "the user is not kept waiting for retries"
+    );
+    let wanted = format!("client_id={client_id}");
+    let mut logged = false;
+    for _ in 0..150 {
+        let raw =
+            String::from_utf8_lossy(&crate::helpers::captured_logs().lock().unwrap()).into_owned();
+        let logs = strip_ansi(&raw);
+        if logs
+            .lines()
+            .any(|l| l.contains("back-channel logout failed") && l.contains(&wanted))
+        {
+            logged = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        logged,
+        "a client that never answers is logged after the retries"
+    );
+}
+
+/// The human log format colours its fields; tests read plain text.
+fn strip_ansi(text: &str) -> String {
+    let mut plain = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c == 'm' {
+                    break;
+                }
+            }
+        } else {
+            plain.push(c);
+        }
+    }
+    plain
 }
