@@ -17,7 +17,11 @@ pub async fn connect(settings: &DatabaseSettings) -> anyhow::Result<DatabaseConn
         .max_connections(settings.max_connections)
         .connect_timeout(timeout)
         .acquire_timeout(timeout)
-        .sqlx_logging(false);
+        .sqlx_logging(false)
+        // sqlx pings every connection it hands out by default: a second round trip for each
+        // query. Only a connection idle this long (one a restart or a proxy may have dropped)
+        // is pinged; a busy one that broke fails its query (a 503) and is replaced.
+        .test_before_acquire_if_idle_for(Duration::from_secs(1));
     if kind == DatabaseKind::Sqlite {
         // One writer at a time is SQLite's model; a small pool avoids lock storms. Pragmas are
         // per connection, so they go into the connect options: WAL lets readers run beside the

@@ -53,7 +53,8 @@ pub trait EphemeralStore: Send + Sync + 'static {
     /// Increments a counter, creating it with `ttl` when absent; returns the new value.
     async fn incr(&self, key: &str, ttl: Duration) -> StoreResult<i64>;
 
-    /// Adds a member to a set; the set lives at least `ttl` from now.
+    /// Adds a member to a set; it is listed for at least `ttl` from now (Redis keeps the
+    /// whole set that long, the SQL store expires members one by one).
     async fn set_add(&self, key: &str, member: &str, ttl: Duration) -> StoreResult<()>;
 
     async fn set_remove(&self, key: &str, member: &str) -> StoreResult<()>;

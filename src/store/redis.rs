@@ -1,9 +1,11 @@
 //! The production store: Redis via deadpool-redis, shared by every Gatehouse instance.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context;
 use async_trait::async_trait;
+use deadpool_redis::redis::aio::MultiplexedConnection;
 use deadpool_redis::redis::{self, AsyncCommands};
 use deadpool_redis::{Config, Pool, PoolConfig, Runtime, Timeouts};
 use secrecy::ExposeSecret;
@@ -11,9 +13,15 @@ use secrecy::ExposeSecret;
 use super::{EphemeralStore, StoreError, StoreResult, Write, ttl_millis};
 use crate::settings::RedisSettings;
 
+/// deadpool-redis makes and health-checks connections, but checks every checkout with an
+/// `UNWATCH`+`PING` round trip, which would double the round trips of every store call. Its
+/// connections are multiplexed (they pipeline concurrent commands), so the store keeps one
+/// checked-out connection and shares clones of it; after a connection error it drops that
+/// one and the next call takes (and so re-checks) a connection from the pool.
 #[derive(Clone)]
 pub struct RedisStore {
     pool: Pool,
+    shared: Arc<Mutex<Option<MultiplexedConnection>>>,
     prefix: String,
     timeout: Duration,
 }
@@ -38,6 +46,7 @@ impl RedisStore {
             .context("invalid configuration: redis.url")?;
         Ok(Self {
             pool,
+            shared: Arc::default(),
             prefix: settings.key_prefix.clone(),
             timeout,
         })
@@ -47,20 +56,41 @@ impl RedisStore {
         format!("{}{}", self.prefix, key)
     }
 
+    /// The shared connection, or a fresh one from the pool when there is none.
+    async fn connection(&self) -> anyhow::Result<MultiplexedConnection> {
+        if let Some(conn) = self.lock_shared().as_ref() {
+            return Ok(conn.clone());
+        }
+        let pooled = self.pool.get().await.context("redis connection")?;
+        let conn = MultiplexedConnection::clone(&pooled);
+        *self.lock_shared() = Some(conn.clone());
+        Ok(conn)
+    }
+
+    fn lock_shared(&self) -> std::sync::MutexGuard<'_, Option<MultiplexedConnection>> {
+        // The guarded value is a plain Option: a panic elsewhere cannot leave it half-written.
+        self.shared.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Runs one command (or pipeline) with a deadline, so a hung Redis becomes a 503, not a hang.
     async fn run<T, F, Fut>(&self, what: &'static str, op: F) -> StoreResult<T>
     where
-        F: FnOnce(deadpool_redis::Connection) -> Fut,
+        F: FnOnce(MultiplexedConnection) -> Fut,
         Fut: Future<Output = redis::RedisResult<T>>,
     {
         let work = async {
-            let conn = self.pool.get().await.context("redis connection")?;
+            let conn = self.connection().await?;
             op(conn).await.context(what)
         };
-        match tokio::time::timeout(self.timeout, work).await {
-            Ok(result) => result.map_err(StoreError),
-            Err(_) => Err(StoreError(anyhow::anyhow!("redis {what} timed out"))),
+        let result = match tokio::time::timeout(self.timeout, work).await {
+            Ok(result) => result,
+            Err(_) => Err(anyhow::anyhow!("redis {what} timed out")),
+        };
+        if result.is_err() {
+            // The connection may be broken; the next call checks out a fresh one.
+            self.lock_shared().take();
         }
+        result.map_err(StoreError)
     }
 
     /// Deletes every key under this store's prefix (tests use one prefix each).

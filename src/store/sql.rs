@@ -1,22 +1,40 @@
 //! The built-in store: rows in `ephemeral_entries` of the main database (SQLite or Postgres),
 //! so the embedded default needs no Redis and survives a restart.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use async_trait::async_trait;
-use sea_orm::{ConnectionTrait, DatabaseConnection, Statement, TransactionTrait, Value};
+use sea_orm::{
+    ConnectionTrait, DatabaseBackend, DatabaseConnection, Statement, TransactionTrait, Value,
+};
+use tokio::sync::{Mutex, MutexGuard};
 
 use super::{EphemeralStore, StoreResult, Write, ttl_millis};
 
 #[derive(Clone)]
 pub struct SqlStore {
     db: DatabaseConnection,
+    /// SQLite has one writer at a time, and a connection that finds the write lock taken
+    /// sleeps in its busy handler (1, 2, 5… ms) before it retries. Writers queue here
+    /// instead, in-process and without sleeping. Postgres locks rows, so it needs none.
+    writer: Option<Arc<Mutex<()>>>,
 }
 
 impl SqlStore {
     pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+        let writer = (db.get_database_backend() == DatabaseBackend::Sqlite)
+            .then(|| Arc::new(Mutex::new(())));
+        Self { db, writer }
+    }
+
+    /// Held for the duration of one write (statement or transaction).
+    async fn write_turn(&self) -> Option<MutexGuard<'_, ()>> {
+        match &self.writer {
+            Some(lock) => Some(lock.lock().await),
+            None => None,
+        }
     }
 
     /// Deletes expired rows now and then; reads ignore them anyway.
@@ -39,6 +57,7 @@ impl SqlStore {
         for table in ["ephemeral_entries", "ephemeral_sets"] {
             let sql = format!("DELETE FROM {table} WHERE expires_at <= $1");
             let stmt = self.stmt(&sql, vec![now_millis().into()]);
+            let _turn = self.write_turn().await;
             purged += self.db.execute_raw(stmt).await?.rows_affected();
         }
         Ok(purged)
@@ -64,11 +83,12 @@ const PUT_IF_ABSENT: &str = "INSERT INTO ephemeral_entries (key, value, counter,
     ON CONFLICT (key) DO UPDATE SET value = excluded.value, counter = 0, expires_at = excluded.expires_at \
     WHERE ephemeral_entries.expires_at <= $4";
 const DELETE: &str = "DELETE FROM ephemeral_entries WHERE key = $1";
+/// Each member keeps its own expiry, never shortened: one row per call, however large the
+/// set (extending every member of a session's index made each write O(members)).
 const SET_ADD: &str = "INSERT INTO ephemeral_sets (key, member, expires_at) VALUES ($1, $2, $3) \
-    ON CONFLICT (key, member) DO UPDATE SET expires_at = excluded.expires_at";
-/// The set expires as a whole, like a Redis key: extend every member's expiry.
-const SET_EXTEND: &str =
-    "UPDATE ephemeral_sets SET expires_at = $2 WHERE key = $1 AND expires_at < $2";
+    ON CONFLICT (key, member) DO UPDATE SET expires_at = CASE \
+    WHEN excluded.expires_at > ephemeral_sets.expires_at THEN excluded.expires_at \
+    ELSE ephemeral_sets.expires_at END";
 
 impl SqlStore {
     /// The statements one write needs.
@@ -97,13 +117,10 @@ impl SqlStore {
             Write::Delete { key } => vec![self.stmt(DELETE, vec![key.as_str().into()])],
             Write::SetAdd { key, member, ttl } => {
                 let expires = now + ttl_millis(*ttl);
-                vec![
-                    self.stmt(
-                        SET_ADD,
-                        vec![key.as_str().into(), member.as_str().into(), expires.into()],
-                    ),
-                    self.stmt(SET_EXTEND, vec![key.as_str().into(), expires.into()]),
-                ]
+                vec![self.stmt(
+                    SET_ADD,
+                    vec![key.as_str().into(), member.as_str().into(), expires.into()],
+                )]
             }
         }
     }
@@ -116,6 +133,7 @@ fn now_millis() -> i64 {
 #[async_trait]
 impl EphemeralStore for SqlStore {
     async fn put(&self, key: &str, value: &[u8], ttl: Duration) -> StoreResult<()> {
+        let _turn = self.write_turn().await;
         let expires = now_millis() + ttl_millis(ttl);
         let stmt = self.stmt(PUT, vec![key.into(), value.to_vec().into(), expires.into()]);
         self.db.execute_raw(stmt).await.context("store put")?;
@@ -123,6 +141,7 @@ impl EphemeralStore for SqlStore {
     }
 
     async fn put_if_absent(&self, key: &str, value: &[u8], ttl: Duration) -> StoreResult<bool> {
+        let _turn = self.write_turn().await;
         let now = now_millis();
         // An expired row counts as absent: overwrite it, but never a live one.
         let stmt = self.stmt(
@@ -151,6 +170,7 @@ impl EphemeralStore for SqlStore {
     }
 
     async fn take(&self, key: &str) -> StoreResult<Option<Vec<u8>>> {
+        let _turn = self.write_turn().await;
         // One statement: the row lock (Postgres) or the write lock (SQLite) lets exactly
         // one of concurrent takers delete the row and see its value.
         let stmt = self.stmt(
@@ -167,6 +187,7 @@ impl EphemeralStore for SqlStore {
         marker: &[u8],
         ttl: Duration,
     ) -> StoreResult<Option<Vec<u8>>> {
+        let _turn = self.write_turn().await;
         let txn = self.db.begin().await.context("store take_leaving")?;
         let take = self.stmt(
             "DELETE FROM ephemeral_entries WHERE key = $1 AND expires_at > $2 RETURNING value",
@@ -195,12 +216,14 @@ impl EphemeralStore for SqlStore {
     }
 
     async fn delete(&self, key: &str) -> StoreResult<()> {
+        let _turn = self.write_turn().await;
         let stmt = self.stmt(DELETE, vec![key.into()]);
         self.db.execute_raw(stmt).await.context("store delete")?;
         Ok(())
     }
 
     async fn incr(&self, key: &str, ttl: Duration) -> StoreResult<i64> {
+        let _turn = self.write_turn().await;
         let now = now_millis();
         let stmt = self.stmt(
             "INSERT INTO ephemeral_entries (key, value, counter, expires_at) VALUES ($1, $2, 1, $3) \
@@ -216,16 +239,15 @@ impl EphemeralStore for SqlStore {
     }
 
     async fn set_add(&self, key: &str, member: &str, ttl: Duration) -> StoreResult<()> {
+        let _turn = self.write_turn().await;
         let expires = now_millis() + ttl_millis(ttl);
         let insert = self.stmt(SET_ADD, vec![key.into(), member.into(), expires.into()]);
         self.db.execute_raw(insert).await.context("store set_add")?;
-        // The set expires as a whole, like a Redis key: extend every member's expiry.
-        let extend = self.stmt(SET_EXTEND, vec![key.into(), expires.into()]);
-        self.db.execute_raw(extend).await.context("store set_add")?;
         Ok(())
     }
 
     async fn set_remove(&self, key: &str, member: &str) -> StoreResult<()> {
+        let _turn = self.write_turn().await;
         let stmt = self.stmt(
             "DELETE FROM ephemeral_sets WHERE key = $1 AND member = $2",
             vec![key.into(), member.into()],
@@ -256,6 +278,7 @@ impl EphemeralStore for SqlStore {
     }
 
     async fn batch(&self, writes: &[Write]) -> StoreResult<()> {
+        let _turn = self.write_turn().await;
         // One transaction: one commit (and fsync) for all of them.
         let txn = self.db.begin().await.context("store batch")?;
         for write in writes {
