@@ -11,7 +11,7 @@ use sea_orm::DatabaseConnection;
 use secrecy::SecretString;
 use tracing_actix_web::TracingLogger;
 
-use crate::accounts::Passwords;
+use crate::accounts::{Passwords, UserStatus};
 use crate::clients::ClientCache;
 use crate::http::oidc::DiscoveryJson;
 use crate::keys::KeyRing;
@@ -37,6 +37,7 @@ pub struct Components {
     pub store: Store,
     pub keys: Arc<KeyRing>,
     pub passwords: Passwords,
+    pub user_status: UserStatus,
     pub notifier: Notifier,
     pub clients: Arc<ClientCache>,
 }
@@ -54,6 +55,7 @@ impl Components {
             demo::seed(&db, &passwords).await?;
         }
         let notifier = Notifier::new(keys.clone(), issuer.clone())?;
+        let user_status = UserStatus::start(&db);
         Ok(Self {
             settings: Arc::new(settings),
             issuer,
@@ -61,6 +63,7 @@ impl Components {
             store,
             keys,
             passwords,
+            user_status,
             notifier,
             clients: Arc::new(ClientCache::new(Duration::from_secs(10))),
         })

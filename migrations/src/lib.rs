@@ -8,6 +8,7 @@ mod m20261123_000003_signing_keys;
 mod m20261123_000004_consents;
 mod m20261123_000005_ephemeral;
 mod m20261123_000006_sessions_and_client_keys;
+mod m20261123_000007_user_change_notices;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000004_consents::Migration),
             Box::new(m20261123_000005_ephemeral::Migration),
             Box::new(m20261123_000006_sessions_and_client_keys::Migration),
+            Box::new(m20261123_000007_user_change_notices::Migration),
         ]
     }
 }

@@ -1,11 +1,13 @@
 //! People who sign in: users, roles and their passwords.
 
 pub mod password;
+pub mod status;
 pub mod store;
 
 use chrono::{DateTime, Utc};
 
 pub use password::Passwords;
+pub use status::UserStatus;
 
 /// An email address as we store it: trimmed and lower-cased, so uniqueness is case-insensitive.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -30,6 +30,7 @@ async fn token(
     span.record("grant_type", grant_type);
     let ctx = GrantContext {
         db: &c.db,
+        users: &c.user_status,
         store: c.store.as_ref(),
         keys: &c.keys,
         issuer: &c.issuer,

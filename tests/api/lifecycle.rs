@@ -10,6 +10,7 @@ backend_tests!(
     revoking_a_refresh_token_ends_its_family,
     revoking_an_access_token_denies_it_everywhere,
     introspection_needs_an_authenticated_client,
+    disabling_a_user_stops_their_grants,
 );
 
 async fn post_as_web(app: &TestApp, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
@@ -183,5 +184,52 @@ async fn introspection_needs_an_authenticated_client(backend: Backend) {
     assert_eq!(
         introspect(&app, "garbage.token.value").await,
         serde_json::json!({"active": false})
+    );
+}
+
+/// A disabled account gets no more tokens: neither by refresh nor by a code issued before.
+/// On PostgreSQL the "active" answer is cached and evicted by a NOTIFY, so allow its delivery
+/// time, far below the cache's 30 s lifetime.
+async fn disabling_a_user_stops_their_grants(backend: Backend) {
+    use sea_orm::{ConnectionTrait, Statement};
+    let app = TestApp::spawn(backend).await;
+    let tokens = web_tokens(&app).await;
+    let sub = introspect(&app, tokens["access_token"].as_str().unwrap()).await["sub"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (code, verifier) = obtain_code(&app, WEB, "openid offline_access").await;
+    let mut rt = tokens["refresh_token"].as_str().unwrap().to_owned();
+    let rotated: serde_json::Value = refresh(&app, WEB, &rt).await.json().await.unwrap();
+    rt = rotated["refresh_token"].as_str().unwrap().to_owned();
+
+    let db = app.isolation.connect().await;
+    let disable = Statement::from_sql_and_values(
+        db.get_database_backend(),
+        "UPDATE users SET disabled = true WHERE id = $1",
+        [sub.into()],
+    );
+    db.execute_raw(disable).await.unwrap();
+
+    let started = std::time::Instant::now();
+    let refused = loop {
+        let response = refresh(&app, WEB, &rt).await;
+        if response.status() == 200 {
+            let body: serde_json::Value = response.json().await.unwrap();
+            rt = body["refresh_token"].as_str().unwrap().to_owned();
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(1),
+                "a disabled user still refreshes after {:?}",
+                started.elapsed()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            continue;
+        }
+        break json_error(response).await;
+    };
+    assert_eq!(refused, (400, "invalid_grant".into()));
+    assert_eq!(
+        json_error(exchange_code(&app, WEB, &code, &verifier).await).await,
+        (400, "invalid_grant".into())
     );
 }

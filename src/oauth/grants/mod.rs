@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use sea_orm::DatabaseConnection;
 
-use crate::accounts;
+use crate::accounts::UserStatus;
 use crate::clients::Client;
 use crate::keys::KeyRing;
 use crate::oauth::tokens::{AccessSubject, IdClaims, Minter, TokenResponse, at_hash};
@@ -20,6 +20,7 @@ use crate::store::{EphemeralStore, Write};
 /// What every grant works with.
 pub struct GrantContext<'a> {
     pub db: &'a DatabaseConnection,
+    pub users: &'a UserStatus,
     pub store: &'a dyn EphemeralStore,
     pub keys: &'a KeyRing,
     pub issuer: &'a Issuer,
@@ -76,7 +77,7 @@ impl GrantContext<'_> {
 
     /// The user must still exist and be enabled for anything to be issued.
     async fn active_user(&self, user_id: &str) -> Result<(), Error> {
-        match accounts::store::is_active(self.db, user_id).await {
+        match self.users.is_active(self.db, user_id).await {
             Ok(true) => Ok(()),
             Ok(false) => Err(Error::invalid_grant("the user is no longer active")),
             Err(e) => Err(Error::Unexpected(e).classify()),
