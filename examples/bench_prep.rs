@@ -4,6 +4,7 @@
 //!
 //! usage: bench_prep BASE_URL OUT_DIR CODES REFRESH_TOKENS
 //!        bench_prep argon2 SECONDS
+//!        bench_prep wait-ready URL STARTED_UNIX_NANOS   (prints ms from STARTED to a 200)
 
 use std::time::{Duration, Instant};
 
@@ -173,6 +174,32 @@ async fn pending_login(base: &str) -> (String, String) {
     (body, cookie)
 }
 
+/// Polls `url` until it answers 200 and prints the milliseconds since `started_ns` (the
+/// moment the script exec'd the server). A curl loop's own start-up (10-20 ms a try here)
+/// blurred this; a short connect timeout also stops a dropped SYN costing a 1 s retransmit.
+async fn wait_ready(url: &str, started_ns: u128) {
+    let http = reqwest::Client::builder()
+        .connect_timeout(Duration::from_millis(50))
+        .timeout(Duration::from_secs(2))
+        .build()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(response) = http.get(url).send().await {
+            if response.status() == 200 {
+                break;
+            }
+        }
+        assert!(Instant::now() < deadline, "{url} not ready after 60 s");
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    println!("{}", now.saturating_sub(started_ns) / 1_000_000);
+}
+
 fn argon2_rate(seconds: u64) {
     let settings = gatehouse::settings::Settings::built_in().unwrap().passwords;
     let params = argon2::Params::new(
@@ -201,6 +228,9 @@ async fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.get(1).map(String::as_str) == Some("argon2") {
         return argon2_rate(args.get(2).and_then(|s| s.parse().ok()).unwrap_or(3));
+    }
+    if args.get(1).map(String::as_str) == Some("wait-ready") {
+        return wait_ready(&args[2], args[3].parse().unwrap()).await;
     }
     let (base, out) = (args[1].clone(), std::path::PathBuf::from(&args[2]));
     let (codes, refreshes): (usize, usize) = (args[3].parse().unwrap(), args[4].parse().unwrap());

@@ -10,6 +10,8 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/gatehouse-target}"
 DURATION="${DURATION:-8}"
 WARMUP="${WARMUP:-2}"
 CONNS="${CONNS:-16}"
+REPS="${REPS:-3}"
+SLICE="${SLICE:-4}"
 PORT="${PORT:-18080}"
 PG_ADMIN="${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 REDIS_URL="${TEST_REDIS_URL:-redis://127.0.0.1:6379}"
@@ -51,9 +53,10 @@ bin="$CARGO_TARGET_DIR/release/gatehouse"
 prep="$CARGO_TARGET_DIR/release/examples/bench_prep"
 
 # Cryptographic bounds on this machine, on the server's core. A shared VM's speed drifts by
-# tens of percent over minutes, so each token scenario's bound is measured right before and
-# right after its run (the server idle meanwhile) and the mean of the two is its bound.
-sign_speed() { taskset -c 0 openssl speed -seconds 2 rsa2048 2>/dev/null | awk '/^rsa 2048 bits/ {print $6}'; }
+# ±10% from one second to the next, so a token scenario runs REPS slices of SLICE seconds,
+# each bracketed by bound measurements (the server idle meanwhile); a slice's ratio is its
+# rate over the mean of its two brackets, and the scenario reports its median slice.
+sign_speed() { taskset -c 0 openssl speed -seconds 1 rsa2048 2>/dev/null | awk '/^rsa 2048 bits/ {print $6}'; }
 argon_speed() { taskset -c 0 "$prep" argon2 2; }
 speed_of() { # sign | half_sign | argon2 → operations per second
   case "$1" in
@@ -62,8 +65,6 @@ speed_of() { # sign | half_sign | argon2 → operations per second
     argon2) argon_speed ;;
   esac
 }
-bound_before=""
-measure_bound_before() { bound_before=""; [ -z "$1" ] || bound_before=$(speed_of "$1"); }
 
 base="http://127.0.0.1:$PORT"
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$server_pid/status"; }
@@ -71,13 +72,12 @@ hwm_kb() { awk '/^VmHWM/ {print $2}' "/proc/$server_pid/status"; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$server_pid/stat"; }
 
 start_server() { # env for the backend is already exported
-  local t0 t1
+  local t0
   t0=$(date +%s%N)
   (cd "$work" && exec taskset -c 0 "$bin" >"$work/server.log" 2>&1) &
   server_pid=$!
-  until curl -fs "$base/readyz" >/dev/null 2>&1; do :; done
-  t1=$(date +%s%N)
-  startup_ms=$(( (t1 - t0) / 1000000 ))
+  # Exec to the first /readyz 200, polled every millisecond from CPU 1.
+  startup_ms=$(taskset -c 1 "$prep" wait-ready "$base/readyz" "$t0")
   # The server's own count, from main() to listening (no shell or curl in it).
   server_ms=$(sed 's/\x1b\[[0-9;]*m//g' "$work/server.log" | grep -o 'startup_ms=[0-9]*' | head -1 | cut -d= -f2)
 }
@@ -120,14 +120,9 @@ ms() { # wrk latency (e.g. 1.23ms, 850.00us, 1.02s) → milliseconds
     else printf "?" }'
 }
 
-record() { # backend scenario [bound: sign | half_sign | argon2] — the table is printed at the end
-  local bound="" after
-  if [ -n "${3:-}" ]; then
-    after=$(speed_of "$3")
-    bound=$(awk -v a="$bound_before" -v b="$after" 'BEGIN {printf "%.1f", (a + b) / 2}')
-  fi
-  printf "%-10s %-34s %8s req/s  (bound %s)\n" "$1" "$2" "$rps" "${bound:--}" >&2
-  echo "$1,$2,$rps,$(ms "$p50"),$(ms "$p99"),$non2xx,$cpu,$(( $(hwm_kb) / 1024 )),${3:-},$bound" >>"$work/rows.csv"
+record() { # backend scenario [bound kind: sign | half_sign | argon2, and its rate] — printed at the end
+  printf "%-10s %-34s %8s req/s%s\n" "$1" "$2" "$rps" "${4:+  (bound $4/s)}" >&2
+  echo "$1,$2,$rps,$(ms "$p50"),$(ms "$p99"),$non2xx,$cpu,$(( $(hwm_kb) / 1024 )),${3:-},${4:-}" >>"$work/rows.csv"
 }
 
 report() { # the table and CSV, with each token endpoint's rate as a ratio of its bound
@@ -151,50 +146,81 @@ report() { # the table and CSV, with each token endpoint's rate as a ratio of it
   cp "$work/notes.txt" "$results/latest-notes.txt"
 }
 
-scenario() { # backend name conns bound -- wrk args
-  local backend=$1 name=$2 conns=$3 bound=$4; shift 4
+scenario() { # backend name conns -- wrk args
+  local backend=$1 name=$2 conns=$3; shift 3
   run_wrk "$name-warm" "$conns" "$WARMUP" "$@"
-  measure_bound_before "$bound"
   run_wrk "$name" "$conns" "$DURATION" "$@"
-  record "$backend" "$name" "$bound"
+  record "$backend" "$name"
+}
+
+# bounded_scenario backend name conns bound -- wrk args: REPS bracketed slices, after a
+# warm-up. WARM_ENV and SLICE_ENV name a variable to set to "$prefix.warm" / "$prefix.N" for
+# the warm-up and each slice (codes and refresh tokens are used once, so each run has its own).
+bounded_scenario() {
+  local backend=$1 name=$2 conns=$3 bound=$4; shift 4
+  local i before after slices="$work/$name.slices"
+  [ -n "${PER_RUN:-}" ] && export "${PER_RUN%%=*}=${PER_RUN#*=}.warm"
+  run_wrk "$name-warm" "$conns" "$WARMUP" "$@"
+  : >"$slices"
+  before=$(speed_of "$bound")
+  for i in $(seq "$REPS"); do
+    [ -n "${PER_RUN:-}" ] && export "${PER_RUN%%=*}=${PER_RUN#*=}.$i"
+    run_wrk "$name-$i" "$conns" "$SLICE" "$@"
+    after=$(speed_of "$bound")
+    awk -v r="$rps" -v a="$before" -v b="$after" -v p50="$p50" -v p99="$p99" -v n="$non2xx" -v c="$cpu" \
+      'BEGIN {m = (a + b) / 2; printf "%.4f %s %s %s %s %s %.1f\n", r / m, r, p50, p99, n, c, m}' >>"$slices"
+    before=$after
+  done
+  note "$backend: $name slice ratios: $(sort -g "$slices" | awk '{printf "%s%.0f%%", (NR > 1 ? " " : ""), 100 * $1}')"
+  local bound_rate
+  read -r _ rps p50 p99 non2xx cpu bound_rate < <(sort -g "$slices" | sed -n "$(( (REPS + 1) / 2 ))p")
+  record "$backend" "$name" "$bound" "$bound_rate"
 }
 
 note() { echo "$*" | tee -a "$work/notes.txt" >&2; }
+
+# split_runs FILE LINES PREFIX: the first LINES lines to PREFIX.warm, the next to PREFIX.1 … REPS.
+split_runs() {
+  local file=$1 lines=$2 prefix=$3 i
+  sed -n "1,${lines}p" "$file" >"$prefix.warm"
+  for i in $(seq "$REPS"); do
+    sed -n "$(( i * lines + 1 )),$(( (i + 1) * lines ))p" "$file" >"$prefix.$i"
+  done
+}
 
 bench_backend() {
   local backend=$1
   start_server
   local idle_rss=$(( $(rss_kb) / 1024 ))
   local basic="Basic $(printf 'demo-web:demo-web-secret' | base64)"
-  scenario "$backend" "discovery" "$CONNS" "" "$base/.well-known/openid-configuration"
-  scenario "$backend" "jwks" "$CONNS" "" "$base/jwks"
+  scenario "$backend" "discovery" "$CONNS" "$base/.well-known/openid-configuration"
+  scenario "$backend" "jwks" "$CONNS" "$base/jwks"
   BODY="grant_type=client_credentials&scope=profile" AUTH="$basic" \
-    scenario "$backend" "client_credentials" "$CONNS" sign -s benches/load/post.lua "$base/token"
+    bounded_scenario "$backend" "client_credentials (1 signature)" "$CONNS" sign -s benches/load/post.lua "$base/token"
 
-  # Codes live at most 60 s: mint them right before use, separate ones for the warm-up.
-  local warm_codes=$(( 3000 * WARMUP )) codes=$(( 3000 * DURATION ))
-  "$prep" "$base" "$work" "$(( warm_codes + codes ))" 64 2>"$work/prep.log"
-  head -n "$warm_codes" "$work/codes.txt" >"$work/warm_codes.txt"
-  tail -n +"$(( warm_codes + 1 ))" "$work/codes.txt" >"$work/measure_codes.txt"
-  local verifier="bench-verifier-0123456789abcdefghijklmnopqrstuvwxyz"
-  CODES="$work/warm_codes.txt" AUTH="$basic" VERIFIER="$verifier" \
-    run_wrk "code_exchange-warm" "$CONNS" "$WARMUP" -s benches/load/exchange.lua "$base/token"
-  measure_bound_before half_sign
-  CODES="$work/measure_codes.txt" AUTH="$basic" VERIFIER="$verifier" \
-    run_wrk "code_exchange" "$CONNS" "$DURATION" -s benches/load/exchange.lua "$base/token"
-  record "$backend" "code_exchange (2 signatures)" half_sign
-  TOKENS="$work/refresh_tokens.txt" AUTH="$basic" \
-    scenario "$backend" "refresh_rotation (2 signatures)" "$CONNS" half_sign \
+  # Codes live at most 60 s: mint them right before use. Every run (warm-up, slices) gets
+  # its own codes and its own 64 refresh-token chains: a reused refresh token would be
+  # answered from the retry grace window without signing anything.
+  local per_run=$(( 2500 * (WARMUP > SLICE ? WARMUP : SLICE) ))
+  "$prep" "$base" "$work" "$(( per_run * (REPS + 1) ))" "$(( 64 * (REPS + 1) ))" 2>"$work/prep.log"
+  note "$backend: $(cat "$work/prep.log")"
+  split_runs "$work/codes.txt" "$per_run" "$work/codes"
+  split_runs "$work/refresh_tokens.txt" 64 "$work/refresh"
+  PER_RUN="CODES=$work/codes" AUTH="$basic" VERIFIER="bench-verifier-0123456789abcdefghijklmnopqrstuvwxyz" \
+    bounded_scenario "$backend" "code_exchange (2 signatures)" "$CONNS" half_sign \
+    -s benches/load/exchange.lua "$base/token"
+  PER_RUN="TOKENS=$work/refresh" AUTH="$basic" \
+    bounded_scenario "$backend" "refresh_rotation (2 signatures)" "$CONNS" half_sign \
     -s benches/load/refresh.lua "$base/token"
   local access; access=$(cat "$work/access_token.txt")
-  scenario "$backend" "userinfo" "$CONNS" "" -H "Authorization: Bearer $access" "$base/userinfo"
+  scenario "$backend" "userinfo" "$CONNS" -H "Authorization: Bearer $access" "$base/userinfo"
   BODY="token=$access" AUTH="$basic" \
-    scenario "$backend" "introspection" "$CONNS" "" -s benches/load/post.lua "$base/introspect"
+    scenario "$backend" "introspection" "$CONNS" -s benches/load/post.lua "$base/introspect"
 
   # Password logins (the login form POST) alone, then again beside a slow client_credentials
   # probe (20 req/s, curl) whose p99 is compared with the same probe on an idle server.
   BODY="$(cat "$work/login_body.txt")" COOKIE="$(cat "$work/login_cookie.txt")" \
-    scenario "$backend" "password_login" 4 argon2 -s benches/load/post.lua "$base/login"
+    bounded_scenario "$backend" "password_login (1 Argon2id hash)" 4 argon2 -s benches/load/post.lua "$base/login"
   local idle_probe loaded_probe
   idle_probe=$(probe_p99 "$basic" "$DURATION")
   BODY="$(cat "$work/login_body.txt")" COOKIE="$(cat "$work/login_cookie.txt")" \
