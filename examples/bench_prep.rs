@@ -175,23 +175,31 @@ async fn pending_login(base: &str) -> (String, String) {
 }
 
 /// Polls `url` until it answers 200 and prints the milliseconds since `started_ns` (the
-/// moment the script exec'd the server). A curl loop's own start-up (10-20 ms a try here)
-/// blurred this; a short connect timeout also stops a dropped SYN costing a 1 s retransmit.
-async fn wait_ready(url: &str, started_ns: u128) {
-    let http = reqwest::Client::builder()
-        .connect_timeout(Duration::from_millis(50))
-        .timeout(Duration::from_secs(2))
-        .build()
-        .unwrap();
+/// moment the script exec'd the server). Plain blocking sockets, no HTTP client: building a
+/// reqwest client (TLS roots, connector) took tens of milliseconds before the first try, and
+/// a curl loop paid its own start-up per try. A short connect timeout also stops a dropped
+/// SYN costing a 1 s retransmit.
+fn wait_ready(url: &str, started_ns: u128) {
+    use std::io::{Read, Write};
+    let url = url::Url::parse(url).unwrap();
+    let addr = url.socket_addrs(|| None).unwrap()[0];
+    let request = format!(
+        "GET {} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        url.path(),
+        url.authority()
+    );
+    let answered_200 = || -> std::io::Result<bool> {
+        let mut stream = std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(50))?;
+        stream.set_read_timeout(Some(Duration::from_secs(2)))?;
+        stream.write_all(request.as_bytes())?;
+        let mut head = [0u8; 12];
+        stream.read_exact(&mut head)?;
+        Ok(head.starts_with(b"HTTP/1.1 200"))
+    };
     let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Ok(response) = http.get(url).send().await {
-            if response.status() == 200 {
-                break;
-            }
-        }
+    while !answered_200().unwrap_or(false) {
         assert!(Instant::now() < deadline, "{url} not ready after 60 s");
-        tokio::time::sleep(Duration::from_millis(1)).await;
+        std::thread::sleep(Duration::from_millis(1));
     }
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -230,7 +238,7 @@ async fn main() {
         return argon2_rate(args.get(2).and_then(|s| s.parse().ok()).unwrap_or(3));
     }
     if args.get(1).map(String::as_str) == Some("wait-ready") {
-        return wait_ready(&args[2], args[3].parse().unwrap()).await;
+        return wait_ready(&args[2], args[3].parse().unwrap());
     }
     let (base, out) = (args[1].clone(), std::path::PathBuf::from(&args[2]));
     let (codes, refreshes): (usize, usize) = (args[3].parse().unwrap(), args[4].parse().unwrap());
