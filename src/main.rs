@@ -29,6 +29,18 @@ async fn main() -> ExitCode {
     }
 }
 
+/// Request logs go out in batches (see `telemetry::BatchedStdout`) unless the interval is 0.
+fn init_logging(settings: &gatehouse::settings::LogSettings) -> Option<telemetry::FlushGuard> {
+    if settings.flush_interval_ms == 0 {
+        telemetry::init(settings, std::io::stdout);
+        return None;
+    }
+    let interval = std::time::Duration::from_millis(settings.flush_interval_ms);
+    let output = telemetry::BatchedStdout::start(interval);
+    telemetry::init(settings, output.clone());
+    Some(output.flush_guard())
+}
+
 /// Argon2's 19 MiB buffers come and go with login bursts. glibc raises its mmap threshold
 /// after the first such free and then keeps later buffers in its heap for good; a fixed
 /// threshold keeps every allocation over 1 MiB on mmap, so freeing one returns it to the OS.
@@ -75,10 +87,14 @@ async fn run(command: &str) -> anyhow::Result<()> {
 async fn serve() -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let settings = Settings::load()?;
-    telemetry::init(&settings.log, std::io::stdout);
+    let log_output = init_logging(&settings.log);
     let app = Application::build(settings).await?;
     let startup_ms = started.elapsed().as_millis();
     tracing::info!(port = app.port(), startup_ms, "gatehouse is listening");
+    // Start-up lines at once, for whoever is watching the log come up.
+    if let Some(output) = &log_output {
+        output.flush();
+    }
     app.run_until_stopped().await?;
     tracing::info!("gatehouse stopped");
     Ok(())

@@ -117,6 +117,8 @@ pub enum LogFormat {
 pub struct LogSettings {
     pub format: LogFormat,
     pub filter: String,
+    /// How long info lines may wait to be written together; 0 writes every line at once.
+    pub flush_interval_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

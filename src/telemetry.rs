@@ -1,10 +1,16 @@
 //! Tracing setup, request ids, and a `spawn_blocking` that keeps the caller's span.
 
+mod batched;
+
+use std::io::IsTerminal;
+
 use tracing::Span;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
 
 use crate::settings::{LogFormat, LogSettings};
+
+pub use batched::{BatchedStdout, FlushGuard};
 
 /// Installs the global subscriber: human or JSON lines, filtered by `log.filter` or `RUST_LOG`.
 pub fn init<W>(settings: &LogSettings, writer: W)
@@ -15,6 +21,8 @@ where
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&settings.filter));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        // Colour codes only for a person at a terminal, not in files and log collectors.
+        .with_ansi(std::io::stdout().is_terminal())
         .with_writer(writer);
     let result = match settings.format {
         LogFormat::Human => builder.try_init(),

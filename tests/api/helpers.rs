@@ -60,6 +60,7 @@ pub fn captured_logs() -> &'static Arc<Mutex<Vec<u8>>> {
         let settings = gatehouse::settings::LogSettings {
             format: gatehouse::settings::LogFormat::Human,
             filter: "gatehouse=debug,info,sqlx=warn,sea_orm=warn".into(),
+            flush_interval_ms: 0,
         };
         gatehouse::telemetry::init(&settings, move || writer.clone());
         logs
