@@ -6,9 +6,13 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 /// 256 random bits, base64url without padding.
+///
+/// From the thread's CSPRNG (ChaCha12, seeded and periodically reseeded from the OS) rather
+/// than the OS directly: the token path draws several values per request, and each
+/// `getrandom` system call was a measurable share of a client_credentials grant.
 pub fn token() -> String {
     let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    rand::thread_rng().fill_bytes(&mut bytes);
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
