@@ -92,5 +92,29 @@ fn token_request_parsing(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, jwt, pkce_verification, token_request_parsing);
+/// The raw RSA operation behind each JWS, through josekit's signer (a new OpenSSL context per
+/// signature) and through ours (a prepared context per thread).
+fn rs256_signers(c: &mut Criterion) {
+    use josekit::jwk::KeyPair;
+    use josekit::jws::{JwsSigner, RS256};
+    let pair = RS256.generate_key_pair(2048).expect("a key");
+    let der = pair.to_der_private_key();
+    let josekit_signer = RS256.signer_from_der(&der).expect("signer");
+    let prepared = gatehouse::keys::Rs256Signer::from_der(&der).expect("signer");
+    let message = [b'a'; 400];
+    c.bench_function("rs256_signature_josekit_signer", |b| {
+        b.iter(|| josekit_signer.sign(black_box(&message)).expect("signed"))
+    });
+    c.bench_function("rs256_signature_prepared_context", |b| {
+        b.iter(|| prepared.sign(black_box(&message)).expect("signed"))
+    });
+}
+
+criterion_group!(
+    benches,
+    jwt,
+    rs256_signers,
+    pkce_verification,
+    token_request_parsing
+);
 criterion_main!(benches);

@@ -2,6 +2,7 @@
 //! josekit is used here and nowhere else.
 
 mod master;
+mod signer;
 mod store;
 
 use std::collections::HashMap;
@@ -11,11 +12,12 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::Utc;
 use josekit::jwk::{Jwk, JwkSet, KeyPair};
-use josekit::jws::{self, JwsHeader, JwsVerifier, RS256, alg::rsassa::RsassaJwsSigner};
+use josekit::jws::{self, JwsHeader, JwsVerifier, RS256};
 use sea_orm::DatabaseConnection;
 use sha2::{Digest, Sha256};
 
 pub use master::{MasterKey, open, seal};
+pub use signer::Rs256Signer;
 
 use crate::entities::signing_keys;
 use crate::settings::Settings;
@@ -25,7 +27,7 @@ pub const ALGORITHM: &str = "RS256";
 /// The keys in use: one that signs, all that verify, and the JWKS document for RPs.
 pub struct KeyRing {
     signing_kid: String,
-    signer: RsassaJwsSigner,
+    signer: Rs256Signer,
     verifiers: HashMap<String, Box<dyn JwsVerifier>>,
     jwks_json: String,
 }
@@ -56,7 +58,7 @@ impl KeyRing {
             .find(|r| r.retired_at.is_none())
             .context("no active signing key")?;
         let private_der = master.decrypt(&active.private_key_jwe)?;
-        let signer = RS256.signer_from_der(&private_der)?;
+        let signer = Rs256Signer::from_der(&private_der)?;
         let mut jwks = JwkSet::new();
         let mut verifiers: HashMap<String, Box<dyn JwsVerifier>> = HashMap::new();
         for row in rows {
@@ -86,7 +88,7 @@ impl KeyRing {
         jwks.push_key(public);
         Ok(Self {
             signing_kid: kid,
-            signer: RS256.signer_from_der(pair.to_der_private_key())?,
+            signer: Rs256Signer::from_der(&pair.to_der_private_key())?,
             verifiers,
             jwks_json: jwks.to_string(),
         })
