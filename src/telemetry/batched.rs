@@ -104,6 +104,14 @@ impl Shared {
     }
 }
 
+impl Drop for Shared {
+    /// The last handle is gone (the subscriber was replaced or torn down): nothing is left
+    /// behind in the batch.
+    fn drop(&mut self) {
+        self.flush();
+    }
+}
+
 /// One event's writer: appends to the batch, and flushes on drop when the event is urgent or
 /// the batch is full.
 pub struct LineWriter<'a> {
@@ -210,13 +218,27 @@ mod tests {
 
         let sink = Sink::default();
         let writer = BatchedStdout::start_with(Duration::from_millis(10), Box::new(sink.clone()));
-        tracing::subscriber::with_default(subscriber(writer), || {
+        tracing::subscriber::with_default(subscriber(writer.clone()), || {
             tracing::info!("soon");
         });
         let deadline = std::time::Instant::now() + Duration::from_secs(5);
         while !sink.text().contains("soon") {
-            assert!(std::time::Instant::now() < deadline, "not flushed by the timer");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "not flushed by the timer"
+            );
             std::thread::sleep(Duration::from_millis(5));
         }
+        drop(writer);
+    }
+
+    #[test]
+    fn dropping_the_last_handle_writes_what_is_left() {
+        let sink = Sink::default();
+        let writer = BatchedStdout::start_with(Duration::from_secs(3600), Box::new(sink.clone()));
+        tracing::subscriber::with_default(subscriber(writer), || {
+            tracing::info!("last words");
+        });
+        assert!(sink.text().contains("last words"));
     }
 }
