@@ -5,7 +5,6 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use super::{extract, paths};
 use crate::clients::{Client, GrantType};
 use crate::oauth::authorize::Params;
-use crate::oauth::grants::refresh_token::Refreshed;
 use crate::oauth::grants::{GrantContext, authorization_code, client_credentials, refresh_token};
 use crate::oauth::{Error, client_auth};
 use crate::startup::Components;
@@ -44,10 +43,7 @@ async fn token(
         }
         "refresh_token" => {
             allowed(&client, GrantType::RefreshToken)?;
-            match refresh_token::refresh(&ctx, &client, &params, now_ms).await? {
-                Refreshed::New(response) => json(&response)?,
-                Refreshed::Replay(bytes) => bytes,
-            }
+            refresh_token::refresh(&ctx, &client, &params, now_ms).await?
         }
         "client_credentials" => {
             allowed(&client, GrantType::ClientCredentials)?;

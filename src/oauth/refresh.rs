@@ -30,24 +30,15 @@ struct FamilyState {
     revoked: bool,
 }
 
-/// Left behind by a rotation: who rotated when, and the sealed answer for a retry.
+/// Left behind by a rotation: who rotated when, and the sealed answer for a retry. A claim
+/// leaves one before the grant is read (same round trip), so it names the presenting client
+/// and no family yet; the rotation's final write replaces it with the full record.
 #[derive(Debug, Serialize, Deserialize)]
 struct Rotated {
-    family: String,
+    family: Option<String>,
     client_id: String,
     rotated_at_ms: i64,
     cached: Option<String>,
-}
-
-impl Rotated {
-    fn of(grant: &RefreshGrant, rotated_at_ms: i64, cached: Option<String>) -> Self {
-        Self {
-            family: grant.family.clone(),
-            client_id: grant.client_id.clone(),
-            rotated_at_ms,
-            cached,
-        }
-    }
 }
 
 pub enum Presented {
@@ -119,26 +110,36 @@ pub fn new_token(grant: &RefreshGrant, idle_ttl: i64, now: i64) -> anyhow::Resul
     Ok((token, write))
 }
 
-/// Decides what a presented token is. Exactly one of concurrent presenters wins `Live`:
-/// the rotation marker is claimed with put-if-absent before the token is deleted.
+/// Decides what a presented token is. Exactly one of concurrent presenters wins `Live`: the
+/// token is read and the rotation marker claimed (put-if-absent) in one atomic store call,
+/// before the token is deleted. `claim_ttl` bounds a claim whose rotation never finished.
 pub async fn claim(
     store: &dyn EphemeralStore,
     token: &str,
     client_id: &str,
     grace: Duration,
+    claim_ttl: Duration,
     now_ms: i64,
 ) -> anyhow::Result<Presented> {
-    if let Some(grant) = find(store, token).await? {
-        let marker = Rotated::of(&grant, now_ms, None);
-        let ttl = remaining(grant.family_expires_at, now_ms / 1000);
-        if store
-            .put_if_absent(&rotated_key(token), &serde_json::to_vec(&marker)?, ttl)
-            .await?
-        {
-            // The old token is deleted with the new one's write (see `retire`); meanwhile
-            // the marker already sends every other presenter down the retry path.
-            return Ok(Presented::Live(grant));
-        }
+    let marker = Rotated {
+        family: None,
+        client_id: client_id.to_owned(),
+        rotated_at_ms: now_ms,
+        cached: None,
+    };
+    let claimed = store
+        .get_marking(
+            &token_key(token),
+            &rotated_key(token),
+            &serde_json::to_vec(&marker)?,
+            claim_ttl,
+        )
+        .await?;
+    if let Some((raw, true)) = claimed {
+        // The old token is deleted with the new one's write (see `retire`); meanwhile
+        // the marker already sends every other presenter down the retry path.
+        let grant = serde_json::from_slice(&raw).context("stored refresh token")?;
+        return Ok(Presented::Live(grant));
     }
     after_rotation(store, token, client_id, grace, now_ms).await
 }
@@ -159,15 +160,17 @@ async fn after_rotation(
             return Ok(Presented::Unknown);
         };
         let marker: Rotated = serde_json::from_slice(&raw).context("rotation marker")?;
-        if grace.is_zero() || !within(&marker) {
-            return Ok(Presented::Reused {
-                family: marker.family,
-            });
-        }
-        if !family_usable(store, &marker.family).await? {
-            return Ok(Presented::Reused {
-                family: marker.family,
-            });
+        let family = match &marker.family {
+            Some(family) => family.clone(),
+            // Claimed but not yet retired: the token itself still names its family.
+            None => match find(store, token).await? {
+                Some(grant) => grant.family,
+                // Retired since the marker was read (atomically): read it again.
+                None => continue,
+            },
+        };
+        if grace.is_zero() || !within(&marker) || !family_usable(store, &family).await? {
+            return Ok(Presented::Reused { family });
         }
         if let Some(sealed) = marker.cached {
             let key = random::derive_key("refresh-retry", token);
@@ -187,7 +190,12 @@ pub fn retire(
     now_ms: i64,
 ) -> anyhow::Result<[Write; 2]> {
     let key = random::derive_key("refresh-retry", old_token);
-    let marker = Rotated::of(grant, now_ms, Some(keys::seal(&key, response)?));
+    let marker = Rotated {
+        family: Some(grant.family.clone()),
+        client_id: grant.client_id.clone(),
+        rotated_at_ms: now_ms,
+        cached: Some(keys::seal(&key, response)?),
+    };
     let ttl = remaining(grant.family_expires_at, now_ms / 1000);
     Ok([
         Write::Delete {

@@ -48,6 +48,18 @@ pub trait EphemeralStore: Send + Sync + 'static {
         ttl: Duration,
     ) -> StoreResult<Option<Vec<u8>>>;
 
+    /// Reads `key` and, when it holds a value, stores `marker` under `marker_key` unless a
+    /// live value is there, in one atomic step (one round trip): of concurrent callers exactly
+    /// one stores it. Returns the value and whether this call stored the marker; `None` when
+    /// `key` holds nothing, and then nothing is stored.
+    async fn get_marking(
+        &self,
+        key: &str,
+        marker_key: &str,
+        marker: &[u8],
+        ttl: Duration,
+    ) -> StoreResult<Option<(Vec<u8>, bool)>>;
+
     async fn delete(&self, key: &str) -> StoreResult<()>;
 
     /// Increments a counter, creating it with `ttl` when absent; returns the new value.

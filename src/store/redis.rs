@@ -178,6 +178,33 @@ impl EphemeralStore for RedisStore {
         .await
     }
 
+    async fn get_marking(
+        &self,
+        key: &str,
+        marker_key: &str,
+        marker: &[u8],
+        ttl: Duration,
+    ) -> StoreResult<Option<(Vec<u8>, bool)>> {
+        const SCRIPT: &str = "local v = redis.call('GET', KEYS[1]) if not v then return false end \
+            if redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2], 'NX') then return {v, 1} end \
+            return {v, 0}";
+        let (key, marker_key, ms) = (self.key(key), self.key(marker_key), ttl_millis(ttl));
+        let reply: Option<(Vec<u8>, i64)> = self
+            .run("get_marking", |mut c| async move {
+                redis::cmd("EVAL")
+                    .arg(SCRIPT)
+                    .arg(2)
+                    .arg(key)
+                    .arg(marker_key)
+                    .arg(marker)
+                    .arg(ms)
+                    .query_async(&mut c)
+                    .await
+            })
+            .await?;
+        Ok(reply.map(|(value, stored)| (value, stored == 1)))
+    }
+
     async fn delete(&self, key: &str) -> StoreResult<()> {
         let key = self.key(key);
         self.run("delete", |mut c| async move { c.del(key).await })

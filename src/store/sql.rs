@@ -215,6 +215,48 @@ impl EphemeralStore for SqlStore {
         Ok(value)
     }
 
+    async fn get_marking(
+        &self,
+        key: &str,
+        marker_key: &str,
+        marker: &[u8],
+        ttl: Duration,
+    ) -> StoreResult<Option<(Vec<u8>, bool)>> {
+        let _turn = self.write_turn().await;
+        let txn = self.db.begin().await.context("store get_marking")?;
+        let now = now_millis();
+        let get = self.stmt(
+            "SELECT value FROM ephemeral_entries WHERE key = $1 AND expires_at > $2",
+            vec![key.into(), now.into()],
+        );
+        let row = txn.query_one_raw(get).await.context("store get_marking")?;
+        let Some(value) = row
+            .map(|r| r.try_get_by_index::<Vec<u8>>(0))
+            .transpose()
+            .context("store row")?
+        else {
+            return Ok(None);
+        };
+        // Concurrent callers meet at the marker's row: one inserts, the rest find it live.
+        let put = self.stmt(
+            PUT_IF_ABSENT,
+            vec![
+                marker_key.into(),
+                marker.to_vec().into(),
+                (now + ttl_millis(ttl)).into(),
+                now.into(),
+            ],
+        );
+        let stored = txn
+            .execute_raw(put)
+            .await
+            .context("store get_marking")?
+            .rows_affected()
+            == 1;
+        txn.commit().await.context("store get_marking")?;
+        Ok(Some((value, stored)))
+    }
+
     async fn delete(&self, key: &str) -> StoreResult<()> {
         let _turn = self.write_turn().await;
         let stmt = self.stmt(DELETE, vec![key.into()]);

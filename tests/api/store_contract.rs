@@ -227,6 +227,52 @@ async fn batch_applies_every_write() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn get_marking_reads_and_exactly_one_caller_marks() {
+    for (name, _iso, store) in stores().await {
+        let ttl = Duration::from_secs(60);
+        store.put("token", b"grant", ttl).await.unwrap();
+
+        let markers: Vec<String> = (0..8).map(|i| format!("m{i}")).collect();
+        let claims = futures_util::future::join_all(
+            markers
+                .iter()
+                .map(|m| store.get_marking("token", "claimed", m.as_bytes(), ttl)),
+        )
+        .await;
+
+        let claims: Vec<_> = claims.into_iter().map(Result::unwrap).collect();
+        assert!(
+            claims
+                .iter()
+                .all(|c| c.as_ref().map(|(v, _)| &v[..]) == Some(&b"grant"[..])),
+            "{name}: every caller reads the value"
+        );
+        let winners: Vec<_> = (0..8).filter(|&i| claims[i].as_ref().unwrap().1).collect();
+        assert_eq!(winners.len(), 1, "{name}: exactly one caller marks");
+        assert_eq!(
+            store.get("claimed").await.unwrap(),
+            Some(format!("m{}", winners[0]).into_bytes()),
+            "{name}: the winner's marker is kept"
+        );
+        assert_eq!(
+            store.get("token").await.unwrap().as_deref(),
+            Some(&b"grant"[..]),
+            "{name}: the value stays"
+        );
+        assert_eq!(
+            store.get_marking("none", "m", b"x", ttl).await.unwrap(),
+            None,
+            "{name}"
+        );
+        assert_eq!(
+            store.get("m").await.unwrap(),
+            None,
+            "{name}: no marker without a value"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn take_leaving_marks_only_a_successful_take() {
     for (name, _iso, store) in stores().await {
         let ttl = Duration::from_secs(60);

@@ -6,31 +6,28 @@ use std::time::Duration;
 use crate::clients::Client;
 use crate::oauth::authorize::Params;
 use crate::oauth::refresh::{self, Presented};
-use crate::oauth::tokens::TokenResponse;
 use crate::oauth::{Error, Scopes};
 
 use super::{GrantContext, TokenIds, UserGrant, seconds};
 
-/// The outcome: a fresh response, or the very bytes a retried request got before.
-pub enum Refreshed {
-    New(TokenResponse),
-    Replay(Vec<u8>),
-}
-
+/// Rotates the presented token and returns the response body: a fresh one, or for a retry
+/// within the grace window the very bytes the first request got. Bytes either way, because
+/// the fresh body is serialised once here to be sealed for retries, not again by the caller.
 pub async fn refresh(
     ctx: &GrantContext<'_>,
     client: &Client,
     params: &Params,
     now_ms: i64,
-) -> Result<Refreshed, Error> {
+) -> Result<Vec<u8>, Error> {
     let token = params
         .get("refresh_token")
         .ok_or_else(|| Error::invalid_request("refresh_token is missing"))?;
     let requested = params.get("scope").map(Scopes::parse).transpose()?;
     let grace = Duration::from_secs(ctx.settings.refresh_retry_grace_secs as u64);
-    let grant = match refresh::claim(ctx.store, token, &client.id, grace, now_ms).await? {
+    let max_ttl = seconds(ctx.settings.refresh_token_max_ttl_secs);
+    let grant = match refresh::claim(ctx.store, token, &client.id, grace, max_ttl, now_ms).await? {
         Presented::Live(grant) => grant,
-        Presented::Retry(response) => return Ok(Refreshed::Replay(response)),
+        Presented::Retry(response) => return Ok(response),
         Presented::Reused { family } => {
             tracing::warn!("rotated refresh token reused; revoking its family");
             refresh::revoke_family(
@@ -92,5 +89,5 @@ pub async fn refresh(
     let body = serde_json::to_vec(&response).map_err(|e| Error::Unexpected(e.into()))?;
     writes.extend(refresh::retire(token, &grant, &body, now_ms)?);
     ctx.store.batch(&writes).await?;
-    Ok(Refreshed::New(response))
+    Ok(body)
 }
