@@ -2,7 +2,7 @@
 # Load benchmark: Gatehouse (release) pinned to CPU 0, wrk pinned to CPU 1, on the embedded
 # default and on PostgreSQL + Redis. Prints a table and writes a CSV. Bounded in time and
 # cleans up after itself. Usage: benches/load/run.sh
-# (DURATION=8 WARMUP=2 BACKENDS="embedded postgres" to tune)
+# (DURATION=8 WARMUP=2 BACKENDS="embedded postgres" BIN=other/gatehouse to tune)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$(pwd)
@@ -49,7 +49,8 @@ command -v taskset >/dev/null || { echo "taskset (util-linux) is required"; exit
 
 echo "building release binaries…" >&2
 cargo build --release -q --bin gatehouse --example bench_prep
-bin="$CARGO_TARGET_DIR/release/gatehouse"
+# BIN=path runs another server build (an A/B comparison) with this checkout's tooling.
+bin="${BIN:-$CARGO_TARGET_DIR/release/gatehouse}"
 prep="$CARGO_TARGET_DIR/release/examples/bench_prep"
 
 # Cryptographic bounds on this machine, on the server's core. A shared VM's speed drifts by
@@ -71,15 +72,20 @@ rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$server_pid/status"; }
 hwm_kb() { awk '/^VmHWM/ {print $2}' "/proc/$server_pid/status"; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$server_pid/stat"; }
 
+starts=0
 start_server() { # env for the backend is already exported
-  local t0
+  local t0 log
+  # Each start logs to a new file: truncating the last run's log (hundreds of MB, still being
+  # written back) inside the timed window took up to ~100 ms before the exec.
+  starts=$((starts + 1))
+  log="$work/server-$starts.log"
   t0=$(date +%s%N)
-  (cd "$work" && exec taskset -c 0 "$bin" >"$work/server.log" 2>&1) &
+  (cd "$work" && exec taskset -c 0 "$bin" >"$log" 2>&1) &
   server_pid=$!
   # Exec to the first /readyz 200, polled every millisecond from CPU 1.
   startup_ms=$(taskset -c 1 "$prep" wait-ready "$base/readyz" "$t0")
   # The server's own count, from main() to listening (no shell or curl in it).
-  server_ms=$(sed 's/\x1b\[[0-9;]*m//g' "$work/server.log" | grep -o 'startup_ms=[0-9]*' | head -1 | cut -d= -f2)
+  server_ms=$(grep -o 'startup_ms=[0-9]*' "$log" | head -1 | cut -d= -f2)
 }
 
 stop_server() {
