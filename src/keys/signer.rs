@@ -126,7 +126,9 @@ mod tests {
         let second = RS256.generate_key_pair(2048).unwrap();
         let a = Rs256Signer::from_der(&first.to_der_private_key()).unwrap();
         let b = Rs256Signer::from_der(&second.to_der_private_key()).unwrap();
-        let verify_b = RS256.verifier_from_jwk(&second.to_jwk_public_key()).unwrap();
+        let verify_b = RS256
+            .verifier_from_jwk(&second.to_jwk_public_key())
+            .unwrap();
         a.sign(b"warm").unwrap();
         let signature = b.sign(b"message").unwrap();
         verify_b.verify(b"message", &signature).unwrap();
