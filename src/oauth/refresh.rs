@@ -155,6 +155,7 @@ async fn after_rotation(
         m.client_id == client_id && now_ms - m.rotated_at_ms <= grace.as_millis() as i64
     };
     // A concurrent winner may still be minting: wait briefly for its sealed answer.
+    let mut token_gone = false;
     for _ in 0..60 {
         let Some(raw) = store.get(&rotated_key(token)).await? else {
             return Ok(Presented::Unknown);
@@ -165,8 +166,13 @@ async fn after_rotation(
             // Claimed but not yet retired: the token itself still names its family.
             None => match find(store, token).await? {
                 Some(grant) => grant.family,
-                // Retired since the marker was read (atomically): read it again.
-                None => continue,
+                // Gone twice: a claim whose rotation never finished, outlived by its marker.
+                None if token_gone => return Ok(Presented::Unknown),
+                // Retired since the marker was read (atomically): read the marker again.
+                None => {
+                    token_gone = true;
+                    continue;
+                }
             },
         };
         if grace.is_zero() || !within(&marker) || !family_usable(store, &family).await? {

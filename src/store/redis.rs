@@ -93,6 +93,32 @@ impl RedisStore {
         result.map_err(StoreError)
     }
 
+    /// Runs a Lua script over a key and a marker key (KEYS[1], KEYS[2]) with the marker's
+    /// value and lifetime in ms (ARGV[1], ARGV[2]): one atomic round trip.
+    async fn eval_with_marker<T: redis::FromRedisValue>(
+        &self,
+        what: &'static str,
+        script: &'static str,
+        key: &str,
+        marker_key: &str,
+        marker: &[u8],
+        ttl: Duration,
+    ) -> StoreResult<T> {
+        let (key, marker_key, ms) = (self.key(key), self.key(marker_key), ttl_millis(ttl));
+        self.run(what, |mut c| async move {
+            redis::cmd("EVAL")
+                .arg(script)
+                .arg(2)
+                .arg(key)
+                .arg(marker_key)
+                .arg(marker)
+                .arg(ms)
+                .query_async(&mut c)
+                .await
+        })
+        .await
+    }
+
     /// Deletes every key under this store's prefix (tests use one prefix each).
     pub async fn clear_prefix(&self) -> StoreResult<()> {
         let pattern = format!("{}*", self.prefix);
@@ -163,19 +189,8 @@ impl EphemeralStore for RedisStore {
     ) -> StoreResult<Option<Vec<u8>>> {
         const SCRIPT: &str = "local v = redis.call('GETDEL', KEYS[1]) \
             if v then redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2]) end return v";
-        let (key, marker_key, ms) = (self.key(key), self.key(marker_key), ttl_millis(ttl));
-        self.run("take_leaving", |mut c| async move {
-            redis::cmd("EVAL")
-                .arg(SCRIPT)
-                .arg(2)
-                .arg(key)
-                .arg(marker_key)
-                .arg(marker)
-                .arg(ms)
-                .query_async(&mut c)
-                .await
-        })
-        .await
+        self.eval_with_marker("take_leaving", SCRIPT, key, marker_key, marker, ttl)
+            .await
     }
 
     async fn get_marking(
@@ -188,19 +203,8 @@ impl EphemeralStore for RedisStore {
         const SCRIPT: &str = "local v = redis.call('GET', KEYS[1]) if not v then return false end \
             if redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2], 'NX') then return {v, 1} end \
             return {v, 0}";
-        let (key, marker_key, ms) = (self.key(key), self.key(marker_key), ttl_millis(ttl));
         let reply: Option<(Vec<u8>, i64)> = self
-            .run("get_marking", |mut c| async move {
-                redis::cmd("EVAL")
-                    .arg(SCRIPT)
-                    .arg(2)
-                    .arg(key)
-                    .arg(marker_key)
-                    .arg(marker)
-                    .arg(ms)
-                    .query_async(&mut c)
-                    .await
-            })
+            .eval_with_marker("get_marking", SCRIPT, key, marker_key, marker, ttl)
             .await?;
         Ok(reply.map(|(value, stored)| (value, stored == 1)))
     }
