@@ -1,5 +1,6 @@
 //! Connecting to the database (SQLite file or PostgreSQL) and migrating it.
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -61,4 +62,29 @@ pub async fn checkpoint(db: &DatabaseConnection) {
             tracing::warn!(error = %e, "SQLite checkpoint at shutdown failed");
         }
     }
+}
+
+/// The database file behind a `sqlite:` URL, or `None` for an in-memory database (which
+/// another connection could not share).
+pub fn sqlite_file(url: &str) -> anyhow::Result<Option<PathBuf>> {
+    use sea_orm::sqlx::sqlite::SqliteConnectOptions;
+    let options: SqliteConnectOptions = url.parse().context("parsing the SQLite URL")?;
+    let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+    Ok((!in_memory).then(|| options.get_filename().to_path_buf()))
+}
+
+/// A connection of our own to the (migrated) SQLite file, for work on the request path that
+/// runs in place: sqlx runs every SQLite statement on a worker thread and answers over a
+/// channel, two thread switches per statement, which on one core cost more than the
+/// statement. The same durability as the pool: WAL, synchronous=NORMAL. It never checkpoints
+/// on commit (a checkpoint syncs the file and must not stall a request); the store's
+/// maintenance thread does.
+pub fn sqlite_in_place(path: &Path) -> anyhow::Result<rusqlite::Connection> {
+    let conn = rusqlite::Connection::open(path)
+        .with_context(|| format!("opening {} in place", path.display()))?;
+    conn.busy_timeout(Duration::from_secs(5))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+    Ok(conn)
 }

@@ -1,6 +1,7 @@
 //! The one place that builds pools, stores and keys and mounts routes and middleware.
 
 use std::net::TcpListener;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -8,7 +9,7 @@ use actix_web::dev::Server;
 use actix_web::middleware::DefaultHeaders;
 use actix_web::{App, HttpServer, web};
 use sea_orm::DatabaseConnection;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use tracing_actix_web::TracingLogger;
 
 use crate::accounts::{Passwords, UserStatus};
@@ -17,8 +18,8 @@ use crate::http::oidc::DiscoveryJson;
 use crate::keys::KeyRing;
 use crate::oidc::backchannel::Notifier;
 use crate::oidc::discovery::ProviderMetadata;
-use crate::settings::{Issuer, Settings};
-use crate::store::{RedisStore, SqlStore, Store};
+use crate::settings::{DatabaseKind, Issuer, Settings};
+use crate::store::{RedisStore, SqlStore, SqliteStore, Store};
 use crate::telemetry::RequestSpan;
 use crate::{database, demo, http};
 
@@ -48,14 +49,18 @@ impl Components {
         let issuer = settings.issuer()?;
         let db = database::connect(&settings.database).await?;
         database::migrate(&db).await?;
-        let store = build_store(&settings, &db)?;
+        let sqlite_file = match settings.database.kind()? {
+            DatabaseKind::Sqlite => database::sqlite_file(settings.database.url.expose_secret())?,
+            DatabaseKind::Postgres => None,
+        };
+        let store = build_store(&settings, &db, sqlite_file.as_deref())?;
         let keys = Arc::new(KeyRing::load_or_create(&db, &settings).await?);
         let passwords = Passwords::new(&settings.passwords)?;
         if settings.demo.seed {
             demo::seed(&db, &passwords).await?;
         }
         let notifier = Notifier::new(keys.clone(), issuer.clone())?;
-        let user_status = UserStatus::start(&db);
+        let user_status = UserStatus::start(&db, sqlite_file.as_deref())?;
         Ok(Self {
             settings: Arc::new(settings),
             issuer,
@@ -70,16 +75,23 @@ impl Components {
     }
 }
 
-/// Redis when `redis.url` is set, else the built-in table store in the same database.
-fn build_store(settings: &Settings, db: &DatabaseConnection) -> anyhow::Result<Store> {
-    match &settings.redis.url {
-        Some(url) => Ok(Arc::new(RedisStore::connect(&settings.redis, url)?)),
-        None => {
-            let store = SqlStore::new(db.clone());
-            store.spawn_purger(Duration::from_secs(60));
-            Ok(Arc::new(store))
-        }
+/// Redis when `redis.url` is set, else the built-in table store in the same database: in
+/// place on a SQLite file, through the pool on PostgreSQL (or an in-memory SQLite).
+fn build_store(
+    settings: &Settings,
+    db: &DatabaseConnection,
+    sqlite_file: Option<&Path>,
+) -> anyhow::Result<Store> {
+    const PURGE_EVERY: Duration = Duration::from_secs(60);
+    if let Some(url) = &settings.redis.url {
+        return Ok(Arc::new(RedisStore::connect(&settings.redis, url)?));
     }
+    if let Some(file) = sqlite_file {
+        return Ok(Arc::new(SqliteStore::open(file, PURGE_EVERY)?));
+    }
+    let store = SqlStore::new(db.clone());
+    store.spawn_purger(PURGE_EVERY);
+    Ok(Arc::new(store))
 }
 
 impl Application {

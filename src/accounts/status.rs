@@ -7,13 +7,17 @@
 //! cache is trusted only while the listener is subscribed; it is emptied whenever the
 //! subscription is (re)made, since notifications sent meanwhile are lost, and an entry lives at
 //! most [`FRESH_FOR`] in case a connection dies unnoticed. SQLite has no notifications, and its
-//! query is in-process, so there every check queries.
+//! query is in-process, so there every check queries, in place on a connection of its own
+//! ([`crate::database::sqlite_in_place`]): a primary-key lookup in the page cache, with no
+//! thread switch.
 
 use std::collections::HashMap;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
+use anyhow::Context;
 use sea_orm::sqlx::postgres::{PgListener, PgPool};
 use sea_orm::{DatabaseBackend, DatabaseConnection};
 
@@ -30,26 +34,39 @@ const MAX_ENTRIES: usize = 100_000;
 pub struct UserStatus {
     cache: Option<Arc<Cache>>,
     _listener: Option<Arc<AbortOnDrop>>,
+    in_place: Option<Arc<Mutex<rusqlite::Connection>>>,
 }
 
 impl UserStatus {
-    /// On PostgreSQL, subscribes to user changes in the background; elsewhere every check
-    /// queries. Must run inside the Tokio runtime.
-    pub fn start(db: &DatabaseConnection) -> Self {
+    /// On PostgreSQL, subscribes to user changes in the background; on a SQLite file
+    /// (`sqlite_file`), every check queries in place; otherwise through the pool. Must run
+    /// inside the Tokio runtime.
+    pub fn start(db: &DatabaseConnection, sqlite_file: Option<&Path>) -> anyhow::Result<Self> {
+        if let Some(file) = sqlite_file {
+            let conn = crate::database::sqlite_in_place(file)?;
+            return Ok(Self {
+                in_place: Some(Arc::new(Mutex::new(conn))),
+                ..Self::default()
+            });
+        }
         if db.get_database_backend() != DatabaseBackend::Postgres {
-            return Self::default();
+            return Ok(Self::default());
         }
         let cache = Arc::new(Cache::default());
         let pool = db.get_postgres_connection_pool().clone();
         let task = tokio::spawn(listen(pool, Arc::downgrade(&cache)));
-        Self {
+        Ok(Self {
             cache: Some(cache),
             _listener: Some(Arc::new(AbortOnDrop(task.abort_handle()))),
-        }
+            in_place: None,
+        })
     }
 
     /// Whether the user exists and is enabled.
     pub async fn is_active(&self, db: &DatabaseConnection, id: &str) -> anyhow::Result<bool> {
+        if let Some(conn) = &self.in_place {
+            return is_active_in_place(conn, id);
+        }
         let Some(cache) = &self.cache else {
             return store::is_active(db, id).await;
         };
@@ -63,6 +80,18 @@ impl UserStatus {
         }
         Ok(active)
     }
+}
+
+/// [`store::is_active`]'s question, asked on the in-place SQLite connection.
+fn is_active_in_place(conn: &Mutex<rusqlite::Connection>, id: &str) -> anyhow::Result<bool> {
+    use rusqlite::OptionalExtension;
+    let conn = conn.lock().unwrap_or_else(|e| e.into_inner());
+    let disabled: Option<bool> = conn
+        .prepare_cached("SELECT disabled FROM users WHERE id = ?1")?
+        .query_row([id], |row| row.get(0))
+        .optional()
+        .context("checking a user")?;
+    Ok(disabled == Some(false))
 }
 
 #[derive(Default)]

@@ -1,8 +1,10 @@
 //! The ephemeral store: short-lived state (authorization codes, refresh tokens, browser
-//! sessions, counters) with TTLs. Redis in production; a database table in the embedded default.
+//! sessions, counters) with TTLs. Redis in production; a database table in the embedded default
+//! ([`SqliteStore`], in place) or on PostgreSQL without Redis ([`SqlStore`]).
 
 mod redis;
 mod sql;
+mod sqlite;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,6 +13,7 @@ use async_trait::async_trait;
 
 pub use self::redis::RedisStore;
 pub use self::sql::SqlStore;
+pub use self::sqlite::SqliteStore;
 
 /// Everything that can go wrong is "the store is unreachable or misbehaving": callers
 /// answer 503 / `temporarily_unavailable` and retry later; nothing is half-written.

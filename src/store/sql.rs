@@ -54,7 +54,7 @@ impl SqlStore {
 
     pub async fn purge_expired(&self) -> anyhow::Result<u64> {
         let mut purged = 0;
-        for table in ["ephemeral_entries", "ephemeral_sets"] {
+        for table in EXPIRING_TABLES {
             let sql = format!("DELETE FROM {table} WHERE expires_at <= $1");
             let stmt = self.stmt(&sql, vec![now_millis().into()]);
             let _turn = self.write_turn().await;
@@ -76,19 +76,36 @@ impl SqlStore {
     }
 }
 
-const PUT: &str = "INSERT INTO ephemeral_entries (key, value, counter, expires_at) VALUES ($1, $2, 0, $3) \
+pub(super) const PUT: &str = "INSERT INTO ephemeral_entries (key, value, counter, expires_at) VALUES ($1, $2, 0, $3) \
     ON CONFLICT (key) DO UPDATE SET value = excluded.value, counter = 0, expires_at = excluded.expires_at";
 /// An expired row counts as absent: overwrite it, but never a live one.
-const PUT_IF_ABSENT: &str = "INSERT INTO ephemeral_entries (key, value, counter, expires_at) VALUES ($1, $2, 0, $3) \
+pub(super) const PUT_IF_ABSENT: &str = "INSERT INTO ephemeral_entries (key, value, counter, expires_at) VALUES ($1, $2, 0, $3) \
     ON CONFLICT (key) DO UPDATE SET value = excluded.value, counter = 0, expires_at = excluded.expires_at \
     WHERE ephemeral_entries.expires_at <= $4";
-const DELETE: &str = "DELETE FROM ephemeral_entries WHERE key = $1";
+pub(super) const DELETE: &str = "DELETE FROM ephemeral_entries WHERE key = $1";
 /// Each member keeps its own expiry, never shortened: one row per call, however large the
 /// set (extending every member of a session's index made each write O(members)).
-const SET_ADD: &str = "INSERT INTO ephemeral_sets (key, member, expires_at) VALUES ($1, $2, $3) \
+pub(super) const SET_ADD: &str = "INSERT INTO ephemeral_sets (key, member, expires_at) VALUES ($1, $2, $3) \
     ON CONFLICT (key, member) DO UPDATE SET expires_at = CASE \
     WHEN excluded.expires_at > ephemeral_sets.expires_at THEN excluded.expires_at \
     ELSE ephemeral_sets.expires_at END";
+pub(super) const GET: &str =
+    "SELECT value FROM ephemeral_entries WHERE key = $1 AND expires_at > $2";
+/// One statement: the row lock (Postgres) or the write lock (SQLite) lets exactly one of
+/// concurrent takers delete the row and see its value.
+pub(super) const TAKE: &str =
+    "DELETE FROM ephemeral_entries WHERE key = $1 AND expires_at > $2 RETURNING value";
+/// A live counter goes up; an absent or expired one starts again at 1 with a new expiry.
+pub(super) const INCR: &str = "INSERT INTO ephemeral_entries (key, value, counter, expires_at) VALUES ($1, $2, 1, $3) \
+    ON CONFLICT (key) DO UPDATE SET \
+    counter = CASE WHEN ephemeral_entries.expires_at <= $4 THEN 1 ELSE ephemeral_entries.counter + 1 END, \
+    expires_at = CASE WHEN ephemeral_entries.expires_at <= $4 THEN excluded.expires_at ELSE ephemeral_entries.expires_at END \
+    RETURNING counter";
+pub(super) const SET_REMOVE: &str = "DELETE FROM ephemeral_sets WHERE key = $1 AND member = $2";
+pub(super) const SET_MEMBERS: &str =
+    "SELECT member FROM ephemeral_sets WHERE key = $1 AND expires_at > $2 ORDER BY member";
+/// Tables whose rows carry `expires_at` and are purged once past it.
+pub(super) const EXPIRING_TABLES: [&str; 2] = ["ephemeral_entries", "ephemeral_sets"];
 
 impl SqlStore {
     /// The statements one write needs.
@@ -126,7 +143,7 @@ impl SqlStore {
     }
 }
 
-fn now_millis() -> i64 {
+pub(super) fn now_millis() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
@@ -162,21 +179,13 @@ impl EphemeralStore for SqlStore {
     }
 
     async fn get(&self, key: &str) -> StoreResult<Option<Vec<u8>>> {
-        let stmt = self.stmt(
-            "SELECT value FROM ephemeral_entries WHERE key = $1 AND expires_at > $2",
-            vec![key.into(), now_millis().into()],
-        );
+        let stmt = self.stmt(GET, vec![key.into(), now_millis().into()]);
         self.returning_value(stmt).await
     }
 
     async fn take(&self, key: &str) -> StoreResult<Option<Vec<u8>>> {
         let _turn = self.write_turn().await;
-        // One statement: the row lock (Postgres) or the write lock (SQLite) lets exactly
-        // one of concurrent takers delete the row and see its value.
-        let stmt = self.stmt(
-            "DELETE FROM ephemeral_entries WHERE key = $1 AND expires_at > $2 RETURNING value",
-            vec![key.into(), now_millis().into()],
-        );
+        let stmt = self.stmt(TAKE, vec![key.into(), now_millis().into()]);
         self.returning_value(stmt).await
     }
 
@@ -189,10 +198,7 @@ impl EphemeralStore for SqlStore {
     ) -> StoreResult<Option<Vec<u8>>> {
         let _turn = self.write_turn().await;
         let txn = self.db.begin().await.context("store take_leaving")?;
-        let take = self.stmt(
-            "DELETE FROM ephemeral_entries WHERE key = $1 AND expires_at > $2 RETURNING value",
-            vec![key.into(), now_millis().into()],
-        );
+        let take = self.stmt(TAKE, vec![key.into(), now_millis().into()]);
         let row = txn
             .query_one_raw(take)
             .await
@@ -225,10 +231,7 @@ impl EphemeralStore for SqlStore {
         let _turn = self.write_turn().await;
         let txn = self.db.begin().await.context("store get_marking")?;
         let now = now_millis();
-        let get = self.stmt(
-            "SELECT value FROM ephemeral_entries WHERE key = $1 AND expires_at > $2",
-            vec![key.into(), now.into()],
-        );
+        let get = self.stmt(GET, vec![key.into(), now.into()]);
         let row = txn.query_one_raw(get).await.context("store get_marking")?;
         let Some(value) = row
             .map(|r| r.try_get_by_index::<Vec<u8>>(0))
@@ -268,12 +271,13 @@ impl EphemeralStore for SqlStore {
         let _turn = self.write_turn().await;
         let now = now_millis();
         let stmt = self.stmt(
-            "INSERT INTO ephemeral_entries (key, value, counter, expires_at) VALUES ($1, $2, 1, $3) \
-             ON CONFLICT (key) DO UPDATE SET \
-               counter = CASE WHEN ephemeral_entries.expires_at <= $4 THEN 1 ELSE ephemeral_entries.counter + 1 END, \
-               expires_at = CASE WHEN ephemeral_entries.expires_at <= $4 THEN excluded.expires_at ELSE ephemeral_entries.expires_at END \
-             RETURNING counter",
-            vec![key.into(), Vec::<u8>::new().into(), (now + ttl_millis(ttl)).into(), now.into()],
+            INCR,
+            vec![
+                key.into(),
+                Vec::<u8>::new().into(),
+                (now + ttl_millis(ttl)).into(),
+                now.into(),
+            ],
         );
         let row = self.db.query_one_raw(stmt).await.context("store incr")?;
         let row = row.context("store incr returned no row")?;
@@ -290,10 +294,7 @@ impl EphemeralStore for SqlStore {
 
     async fn set_remove(&self, key: &str, member: &str) -> StoreResult<()> {
         let _turn = self.write_turn().await;
-        let stmt = self.stmt(
-            "DELETE FROM ephemeral_sets WHERE key = $1 AND member = $2",
-            vec![key.into(), member.into()],
-        );
+        let stmt = self.stmt(SET_REMOVE, vec![key.into(), member.into()]);
         self.db
             .execute_raw(stmt)
             .await
@@ -302,10 +303,7 @@ impl EphemeralStore for SqlStore {
     }
 
     async fn set_members(&self, key: &str) -> StoreResult<Vec<String>> {
-        let stmt = self.stmt(
-            "SELECT member FROM ephemeral_sets WHERE key = $1 AND expires_at > $2 ORDER BY member",
-            vec![key.into(), now_millis().into()],
-        );
+        let stmt = self.stmt(SET_MEMBERS, vec![key.into(), now_millis().into()]);
         let rows = self
             .db
             .query_all_raw(stmt)

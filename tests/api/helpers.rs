@@ -9,7 +9,7 @@ use std::time::Duration;
 use actix_web::dev::ServerHandle;
 use gatehouse::settings::Settings;
 use gatehouse::startup::Application;
-use gatehouse::store::{EphemeralStore, RedisStore, SqlStore};
+use gatehouse::store::{EphemeralStore, RedisStore, SqliteStore};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use secrecy::SecretString;
 
@@ -210,7 +210,13 @@ pub fn redis_store(prefix: &str) -> anyhow::Result<RedisStore> {
 /// The store the server on this isolation uses, for contract tests.
 pub async fn store_for(isolation: &Isolation) -> Arc<dyn EphemeralStore> {
     match isolation.backend {
-        Backend::Sqlite => Arc::new(SqlStore::new(isolation.connect().await)),
+        Backend::Sqlite => {
+            isolation.connect().await; // migrated, as the server would have it
+            let file = gatehouse::database::sqlite_file(&isolation.database_url)
+                .unwrap()
+                .expect("test databases are files");
+            Arc::new(SqliteStore::open(&file, Duration::from_secs(60)).unwrap())
+        }
         Backend::Postgres => Arc::new(redis_store(&isolation.redis_prefix).unwrap()),
     }
 }

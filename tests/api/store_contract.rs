@@ -1,25 +1,26 @@
-//! One contract for both ephemeral stores: Redis and the built-in SQL table.
+//! One contract for every ephemeral store: Redis, the in-place SQLite store and the SQL table.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use gatehouse::store::EphemeralStore;
+use gatehouse::store::{EphemeralStore, SqlStore};
 
 use crate::helpers::{Backend, Isolation, store_for};
 
-/// (backend, store): Redis for Postgres+Redis, the SQL table for SQLite; plus the SQL table
-/// on Postgres, which the production database would use without Redis.
+/// (backend, store): Redis for Postgres+Redis, the in-place SQLite store for SQLite; plus the
+/// SQL table through the pool on Postgres (the production database without Redis) and on
+/// SQLite (an in-memory database's store).
 async fn stores() -> Vec<(String, Arc<Isolation>, Arc<dyn EphemeralStore>)> {
     let sqlite = Arc::new(Isolation::new(Backend::Sqlite).await);
     let postgres = Arc::new(Isolation::new(Backend::Postgres).await);
-    let sql_on_pg: Arc<dyn EphemeralStore> =
-        Arc::new(gatehouse::store::SqlStore::new(postgres.connect().await));
+    let sql_on_pg: Arc<dyn EphemeralStore> = Arc::new(SqlStore::new(postgres.connect().await));
+    // Its own database: both SQLite stores use the same tables.
+    let sqlite_too = Arc::new(Isolation::new(Backend::Sqlite).await);
+    let sql_on_sqlite: Arc<dyn EphemeralStore> =
+        Arc::new(SqlStore::new(sqlite_too.connect().await));
     vec![
-        (
-            "sql/sqlite".into(),
-            sqlite.clone(),
-            store_for(&sqlite).await,
-        ),
+        ("sqlite".into(), sqlite.clone(), store_for(&sqlite).await),
+        ("sql/sqlite".into(), sqlite_too, sql_on_sqlite),
         ("redis".into(), postgres.clone(), store_for(&postgres).await),
         ("sql/postgres".into(), postgres, sql_on_pg),
     ]
