@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use gatehouse::store::{EphemeralStore, SqlStore};
+use gatehouse::store::{EphemeralStore, SqlStore, SqliteStore, Write};
 
 use crate::helpers::{Backend, Isolation, store_for};
 
@@ -306,4 +306,53 @@ async fn take_leaving_marks_only_a_successful_take() {
             "{name}: no marker without a value"
         );
     }
+}
+
+/// The in-place SQLite store's purge removes expired entries and members, in chunks, and
+/// leaves live ones; a purge runs beside requests without losing their writes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_purge_removes_only_expired_rows() {
+    let iso = Isolation::new(Backend::Sqlite).await;
+    iso.connect().await;
+    let file = gatehouse::database::sqlite_file(&iso.database_url)
+        .unwrap()
+        .unwrap();
+    let store = SqliteStore::open(&file, Duration::from_secs(3600)).unwrap();
+    let (short, long) = (Duration::from_millis(200), Duration::from_secs(60));
+    // More than one purge chunk (500 rows) of expired entries.
+    let expired: Vec<Write> = (0..1200)
+        .map(|i| Write::Put {
+            key: format!("old:{i}"),
+            value: b"x".to_vec(),
+            ttl: short,
+        })
+        .collect();
+    store.batch(&expired).await.unwrap();
+    store.set_add("set", "old", short).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    store.put("live", b"v", long).await.unwrap();
+    store.set_add("set", "live", long).await.unwrap();
+
+    let writer = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            for i in 0..200 {
+                store.put(&format!("new:{i}"), b"n", long).await.unwrap();
+            }
+        })
+    };
+    let purged = store.purge_expired().unwrap();
+    writer.await.unwrap();
+
+    assert_eq!(purged, 1201, "1200 entries and one set member");
+    assert_eq!(store.get("live").await.unwrap().as_deref(), Some(&b"v"[..]));
+    assert_eq!(
+        store.get("new:199").await.unwrap().as_deref(),
+        Some(&b"n"[..])
+    );
+    assert_eq!(
+        store.set_members("set").await.unwrap(),
+        vec!["live".to_owned()]
+    );
+    assert_eq!(store.purge_expired().unwrap(), 0, "nothing left to purge");
 }
