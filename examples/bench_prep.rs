@@ -5,6 +5,7 @@
 //! usage: bench_prep BASE_URL OUT_DIR CODES REFRESH_TOKENS
 //!        bench_prep argon2 SECONDS
 //!        bench_prep wait-ready URL STARTED_UNIX_NANOS   (prints ms from STARTED to a 200)
+//!        bench_prep probe TOKEN_URL SECONDS RATE   (client_credentials at RATE/s; prints p99 ms)
 
 use std::time::{Duration, Instant};
 
@@ -208,6 +209,37 @@ fn wait_ready(url: &str, started_ns: u128) {
     println!("{}", now.saturating_sub(started_ns) / 1_000_000);
 }
 
+/// Sends client_credentials grants as `demo-web` at `rate` per second for `seconds` over one
+/// kept-alive connection, as an RP with a connection pool would, and prints the p99 latency
+/// in ms. Every answer must be a 200.
+async fn probe(token_url: &str, seconds: u64, rate: u32) {
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(1)
+        .build()
+        .unwrap();
+    let mut tick = tokio::time::interval(Duration::from_secs(1) / rate);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut latencies = Vec::new();
+    let until = Instant::now() + Duration::from_secs(seconds);
+    while Instant::now() < until {
+        tick.tick().await;
+        let sent = Instant::now();
+        let response = http
+            .post(token_url)
+            .basic_auth(CLIENT, Some(SECRET))
+            .form(&[("grant_type", "client_credentials"), ("scope", "profile")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "probe grant refused");
+        response.bytes().await.unwrap();
+        latencies.push(sent.elapsed());
+    }
+    latencies.sort();
+    let p99 = latencies[(latencies.len() * 99 / 100).min(latencies.len() - 1)];
+    println!("{:.2}", p99.as_secs_f64() * 1000.0);
+}
+
 fn argon2_rate(seconds: u64) {
     let settings = gatehouse::settings::Settings::built_in().unwrap().passwords;
     let params = argon2::Params::new(
@@ -239,6 +271,9 @@ async fn main() {
     }
     if args.get(1).map(String::as_str) == Some("wait-ready") {
         return wait_ready(&args[2], args[3].parse().unwrap());
+    }
+    if args.get(1).map(String::as_str) == Some("probe") {
+        return probe(&args[2], args[3].parse().unwrap(), args[4].parse().unwrap()).await;
     }
     let (base, out) = (args[1].clone(), std::path::PathBuf::from(&args[2]));
     let (codes, refreshes): (usize, usize) = (args[3].parse().unwrap(), args[4].parse().unwrap());
