@@ -5,6 +5,7 @@ use std::hint::black_box;
 use criterion::{Criterion, criterion_group, criterion_main};
 use gatehouse::keys::KeyRing;
 use gatehouse::oauth::authorize::Params;
+use gatehouse::oauth::token_request::TokenRequest;
 use gatehouse::oauth::tokens::{AccessSubject, IdClaims, Minter, at_hash};
 use gatehouse::oauth::{Scopes, client_auth, pkce};
 use gatehouse::settings::{Issuer, Settings};
@@ -73,8 +74,9 @@ fn jwt(c: &mut Criterion) {
 
 fn pkce_verification(c: &mut Criterion) {
     let stored = pkce::challenge(true, false, Some("S256"), Some(CHALLENGE)).expect("challenge");
+    let verifier = pkce::CodeVerifier::parse(VERIFIER).expect("verifier");
     c.bench_function("pkce_s256_verify", |b| {
-        b.iter(|| pkce::verify(black_box(stored.as_deref()), Some(VERIFIER)).expect("match"))
+        b.iter(|| pkce::verify(black_box(stored.as_deref()), Some(&verifier)).expect("match"))
     });
 }
 
@@ -87,7 +89,11 @@ fn token_request_parsing(c: &mut Criterion) {
                 .collect();
             let params = Params::new(pairs);
             let basic = Some(("demo-web".to_owned(), "demo-web-secret".to_owned()));
-            client_auth::presented(basic, &params).expect("credentials")
+            let presented = client_auth::presented(basic, &params).expect("credentials");
+            (
+                presented,
+                TokenRequest::parse(&params).expect("a token request"),
+            )
         })
     });
 }

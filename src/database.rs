@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use migrations::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+use sea_orm::sqlx;
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr, RuntimeErr};
 use secrecy::ExposeSecret;
 
 use crate::settings::{DatabaseKind, DatabaseSettings};
@@ -87,4 +88,95 @@ pub fn sqlite_in_place(path: &Path) -> anyhow::Result<rusqlite::Connection> {
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "wal_autocheckpoint", 0)?;
     Ok(conn)
+}
+
+/// The database could not be reached: connection refused or lost, the pool exhausted or
+/// closed, the server shutting down or too busy. Set once, here, where database errors are
+/// wrapped; every caller turns it into 503 `temporarily_unavailable` and retries later.
+#[derive(Debug, thiserror::Error)]
+#[error("database unavailable: {0}")]
+pub struct DatabaseUnavailable(#[source] pub Box<dyn std::error::Error + Send + Sync>);
+
+/// `.context()` for database results that also records whether the failure is an outage.
+pub trait DbContext<T> {
+    fn db_context(self, doing: &'static str) -> anyhow::Result<T>;
+}
+
+impl<T> DbContext<T> for Result<T, DbErr> {
+    fn db_context(self, doing: &'static str) -> anyhow::Result<T> {
+        self.map_err(|e| db_error(e).context(doing))
+    }
+}
+
+/// A database error as `anyhow`, typed [`DatabaseUnavailable`] when it is an outage.
+pub fn db_error(error: DbErr) -> anyhow::Error {
+    if is_unreachable(&error) {
+        anyhow::Error::new(DatabaseUnavailable(Box::new(error)))
+    } else {
+        anyhow::Error::new(error)
+    }
+}
+
+/// The same for our own in-place SQLite connections: busy or locked past the busy timeout.
+pub fn rusqlite_error(error: rusqlite::Error) -> anyhow::Error {
+    use rusqlite::ErrorCode::{DatabaseBusy, DatabaseLocked};
+    match error.sqlite_error_code() {
+        Some(DatabaseBusy | DatabaseLocked) => {
+            anyhow::Error::new(DatabaseUnavailable(Box::new(error)))
+        }
+        _ => anyhow::Error::new(error),
+    }
+}
+
+fn is_unreachable(error: &DbErr) -> bool {
+    match error {
+        DbErr::Conn(_) | DbErr::ConnectionAcquire(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
+            sqlx_unreachable(e)
+        }
+        _ => false,
+    }
+}
+
+/// By variant, and for errors the server returned, by SQLSTATE class: 08 (connection
+/// exception), 57P (operator intervention: shutdown), 53 (insufficient resources); on SQLite,
+/// BUSY and LOCKED (primary result codes 5 and 6).
+fn sqlx_unreachable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(e) => e.code().is_some_and(|code| {
+            let sqlite_busy = code.parse::<i32>().is_ok_and(|n| matches!(n & 0xff, 5 | 6));
+            code.starts_with("08")
+                || code.starts_with("57P")
+                || code.starts_with("53")
+                || sqlite_busy
+        }),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lost_connections_are_outages_and_bad_queries_are_not() {
+        let lost = DbErr::Query(RuntimeErr::SqlxError(std::sync::Arc::new(sqlx::Error::Io(
+            std::io::Error::from(std::io::ErrorKind::ConnectionReset),
+        ))));
+        assert!(db_error(lost).is::<DatabaseUnavailable>());
+        let timed_out = DbErr::Exec(RuntimeErr::SqlxError(std::sync::Arc::new(
+            sqlx::Error::PoolTimedOut,
+        )));
+        assert!(db_error(timed_out).is::<DatabaseUnavailable>());
+        let bad = DbErr::Query(RuntimeErr::SqlxError(std::sync::Arc::new(
+            sqlx::Error::RowNotFound,
+        )));
+        assert!(!db_error(bad).is::<DatabaseUnavailable>());
+        assert!(!db_error(DbErr::Custom("connection".into())).is::<DatabaseUnavailable>());
+    }
 }

@@ -6,6 +6,7 @@ use secrecy::SecretString;
 
 use crate::accounts::{self, Email, Passwords};
 use crate::clients::{self, AuthMethod, Client, ClientType, GrantType};
+use crate::clock::UnixTime;
 
 /// (email, password, display name, role) from the seed documents.
 pub const USERS: [(&str, &str, &str, &str); 5] = [
@@ -26,7 +27,11 @@ pub const REDIRECT_URIS: [&str; 2] = [
 pub const POST_LOGOUT_REDIRECT_URI: &str = "http://127.0.0.1:8081/";
 pub const SCOPES: [&str; 5] = ["openid", "profile", "email", "roles", "offline_access"];
 
-pub async fn seed(db: &DatabaseConnection, passwords: &Passwords) -> anyhow::Result<()> {
+pub async fn seed(
+    db: &DatabaseConnection,
+    passwords: &Passwords,
+    now: UnixTime,
+) -> anyhow::Result<()> {
     tracing::warn!(
         "DEMO DATA IS ENABLED: seeding demo users (admin@example.com / Admin@123, …) and clients \
          (demo-spa, demo-web); set demo.seed = false in production"
@@ -44,13 +49,13 @@ pub async fn seed(db: &DatabaseConnection, passwords: &Passwords) -> anyhow::Res
             password_hash,
             email_verified: true,
         };
-        let user_id = accounts::store::insert_if_absent(db, new).await?;
+        let user_id = accounts::store::insert_if_absent(db, new, now).await?;
         accounts::store::grant_role(db, &user_id, role).await?;
     }
     for client in [spa_client(), web_client()] {
         // A read first: on a restart nothing is written, so start-up stays fast.
         if clients::store::find(db, &client.id).await?.is_none() {
-            clients::store::insert_if_absent(db, &client).await?;
+            clients::store::insert_if_absent(db, &client, now).await?;
         }
     }
     Ok(())

@@ -4,7 +4,7 @@
 
 pub mod accounts;
 pub mod clients;
-pub mod consent;
+pub mod clock;
 pub mod database;
 pub mod demo;
 pub mod entities;
@@ -12,6 +12,7 @@ pub mod http;
 pub mod keys;
 pub mod oauth;
 pub mod oidc;
+pub mod paths;
 pub mod random;
 pub mod sessions;
 pub mod settings;

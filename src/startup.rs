@@ -6,18 +6,27 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Server;
-use actix_web::middleware::DefaultHeaders;
+use actix_web::middleware::{DefaultHeaders, from_fn};
 use actix_web::{App, HttpServer, web};
 use sea_orm::DatabaseConnection;
 use secrecy::{ExposeSecret, SecretString};
 use tracing_actix_web::TracingLogger;
 
 use crate::accounts::{Passwords, UserStatus};
-use crate::clients::ClientCache;
-use crate::http::oidc::DiscoveryJson;
+use crate::clients::{AllowedOrigins, ClientCache};
+use crate::clock::{self, SharedClock};
+use crate::http::cookies::CookiePolicy;
 use crate::keys::KeyRing;
+use crate::oauth::authorize::Authorizer;
+use crate::oauth::client_auth::ClientAuthenticator;
+use crate::oauth::grants::Grants;
+use crate::oauth::revocation::Revocation;
 use crate::oidc::backchannel::Notifier;
 use crate::oidc::discovery::ProviderMetadata;
+use crate::oidc::logout::RpLogout;
+use crate::oidc::session::SignOn;
+use crate::oidc::signin::LoginPipeline;
+use crate::oidc::userinfo::UserInfo;
 use crate::settings::{DatabaseKind, Issuer, Settings};
 use crate::store::{RedisStore, SqlStore, SqliteStore, Store};
 use crate::telemetry::RequestSpan;
@@ -29,23 +38,23 @@ pub struct Application {
     db: DatabaseConnection,
 }
 
-/// Everything handlers need, built once and shared.
-#[derive(Clone)]
-pub struct Components {
-    pub settings: Arc<Settings>,
-    pub issuer: Issuer,
-    pub db: DatabaseConnection,
-    pub store: Store,
-    pub keys: Arc<KeyRing>,
-    pub passwords: Passwords,
-    pub user_status: UserStatus,
-    pub notifier: Notifier,
-    pub clients: Arc<ClientCache>,
+/// The parts everything else is made of, built once.
+struct Parts {
+    settings: Settings,
+    issuer: Issuer,
+    db: DatabaseConnection,
+    store: Store,
+    keys: Arc<KeyRing>,
+    passwords: Passwords,
+    user_status: UserStatus,
+    notifier: Notifier,
+    clients: Arc<ClientCache>,
+    clock: SharedClock,
 }
 
-impl Components {
+impl Parts {
     /// Connects, migrates, loads (or creates) keys and seeds demo data when enabled.
-    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+    async fn build(settings: Settings, clock: SharedClock) -> anyhow::Result<Self> {
         let issuer = settings.issuer()?;
         let db = database::connect(&settings.database).await?;
         database::migrate(&db).await?;
@@ -54,15 +63,16 @@ impl Components {
             DatabaseKind::Postgres => None,
         };
         let store = build_store(&settings, &db, sqlite_file.as_deref())?;
-        let keys = Arc::new(KeyRing::load_or_create(&db, &settings).await?);
+        let keys = Arc::new(KeyRing::load_or_create(&db, &settings, clock.now()).await?);
         let passwords = Passwords::new(&settings.passwords)?;
         if settings.demo.seed {
-            demo::seed(&db, &passwords).await?;
+            demo::seed(&db, &passwords, clock.now()).await?;
         }
-        let notifier = Notifier::new(keys.clone(), issuer.clone())?;
-        let user_status = UserStatus::start(&db, sqlite_file.as_deref())?;
+        let notifier = Notifier::new(keys.clone(), issuer.clone(), clock.clone())?;
+        let user_status = UserStatus::start(&db, sqlite_file.as_deref(), clock.clone())?;
+        let clients = Arc::new(ClientCache::new(Duration::from_secs(10), clock.clone()));
         Ok(Self {
-            settings: Arc::new(settings),
+            settings,
             issuer,
             db,
             store,
@@ -70,8 +80,149 @@ impl Components {
             passwords,
             user_status,
             notifier,
-            clients: Arc::new(ClientCache::new(Duration::from_secs(10))),
+            clients,
+            clock,
         })
+    }
+
+    fn family_ttl(&self) -> Duration {
+        Duration::from_secs(self.settings.tokens.refresh_token_max_ttl_secs.max(1) as u64)
+    }
+
+    fn sign_on(&self) -> SignOn {
+        SignOn {
+            db: self.db.clone(),
+            store: self.store.clone(),
+            clients: self.clients.clone(),
+            passwords: self.passwords.clone(),
+            notifier: self.notifier.clone(),
+            clock: self.clock.clone(),
+            session_ttl: Duration::from_secs(self.settings.sessions.ttl_secs.max(1) as u64),
+            family_ttl: self.family_ttl(),
+        }
+    }
+
+    fn authorizer(&self) -> Authorizer {
+        let code_ttl = self.settings.tokens.authorization_code_ttl_secs.max(1) as u64;
+        Authorizer {
+            db: self.db.clone(),
+            store: self.store.clone(),
+            clients: self.clients.clone(),
+            clock: self.clock.clone(),
+            code_ttl: Duration::from_secs(code_ttl),
+        }
+    }
+
+    fn grants(&self) -> Grants {
+        Grants {
+            db: self.db.clone(),
+            users: self.user_status.clone(),
+            store: self.store.clone(),
+            keys: self.keys.clone(),
+            issuer: self.issuer.clone(),
+            settings: self.settings.tokens.clone(),
+            clock: self.clock.clone(),
+        }
+    }
+
+    fn client_authenticator(&self) -> ClientAuthenticator {
+        ClientAuthenticator {
+            db: self.db.clone(),
+            clients: self.clients.clone(),
+            store: self.store.clone(),
+            issuer: self.issuer.clone(),
+            clock: self.clock.clone(),
+        }
+    }
+
+    fn revocation(&self) -> Revocation {
+        Revocation {
+            store: self.store.clone(),
+            keys: self.keys.clone(),
+            issuer: self.issuer.clone(),
+            clock: self.clock.clone(),
+            family_ttl: self.family_ttl(),
+        }
+    }
+
+    fn userinfo(&self) -> UserInfo {
+        UserInfo {
+            db: self.db.clone(),
+            store: self.store.clone(),
+            keys: self.keys.clone(),
+            issuer: self.issuer.clone(),
+            clock: self.clock.clone(),
+        }
+    }
+}
+
+/// What handlers, extractors and middleware receive: each dependency its own `web::Data`.
+#[derive(Clone)]
+struct AppData {
+    db: web::Data<DatabaseConnection>,
+    store: web::Data<Store>,
+    keys: web::Data<KeyRing>,
+    issuer: web::Data<Issuer>,
+    cookies: web::Data<CookiePolicy>,
+    origins: web::Data<AllowedOrigins>,
+    discovery: web::Data<crate::oidc::discovery::DiscoveryJson>,
+    authorizer: web::Data<Authorizer>,
+    login: web::Data<LoginPipeline>,
+    sign_on: web::Data<SignOn>,
+    logout: web::Data<RpLogout>,
+    grants: web::Data<Grants>,
+    client_auth: web::Data<ClientAuthenticator>,
+    revocation: web::Data<Revocation>,
+    userinfo: web::Data<UserInfo>,
+}
+
+impl AppData {
+    fn new(parts: &Parts) -> anyhow::Result<Self> {
+        let sign_on = parts.sign_on();
+        let logout = RpLogout {
+            sign_on: sign_on.clone(),
+            keys: parts.keys.clone(),
+            issuer: parts.issuer.clone(),
+        };
+        let login = LoginPipeline {
+            authorizer: parts.authorizer(),
+            sign_on: sign_on.clone(),
+        };
+        Ok(Self {
+            db: web::Data::new(parts.db.clone()),
+            store: web::Data::new(parts.store.clone()),
+            keys: web::Data::from(parts.keys.clone()),
+            issuer: web::Data::new(parts.issuer.clone()),
+            cookies: web::Data::new(CookiePolicy::new(&parts.settings)),
+            origins: web::Data::new(AllowedOrigins::new(parts.db.clone(), parts.clock.clone())),
+            discovery: web::Data::new(ProviderMetadata::new(&parts.issuer).to_json()?),
+            authorizer: web::Data::new(parts.authorizer()),
+            login: web::Data::new(login),
+            sign_on: web::Data::new(sign_on),
+            logout: web::Data::new(logout),
+            grants: web::Data::new(parts.grants()),
+            client_auth: web::Data::new(parts.client_authenticator()),
+            revocation: web::Data::new(parts.revocation()),
+            userinfo: web::Data::new(parts.userinfo()),
+        })
+    }
+
+    fn register(&self, cfg: &mut web::ServiceConfig) {
+        cfg.app_data(self.db.clone())
+            .app_data(self.store.clone())
+            .app_data(self.keys.clone())
+            .app_data(self.issuer.clone())
+            .app_data(self.cookies.clone())
+            .app_data(self.origins.clone())
+            .app_data(self.discovery.clone())
+            .app_data(self.authorizer.clone())
+            .app_data(self.login.clone())
+            .app_data(self.sign_on.clone())
+            .app_data(self.logout.clone())
+            .app_data(self.grants.clone())
+            .app_data(self.client_auth.clone())
+            .app_data(self.revocation.clone())
+            .app_data(self.userinfo.clone());
     }
 }
 
@@ -105,11 +256,22 @@ impl Application {
 
     /// Serves on a listener bound by the caller (tests bind port 0 first to learn the issuer).
     pub async fn build_on(settings: Settings, listener: TcpListener) -> anyhow::Result<Self> {
+        Self::build_with_clock(settings, listener, clock::system()).await
+    }
+
+    /// As [`build_on`](Self::build_on), reading the time from `clock` (tests move it).
+    pub async fn build_with_clock(
+        settings: Settings,
+        listener: TcpListener,
+        clock: SharedClock,
+    ) -> anyhow::Result<Self> {
         let workers = settings.server.workers;
-        let components = Components::build(settings).await?;
+        let hsts = settings.issuer()?.is_https();
+        let parts = Parts::build(settings, clock).await?;
         let port = listener.local_addr()?.port();
-        let db = components.db.clone();
-        let server = serve(listener, components, workers)?;
+        let db = parts.db.clone();
+        let data = AppData::new(&parts)?;
+        let server = serve(listener, data, workers, hsts)?;
         Ok(Self { port, server, db })
     }
 
@@ -130,35 +292,21 @@ impl Application {
     }
 }
 
-fn serve(listener: TcpListener, c: Components, workers: usize) -> anyhow::Result<Server> {
-    let discovery = web::Data::new(DiscoveryJson(ProviderMetadata::new(&c.issuer).to_json()?));
-    let hsts = c.issuer.is_https();
-    let components = web::Data::new(c.clone());
-    let origins = web::Data::new(http::cors::AllowedOrigins::default());
-    let data = (
-        web::Data::new(c.db.clone()),
-        web::Data::new(c.store.clone()),
-        web::Data::from(c.keys.clone()),
-        web::Data::new(c.issuer.clone()),
-        web::Data::from(c.settings.clone()),
-        web::Data::new(c.passwords.clone()),
-    );
+fn serve(
+    listener: TcpListener,
+    data: AppData,
+    workers: usize,
+    hsts: bool,
+) -> anyhow::Result<Server> {
     let mut server = HttpServer::new(move || {
         App::new()
-            .wrap(actix_web::middleware::from_fn(http::cors::middleware))
+            .wrap(from_fn(http::cookies::set_new_binding))
+            .wrap(from_fn(http::cors::middleware))
             .wrap(security_headers(hsts))
             .wrap(TracingLogger::<RequestSpan>::new())
             .app_data(form_errors())
             .app_data(query_errors())
-            .app_data(components.clone())
-            .app_data(origins.clone())
-            .app_data(data.0.clone())
-            .app_data(data.1.clone())
-            .app_data(data.2.clone())
-            .app_data(data.3.clone())
-            .app_data(data.4.clone())
-            .app_data(data.5.clone())
-            .app_data(discovery.clone())
+            .configure(|cfg| data.register(cfg))
             .configure(http::configure)
     })
     .listen(listener)?

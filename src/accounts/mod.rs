@@ -5,9 +5,35 @@ pub mod status;
 pub mod store;
 
 use chrono::{DateTime, Utc};
+use sea_orm::DatabaseConnection;
+use secrecy::SecretString;
 
 pub use password::Passwords;
 pub use status::UserStatus;
+
+/// What a sign-in attempt presents.
+pub struct Credentials {
+    pub email: String,
+    pub password: SecretString,
+}
+
+/// The enabled user with this email and password; `None` otherwise, in the same time either
+/// way (an unknown email is checked against a dummy hash).
+pub async fn check_password(
+    db: &DatabaseConnection,
+    passwords: &Passwords,
+    credentials: &Credentials,
+) -> anyhow::Result<Option<User>> {
+    let found = match Email::parse(&credentials.email) {
+        Some(email) => store::find_by_email(db, &email).await?,
+        None => None,
+    };
+    let stored = found.as_ref().map(|c| c.password_hash.as_str());
+    let matches = passwords.verify(&credentials.password, stored).await?;
+    Ok(found
+        .filter(|c| matches && !c.user.disabled)
+        .map(|c| c.user))
+}
 
 /// An email address as we store it: trimmed and lower-cased, so uniqueness is case-insensitive.
 #[derive(Debug, Clone, PartialEq, Eq)]

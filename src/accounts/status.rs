@@ -15,13 +15,14 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context;
 use sea_orm::sqlx::postgres::{PgListener, PgPool};
 use sea_orm::{DatabaseBackend, DatabaseConnection};
 
 use super::store;
+use crate::clock::{SharedClock, UnixTime};
 
 /// The channel migration 7's trigger notifies, with the user's id as payload.
 pub const CHANNEL: &str = "gatehouse_user_changes";
@@ -41,7 +42,11 @@ impl UserStatus {
     /// On PostgreSQL, subscribes to user changes in the background; on a SQLite file
     /// (`sqlite_file`), every check queries in place; otherwise through the pool. Must run
     /// inside the Tokio runtime.
-    pub fn start(db: &DatabaseConnection, sqlite_file: Option<&Path>) -> anyhow::Result<Self> {
+    pub fn start(
+        db: &DatabaseConnection,
+        sqlite_file: Option<&Path>,
+        clock: SharedClock,
+    ) -> anyhow::Result<Self> {
         if let Some(file) = sqlite_file {
             let conn = crate::database::sqlite_in_place(file)?;
             return Ok(Self {
@@ -52,7 +57,7 @@ impl UserStatus {
         if db.get_database_backend() != DatabaseBackend::Postgres {
             return Ok(Self::default());
         }
-        let cache = Arc::new(Cache::default());
+        let cache = Arc::new(Cache::new(clock));
         let pool = db.get_postgres_connection_pool().clone();
         let task = tokio::spawn(listen(pool, Arc::downgrade(&cache)));
         Ok(Self {
@@ -87,16 +92,16 @@ fn is_active_in_place(conn: &Mutex<rusqlite::Connection>, id: &str) -> anyhow::R
     use rusqlite::OptionalExtension;
     let conn = conn.lock().unwrap_or_else(|e| e.into_inner());
     let disabled: Option<bool> = conn
-        .prepare_cached("SELECT disabled FROM users WHERE id = ?1")?
-        .query_row([id], |row| row.get(0))
-        .optional()
+        .prepare_cached("SELECT disabled FROM users WHERE id = ?1")
+        .and_then(|mut statement| statement.query_row([id], |row| row.get(0)).optional())
+        .map_err(crate::database::rusqlite_error)
         .context("checking a user")?;
     Ok(disabled == Some(false))
 }
 
-#[derive(Default)]
 struct Cache {
-    active_since: Mutex<HashMap<String, Instant>>,
+    clock: SharedClock,
+    active_since: Mutex<HashMap<String, UnixTime>>,
     /// Bumped by every eviction, under the map's lock: a lookup that raced one does not
     /// store its (possibly stale) answer.
     generation: AtomicU64,
@@ -105,7 +110,20 @@ struct Cache {
 }
 
 impl Cache {
-    fn entries(&self) -> MutexGuard<'_, HashMap<String, Instant>> {
+    fn new(clock: SharedClock) -> Self {
+        Self {
+            clock,
+            active_since: Mutex::default(),
+            generation: AtomicU64::default(),
+            listening: AtomicBool::default(),
+        }
+    }
+
+    fn fresh(&self, since: UnixTime) -> bool {
+        self.clock.now().since(since) < FRESH_FOR
+    }
+
+    fn entries(&self) -> MutexGuard<'_, HashMap<String, UnixTime>> {
         // Plain data: a panic elsewhere cannot leave it half-updated.
         self.active_since.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -119,7 +137,7 @@ impl Cache {
             && self
                 .entries()
                 .get(id)
-                .is_some_and(|since| since.elapsed() < FRESH_FOR)
+                .is_some_and(|since| self.fresh(*since))
     }
 
     fn remember(&self, id: &str, generation: u64) {
@@ -128,12 +146,13 @@ impl Cache {
             return;
         }
         if entries.len() >= MAX_ENTRIES {
-            entries.retain(|_, since| since.elapsed() < FRESH_FOR);
+            let now = self.clock.now();
+            entries.retain(|_, since| now.since(*since) < FRESH_FOR);
             if entries.len() >= MAX_ENTRIES {
                 entries.clear();
             }
         }
-        entries.insert(id.to_owned(), Instant::now());
+        entries.insert(id.to_owned(), self.clock.now());
     }
 
     fn evict(&self, id: &str) {

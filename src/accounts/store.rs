@@ -1,7 +1,8 @@
 //! Users and roles in the database.
 
+use crate::clock::UnixTime;
+use crate::database::DbContext;
 use anyhow::Context;
-use chrono::Utc;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect,
@@ -24,7 +25,7 @@ pub async fn find_by_email(
         .filter(users::Column::Email.eq(email.as_str()))
         .one(db)
         .await
-        .context("looking up a user by email")?;
+        .db_context("looking up a user by email")?;
     match row {
         Some(row) => {
             let password_hash = row.password_hash.clone();
@@ -46,7 +47,7 @@ pub async fn is_active(db: &DatabaseConnection, id: &str) -> anyhow::Result<bool
         .into_tuple::<bool>()
         .one(db)
         .await
-        .context("checking a user")?;
+        .db_context("checking a user")?;
     Ok(row == Some(false))
 }
 
@@ -54,7 +55,7 @@ pub async fn find_by_id(db: &DatabaseConnection, id: &str) -> anyhow::Result<Opt
     let row = users::Entity::find_by_id(id.to_owned())
         .one(db)
         .await
-        .context("looking up a user")?;
+        .db_context("looking up a user")?;
     match row {
         Some(row) => Ok(Some(with_roles(db, row).await?)),
         None => Ok(None),
@@ -66,13 +67,13 @@ async fn with_roles(db: &DatabaseConnection, row: users::Model) -> anyhow::Resul
         .filter(user_roles::Column::UserId.eq(row.id.as_str()))
         .all(db)
         .await
-        .context("loading user roles")?;
+        .db_context("loading user roles")?;
     let role_ids: Vec<String> = links.into_iter().map(|l| l.role_id).collect();
     let mut roles: Vec<String> = roles::Entity::find()
         .filter(roles::Column::Id.is_in(role_ids))
         .all(db)
         .await
-        .context("loading roles")?
+        .db_context("loading roles")?
         .into_iter()
         .map(|r| r.name)
         .collect();
@@ -96,8 +97,12 @@ pub struct NewUser<'a> {
 }
 
 /// Inserts the user unless the email exists; returns the id of whichever row is there.
-pub async fn insert_if_absent(db: &DatabaseConnection, new: NewUser<'_>) -> anyhow::Result<String> {
-    let now = Utc::now();
+pub async fn insert_if_absent(
+    db: &DatabaseConnection,
+    new: NewUser<'_>,
+    now: UnixTime,
+) -> anyhow::Result<String> {
+    let now = now.to_datetime();
     let row = users::ActiveModel {
         id: Set(uuid::Uuid::new_v4().to_string()),
         email: Set(new.email.as_str().to_owned()),
@@ -116,11 +121,12 @@ pub async fn insert_if_absent(db: &DatabaseConnection, new: NewUser<'_>) -> anyh
         )
         .exec_without_returning(db)
         .await
-        .context("inserting a user")?;
+        .db_context("inserting a user")?;
     let existing = users::Entity::find()
         .filter(users::Column::Email.eq(new.email.as_str()))
         .one(db)
-        .await?
+        .await
+        .db_context("reading back an insert")?
         .context("user vanished after insert")?;
     Ok(existing.id)
 }
@@ -130,7 +136,7 @@ pub async fn email_exists(db: &DatabaseConnection, email: &Email) -> anyhow::Res
         .filter(users::Column::Email.eq(email.as_str()))
         .one(db)
         .await
-        .context("looking up a user by email")?
+        .db_context("looking up a user by email")?
         .is_some())
 }
 
@@ -149,11 +155,12 @@ pub async fn grant_role(db: &DatabaseConnection, user_id: &str, role: &str) -> a
         )
         .exec_without_returning(db)
         .await
-        .context("inserting a role")?;
+        .db_context("inserting a role")?;
     let role_id = roles::Entity::find()
         .filter(roles::Column::Name.eq(role))
         .one(db)
-        .await?
+        .await
+        .db_context("reading back an insert")?
         .context("role vanished after insert")?
         .id;
     let link = user_roles::ActiveModel {
@@ -168,6 +175,6 @@ pub async fn grant_role(db: &DatabaseConnection, user_id: &str, role: &str) -> a
         )
         .exec_without_returning(db)
         .await
-        .context("linking a role")?;
+        .db_context("linking a role")?;
     Ok(())
 }

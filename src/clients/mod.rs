@@ -1,9 +1,11 @@
 //! OAuth clients: their registration, secrets and the rules that depend on them.
 
 pub mod cache;
+pub mod origins;
 pub mod store;
 
 pub use cache::ClientCache;
+pub use origins::AllowedOrigins;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -11,6 +13,22 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
+
+/// A client identifier as presented on the wire (RFC 6749 §2.2): non-empty, at most 255
+/// bytes, no control characters. Whether such a client exists is the store's question.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientId(String);
+
+impl ClientId {
+    pub fn parse(raw: &str) -> Option<Self> {
+        let plausible = !raw.is_empty() && raw.len() <= 255 && !raw.chars().any(char::is_control);
+        plausible.then(|| Self(raw.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
 
 /// RFC 6749 §2.1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -142,6 +160,14 @@ mod tests {
             jwks: None,
             backchannel_logout_uri: None,
         }
+    }
+
+    #[test]
+    fn client_ids_are_bounded_printable_text() {
+        assert_eq!(ClientId::parse("demo-spa").unwrap().as_str(), "demo-spa");
+        assert!(ClientId::parse("").is_none());
+        assert!(ClientId::parse(&"a".repeat(256)).is_none());
+        assert!(ClientId::parse("a\nb").is_none());
     }
 
     #[test]

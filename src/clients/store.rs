@@ -1,7 +1,8 @@
 //! Clients in the database. List fields are JSON arrays in text columns.
 
+use crate::clock::UnixTime;
+use crate::database::DbContext;
 use anyhow::Context;
-use chrono::Utc;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait};
 use serde::Serialize;
@@ -14,7 +15,7 @@ pub async fn find(db: &DatabaseConnection, id: &str) -> anyhow::Result<Option<Cl
     let row = clients::Entity::find_by_id(id.to_owned())
         .one(db)
         .await
-        .context("looking up a client")?;
+        .db_context("looking up a client")?;
     row.map(from_row).transpose()
 }
 
@@ -50,8 +51,12 @@ fn from_row(row: clients::Model) -> anyhow::Result<Client> {
 }
 
 /// Inserts the client unless one with its id exists (seeding is idempotent).
-pub async fn insert_if_absent(db: &DatabaseConnection, client: &Client) -> anyhow::Result<()> {
-    let now = Utc::now();
+pub async fn insert_if_absent(
+    db: &DatabaseConnection,
+    client: &Client,
+    now: UnixTime,
+) -> anyhow::Result<()> {
+    let now = now.to_datetime();
     let row = clients::ActiveModel {
         id: Set(client.id.clone()),
         name: Set(client.name.clone()),
@@ -82,7 +87,7 @@ pub async fn insert_if_absent(db: &DatabaseConnection, client: &Client) -> anyho
         )
         .exec_without_returning(db)
         .await
-        .context("inserting a client")?;
+        .db_context("inserting a client")?;
     Ok(())
 }
 
@@ -111,7 +116,7 @@ pub async fn origins(db: &DatabaseConnection) -> anyhow::Result<std::collections
     let rows = clients::Entity::find()
         .all(db)
         .await
-        .context("listing clients")?;
+        .db_context("listing clients")?;
     let mut origins = std::collections::HashSet::new();
     for row in rows {
         let client = from_row(row)?;

@@ -1,17 +1,21 @@
 //! The user's own account pages: sign-in, and the list of browser sessions to end.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use super::extract::{self, csrf_form_value, csrf_matches};
-use super::login::{check_password, end_session, sign_in};
+use super::cookies::{CookiePolicy, with_cookie};
+use super::error::PageError;
+use super::extract::{
+    BrowserBinding, CsrfForm, CsrfProtected, CurrentUser, DeviceInfo, SessionCookie,
+};
+use super::reply;
 use super::views::{self, AccountLoginPage, SessionRow, SessionsPage};
-use super::{paths, reply};
-use crate::oauth::Error;
-use crate::startup::Components;
-use crate::{accounts, sessions};
+use super::wire::csrf_form_value;
+use crate::accounts::Credentials;
+use crate::oidc::session::SignOn;
+use crate::paths;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route(paths::ACCOUNT_LOGIN, web::get().to(login_page))
@@ -20,23 +24,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(paths::ACCOUNT_SESSIONS_END, web::post().to(end));
 }
 
-fn login_form(browser: &str, email: &str, error: Option<&str>) -> HttpResponse {
+fn login_form(binding: &str, email: &str, error: Option<&str>) -> HttpResponse {
     let page = AccountLoginPage {
         action: paths::ACCOUNT_LOGIN,
-        csrf: &csrf_form_value(browser),
+        csrf: &csrf_form_value(binding),
         email,
         error,
     };
     views::render(StatusCode::OK, &page)
 }
 
-async fn login_page(req: HttpRequest, c: web::Data<Components>) -> HttpResponse {
-    let (browser, new_cookie) = extract::browser_binding(&req, &c.settings);
-    let mut response = login_form(&browser, "", None);
-    if let Some(cookie) = new_cookie {
-        let _ = response.add_cookie(&cookie);
-    }
-    response
+async fn login_page(binding: BrowserBinding) -> HttpResponse {
+    login_form(&binding.0, "", None)
 }
 
 #[derive(Deserialize)]
@@ -46,59 +45,37 @@ struct LoginForm {
     password: String,
 }
 
-fn form_expired() -> HttpResponse {
-    views::error_page(
-        StatusCode::FORBIDDEN,
-        "Form expired",
-        "Reload the page and try again.",
-        None,
-    )
-}
-
-/// The browser cookie, if the posted CSRF value matches it.
-fn checked_browser(req: &HttpRequest, c: &Components, csrf: &str) -> Option<String> {
-    let browser = extract::cookie(req, &extract::csrf_cookie_name(&c.settings))?;
-    csrf_matches(&browser, csrf).then_some(browser)
+impl CsrfProtected for LoginForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
 }
 
 #[tracing::instrument(skip_all)]
 async fn login_submit(
-    req: HttpRequest,
-    form: web::Form<LoginForm>,
-    c: web::Data<Components>,
-) -> HttpResponse {
-    let form = form.into_inner();
-    let Some(browser) = checked_browser(&req, &c, &form.csrf) else {
-        return form_expired();
+    CsrfForm { form, binding }: CsrfForm<LoginForm>,
+    session: SessionCookie,
+    device: DeviceInfo,
+    sign_on: web::Data<SignOn>,
+    policy: web::Data<CookiePolicy>,
+) -> Result<HttpResponse, PageError> {
+    let credentials = Credentials {
+        email: form.email.clone(),
+        password: SecretString::from(form.password),
     };
-    let user = match check_password(&c, &form.email, &SecretString::from(form.password)).await {
-        Ok(Some(user)) => user,
-        Ok(None) => return login_form(&browser, &form.email, Some("Wrong email or password.")),
-        Err(e) => return reply::error_page(&Error::Unexpected(e).classify()),
-    };
-    match sign_in(&req, &c, &user.id).await {
-        Ok(cookie) => {
-            let mut response = reply::see_other(paths::ACCOUNT_SESSIONS);
-            let _ = response.add_cookie(&cookie);
-            response
+    let signed_in = sign_on
+        .sign_in_with_password(session.0.as_deref(), &credentials, &device.0)
+        .await?;
+    Ok(match signed_in {
+        Some((cookie, _)) => with_cookie(
+            reply::see_other(paths::ACCOUNT_SESSIONS),
+            &policy.session(cookie),
+        ),
+        None => {
+            tracing::info!("sign-in failed");
+            login_form(&binding, &form.email, Some("Wrong email or password."))
         }
-        Err(e) => reply::error_page(&e),
-    }
-}
-
-/// The signed-in user and the storage id of this browser's session.
-async fn current(
-    req: &HttpRequest,
-    c: &Components,
-) -> Result<Option<(accounts::User, String)>, Error> {
-    let Some(cookie) = extract::cookie(req, &c.settings.sessions.cookie_name) else {
-        return Ok(None);
-    };
-    let Some(session) = sessions::find(c.store.as_ref(), &cookie).await? else {
-        return Ok(None);
-    };
-    let user = accounts::store::find_by_id(&c.db, &session.user_id).await?;
-    Ok(user.map(|u| (u, sessions::id_of(&cookie))))
+    })
 }
 
 fn format_time(unix: i64) -> String {
@@ -106,20 +83,17 @@ fn format_time(unix: i64) -> String {
         .map_or_else(String::new, |t| t.format("%Y-%m-%d %H:%M UTC").to_string())
 }
 
-async fn sessions_page(req: HttpRequest, c: web::Data<Components>) -> HttpResponse {
-    let (user, current_id) = match current(&req, &c).await {
-        Ok(Some(found)) => found,
-        Ok(None) => return reply::see_other(paths::ACCOUNT_LOGIN),
-        Err(e) => return reply::error_page(&e),
-    };
-    let listed = match sessions::list_for_user(c.store.as_ref(), &user.id).await {
-        Ok(listed) => listed,
-        Err(e) => return reply::error_page(&Error::Unexpected(e).classify()),
-    };
-    let rows = listed
+async fn sessions_page(
+    CurrentUser(me): CurrentUser,
+    binding: BrowserBinding,
+    sign_on: web::Data<SignOn>,
+) -> Result<HttpResponse, PageError> {
+    let rows = sign_on
+        .list(&me.user.id)
+        .await?
         .into_iter()
         .map(|(id, s)| SessionRow {
-            current: id == current_id,
+            current: id == me.session_id,
             sid: s.sid,
             device: s.user_agent,
             ip: s.ip,
@@ -127,18 +101,13 @@ async fn sessions_page(req: HttpRequest, c: web::Data<Components>) -> HttpRespon
             last_seen: format_time(s.last_seen),
         })
         .collect();
-    let (browser, new_cookie) = extract::browser_binding(&req, &c.settings);
     let page = SessionsPage {
-        email: &user.email,
+        email: &me.user.email,
         end_action: paths::ACCOUNT_SESSIONS_END,
-        csrf: &csrf_form_value(&browser),
+        csrf: &csrf_form_value(&binding.0),
         sessions: rows,
     };
-    let mut response = views::render(StatusCode::OK, &page);
-    if let Some(cookie) = new_cookie {
-        let _ = response.add_cookie(&cookie);
-    }
-    response
+    Ok(views::render(StatusCode::OK, &page))
 }
 
 #[derive(Deserialize)]
@@ -147,33 +116,24 @@ struct EndForm {
     sid: String,
 }
 
+impl CsrfProtected for EndForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 /// Ends one of the user's own sessions (found by its public `sid`), with its tokens.
 #[tracing::instrument(skip_all)]
-async fn end(req: HttpRequest, form: web::Form<EndForm>, c: web::Data<Components>) -> HttpResponse {
-    if checked_browser(&req, &c, &form.csrf).is_none() {
-        return form_expired();
-    }
-    let (user, current_id) = match current(&req, &c).await {
-        Ok(Some(found)) => found,
-        Ok(None) => return reply::see_other(paths::ACCOUNT_LOGIN),
-        Err(e) => return reply::error_page(&e),
-    };
-    let listed = match sessions::list_for_user(c.store.as_ref(), &user.id).await {
-        Ok(listed) => listed,
-        Err(e) => return reply::error_page(&Error::Unexpected(e).classify()),
-    };
-    let Some((id, _)) = listed.into_iter().find(|(_, s)| s.sid == form.sid) else {
-        return reply::see_other(paths::ACCOUNT_SESSIONS);
-    };
-    if let Err(e) = end_session(&c, &id).await {
-        return reply::error_page(&e);
-    }
-    let mut response = reply::see_other(paths::ACCOUNT_SESSIONS);
-    if id == current_id {
-        let _ = response.add_cookie(&extract::removal(
-            &c.settings,
-            &c.settings.sessions.cookie_name,
-        ));
-    }
-    response
+async fn end(
+    CsrfForm { form, .. }: CsrfForm<EndForm>,
+    CurrentUser(me): CurrentUser,
+    sign_on: web::Data<SignOn>,
+    policy: web::Data<CookiePolicy>,
+) -> Result<HttpResponse, PageError> {
+    let ended = sign_on.end_own(&me.user.id, &form.sid).await?;
+    let response = reply::see_other(paths::ACCOUNT_SESSIONS);
+    Ok(match ended {
+        Some(id) if id == me.session_id => with_cookie(response, &policy.session_removal()),
+        _ => response,
+    })
 }

@@ -2,7 +2,7 @@
 
 use actix_web::{HttpResponse, web};
 
-use super::paths;
+use crate::paths;
 
 const STYLE_CSS: &str = include_str!("../../static/style.css");
 const FORM_POST_JS: &str = include_str!("../../static/form_post.js");

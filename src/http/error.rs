@@ -1,31 +1,47 @@
-//! Maps `oauth::Error` to the JSON transport of RFC 6749 §5.2 / RFC 6750 §3.
-//! Redirect and page transports for the authorization endpoint live in `http::authorize`.
+//! Errors as responses. `oauth::Error` goes out as JSON per RFC 6749 §5.2 / RFC 6750 §3;
+//! [`PageError`] is what page handlers return, rendered as the error page. [`status_of`] is
+//! the one place that decides a status, 503 for an unreachable backend included.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde_json::json;
 
+use super::reply;
+use super::views;
 use crate::oauth::Error;
-use crate::oauth::error::is_outage;
+use crate::paths;
+
+/// The HTTP status for a protocol error, at JSON endpoints and on pages alike.
+pub fn status_of(error: &Error) -> StatusCode {
+    match error {
+        Error::InvalidClient { .. } | Error::InvalidToken(_) | Error::MissingToken => {
+            StatusCode::UNAUTHORIZED
+        }
+        Error::AccessDenied(_) | Error::InsufficientScope(_) => StatusCode::FORBIDDEN,
+        Error::TemporarilyUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        Error::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        _ => StatusCode::BAD_REQUEST,
+    }
+}
+
+/// 5xx causes go to the log with their chain, once, where the response is made.
+fn log_cause(error: &Error) {
+    match error {
+        Error::TemporarilyUnavailable(cause) => {
+            tracing::error!(error = format!("{cause:#}"), "backend unavailable");
+        }
+        Error::Unexpected(cause) => tracing::error!(error = format!("{cause:#}"), "request failed"),
+        _ => {}
+    }
+}
 
 impl ResponseError for Error {
     fn status_code(&self) -> StatusCode {
-        match self {
-            Error::InvalidClient { .. } | Error::InvalidToken(_) | Error::MissingToken => {
-                StatusCode::UNAUTHORIZED
-            }
-            Error::AccessDenied(_) | Error::InsufficientScope(_) => StatusCode::FORBIDDEN,
-            Error::TemporarilyUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Error::Unexpected(e) if is_outage(e) => StatusCode::SERVICE_UNAVAILABLE,
-            Error::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            _ => StatusCode::BAD_REQUEST,
-        }
+        status_of(self)
     }
 
     fn error_response(&self) -> HttpResponse {
-        if let Error::Unexpected(cause) = self {
-            tracing::error!(error = format!("{cause:#}"), "request failed");
-        }
+        log_cause(self);
         let mut response = HttpResponse::build(self.status_code());
         response
             .insert_header(("Cache-Control", "no-store"))
@@ -53,28 +69,130 @@ impl ResponseError for Error {
     }
 }
 
+/// What a page handler can fail with; rendered as `error.html` (or a redirect to sign in).
+#[derive(Debug, thiserror::Error)]
+pub enum PageError {
+    /// A sign-in request (or a step of it) that cannot go on, shown to the user: the client
+    /// or redirect URI is not trusted, or a backend failed.
+    #[error(transparent)]
+    SignIn(#[from] Error),
+    /// A sign-out request that cannot be honoured (RP-Initiated Logout 1.0 §2, §3).
+    #[error("sign-out request rejected: {0}")]
+    SignOut(Error),
+    /// The pending request is gone or belongs to another browser.
+    #[error("the sign-in request has expired")]
+    Expired,
+    /// The form's CSRF value does not match this browser.
+    #[error("the form has expired")]
+    FormExpired,
+    /// An account page asked for without a session.
+    #[error("sign-in required")]
+    SignInRequired,
+}
+
+impl From<anyhow::Error> for PageError {
+    fn from(error: anyhow::Error) -> Self {
+        Self::SignIn(error.into())
+    }
+}
+
+impl From<crate::store::StoreError> for PageError {
+    fn from(error: crate::store::StoreError) -> Self {
+        Self::SignIn(error.into())
+    }
+}
+
+impl ResponseError for PageError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::SignIn(e) | Self::SignOut(e) => status_of(e),
+            Self::Expired => StatusCode::BAD_REQUEST,
+            Self::FormExpired => StatusCode::FORBIDDEN,
+            Self::SignInRequired => StatusCode::SEE_OTHER,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = self.status_code();
+        match self {
+            Self::SignIn(e) | Self::SignOut(e) if status.is_server_error() => {
+                log_cause(e);
+                failure_page(status)
+            }
+            Self::SignIn(e) => rejection_page(status, "Sign-in request rejected", e),
+            Self::SignOut(e) => rejection_page(status, "Sign-out request rejected", e),
+            Self::Expired => views::error_page(
+                status,
+                "This sign-in request has expired",
+                "Go back to the application and start signing in again.",
+                None,
+            ),
+            Self::FormExpired => views::error_page(
+                status,
+                "Form expired",
+                "Reload the page and try again.",
+                None,
+            ),
+            Self::SignInRequired => reply::see_other(paths::ACCOUNT_LOGIN),
+        }
+    }
+}
+
+fn rejection_page(status: StatusCode, title: &str, error: &Error) -> HttpResponse {
+    views::error_page(status, title, &error.description(), Some(error.code()))
+}
+
+fn failure_page(status: StatusCode) -> HttpResponse {
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        return views::error_page(
+            status,
+            "Temporarily unavailable",
+            "We can't complete sign-in right now. Please try again in a moment.",
+            Some("temporarily_unavailable"),
+        );
+    }
+    views::error_page(status, "Something went wrong", "Please try again.", None)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::StoreError;
 
     #[test]
     fn spec_codes_get_spec_statuses() {
         assert_eq!(
-            Error::invalid_grant("x").status_code(),
+            status_of(&Error::invalid_grant("x")),
             StatusCode::BAD_REQUEST
         );
         assert_eq!(
-            Error::invalid_client("x", false).status_code(),
+            status_of(&Error::invalid_client("x", false)),
             StatusCode::UNAUTHORIZED
         );
         assert_eq!(
-            Error::InvalidToken("x".into()).status_code(),
+            status_of(&Error::InvalidToken("x".into())),
             StatusCode::UNAUTHORIZED
         );
-        assert_eq!(
-            Error::TemporarilyUnavailable("x".into()).status_code(),
-            StatusCode::SERVICE_UNAVAILABLE
-        );
+        let outage: Error = StoreError(anyhow::anyhow!("refused")).into();
+        assert_eq!(status_of(&outage), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(outage.code(), "temporarily_unavailable");
+    }
+
+    #[test]
+    fn an_outage_deep_in_a_chain_is_still_an_outage() {
+        let cause = anyhow::Error::new(StoreError(anyhow::anyhow!("refused")))
+            .context("loading the pending request");
+        let error = Error::from(cause);
+        assert_eq!(status_of(&error), StatusCode::SERVICE_UNAVAILABLE);
+        let page = PageError::from(error);
+        assert_eq!(page.status_code(), StatusCode::SERVICE_UNAVAILABLE);
+    }
+
+    #[test]
+    fn failures_without_an_outage_are_500_whatever_their_text() {
+        let error = Error::from(anyhow::anyhow!("connection timed out"));
+        assert_eq!(status_of(&error), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(error.code(), "server_error");
     }
 
     #[test]
@@ -92,5 +210,14 @@ mod tests {
             error.description(),
             "the server failed to handle the request"
         );
+    }
+
+    #[test]
+    fn page_errors_render_pages_with_their_status() {
+        assert_eq!(PageError::Expired.status_code(), StatusCode::BAD_REQUEST);
+        assert_eq!(PageError::FormExpired.status_code(), StatusCode::FORBIDDEN);
+        let response = PageError::SignInRequired.error_response();
+        let location = response.headers().get("location").unwrap();
+        assert_eq!(location, paths::ACCOUNT_LOGIN);
     }
 }

@@ -1,128 +1,225 @@
-//! Reading the wire: cookies, Basic credentials, the peer address, and setting cookies.
+//! Typed extractors: what a handler needs from a request, checked once here. Client
+//! authentication happens in [`AuthenticatedClient`] and nowhere else; CSRF is checked by
+//! [`CsrfForm`]; who is signed in is [`MaybeUser`] / [`CurrentUser`].
 
-use actix_web::HttpRequest;
-use actix_web::cookie::{Cookie, SameSite};
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
+use std::future::{Future, Ready, ready};
+use std::pin::Pin;
 
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
+use serde::de::DeserializeOwned;
+
+use super::cookies::{CookiePolicy, NewBinding};
+use super::error::PageError;
+use super::wire;
+use crate::clients::Client;
 use crate::oauth::Error;
-use crate::settings::{CookieSameSite, CookieSecure, Settings};
+use crate::oauth::authorize::{Browser, Params};
+use crate::oauth::client_auth::{self, ClientAuthenticator};
+use crate::oidc::session::{SignOn, SignedIn};
+use crate::sessions::Device;
 
-/// `Authorization: Basic` with RFC 6749 §2.3.1's form-encoding of id and secret.
-/// `Ok(None)` when no Basic header was sent; malformed headers are `invalid_client`.
-pub fn basic_credentials(req: &HttpRequest) -> Result<Option<(String, String)>, Error> {
-    let Some(header) = req.headers().get("authorization") else {
-        return Ok(None);
-    };
-    let malformed = || Error::invalid_client("malformed Basic credentials", true);
-    let value = header.to_str().map_err(|_| malformed())?;
-    let Some(encoded) = value
-        .strip_prefix("Basic ")
-        .or_else(|| value.strip_prefix("basic "))
-    else {
-        return Ok(None);
-    };
-    let decoded = STANDARD.decode(encoded.trim()).map_err(|_| malformed())?;
-    let decoded = String::from_utf8(decoded).map_err(|_| malformed())?;
-    let (id, secret) = decoded.split_once(':').ok_or_else(malformed)?;
-    let unescape = |s: &str| {
-        url::form_urlencoded::parse(format!("v={s}").as_bytes())
-            .next()
-            .map(|(_, v)| v.into_owned())
-            .unwrap_or_default()
-    };
-    Ok(Some((unescape(id), unescape(secret))))
+type Extracted<T> = Pin<Box<dyn Future<Output = Result<T, actix_web::Error>>>>;
+
+/// A dependency `startup` registers; missing means a wiring mistake of ours (500).
+fn registered<T: 'static>(req: &HttpRequest) -> Result<web::Data<T>, Error> {
+    req.app_data::<web::Data<T>>().cloned().ok_or_else(|| {
+        Error::Unexpected(anyhow::anyhow!(
+            "{} is not registered",
+            std::any::type_name::<T>()
+        ))
+    })
 }
 
-/// The bearer token of RFC 6750 §2.1, if sent.
-pub fn bearer_token(req: &HttpRequest) -> Option<String> {
-    let value = req.headers().get("authorization")?.to_str().ok()?;
-    let token = value
-        .strip_prefix("Bearer ")
-        .or_else(|| value.strip_prefix("bearer "))?;
-    Some(token.trim().to_owned()).filter(|t| !t.is_empty())
+/// This browser's binding value (double-submit CSRF, pending-request binding). A browser
+/// without one gets a new one, set on the response by [`super::cookies::set_new_binding`].
+pub struct BrowserBinding(pub String);
+
+impl FromRequest for BrowserBinding {
+    type Error = actix_web::Error;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(
+            registered::<CookiePolicy>(req)
+                .map_err(Into::into)
+                .map(|policy| match wire::cookie(req, &policy.binding_name) {
+                    Some(existing) => Self(existing),
+                    None => {
+                        let value = crate::random::token();
+                        req.extensions_mut().insert(NewBinding(value.clone()));
+                        Self(value)
+                    }
+                }),
+        )
+    }
 }
 
-pub fn cookie(req: &HttpRequest, name: &str) -> Option<String> {
-    req.cookie(name)
-        .map(|c| c.value().to_owned())
-        .filter(|v| !v.is_empty())
+/// The session cookie's value, if the browser sent one.
+pub struct SessionCookie(pub Option<String>);
+
+impl FromRequest for SessionCookie {
+    type Error = actix_web::Error;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(
+            registered::<CookiePolicy>(req)
+                .map(|policy| Self(wire::cookie(req, &policy.session_name)))
+                .map_err(Into::into),
+        )
+    }
 }
 
-pub fn user_agent(req: &HttpRequest) -> String {
-    req.headers()
-        .get("user-agent")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("unknown")
-        .to_owned()
+/// The browser as the sign-in pipeline sees it: binding value and session cookie.
+pub struct BrowserState {
+    pub binding: String,
+    pub session: Option<String>,
 }
 
-pub fn peer_ip(req: &HttpRequest) -> String {
-    req.peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_default()
-}
-
-/// A first-party cookie: HttpOnly, Secure on https issuers, SameSite from config.
-pub fn cookie_for<'c>(
-    settings: &Settings,
-    name: &'c str,
-    value: String,
-    max_age_secs: i64,
-) -> Cookie<'c> {
-    let secure = match settings.sessions.cookie_secure {
-        CookieSecure::Always => true,
-        CookieSecure::Never => false,
-        CookieSecure::Auto => settings.server.issuer.starts_with("https://"),
-    };
-    let same_site = match settings.sessions.cookie_same_site {
-        CookieSameSite::Lax => SameSite::Lax,
-        CookieSameSite::Strict => SameSite::Strict,
-    };
-    Cookie::build(name, value)
-        .path("/")
-        .http_only(true)
-        .secure(secure)
-        .same_site(same_site)
-        .max_age(actix_web::cookie::time::Duration::seconds(max_age_secs))
-        .finish()
-}
-
-/// The cookie that binds pending requests and forms to one browser (double-submit CSRF).
-pub fn csrf_cookie_name(settings: &Settings) -> String {
-    format!("{}_csrf", settings.sessions.cookie_name)
-}
-
-/// The value forms carry: derived from the browser cookie, useless without it.
-pub fn csrf_form_value(browser: &str) -> String {
-    crate::random::digest(&format!("csrf-form:{browser}"))
-}
-
-pub fn csrf_matches(browser: &str, presented: &str) -> bool {
-    use subtle::ConstantTimeEq;
-    csrf_form_value(browser)
-        .as_bytes()
-        .ct_eq(presented.as_bytes())
-        .into()
-}
-
-/// The browser's binding value, and a cookie to set when the browser had none yet.
-pub fn browser_binding(
-    req: &HttpRequest,
-    settings: &Settings,
-) -> (String, Option<Cookie<'static>>) {
-    let name = csrf_cookie_name(settings);
-    match cookie(req, &name) {
-        Some(existing) => (existing, None),
-        None => {
-            let value = crate::random::token();
-            let set = cookie_for(settings, &name, value.clone(), 86400).into_owned();
-            (value, Some(set))
+impl BrowserState {
+    pub fn as_browser(&self) -> Browser<'_> {
+        Browser {
+            binding: &self.binding,
+            session: self.session.as_deref(),
         }
     }
 }
 
-/// A cookie that deletes `name` in the browser.
-pub fn removal(settings: &Settings, name: &str) -> Cookie<'static> {
-    cookie_for(settings, name, String::new(), 0).into_owned()
+impl FromRequest for BrowserState {
+    type Error = actix_web::Error;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let binding = BrowserBinding::from_request(req, payload).into_inner();
+        let session = SessionCookie::from_request(req, payload).into_inner();
+        ready(binding.and_then(|b| {
+            session.map(|s| Self {
+                binding: b.0,
+                session: s.0,
+            })
+        }))
+    }
+}
+
+/// The device a sign-in comes from, as the account page lists it.
+pub struct DeviceInfo(pub Device);
+
+impl FromRequest for DeviceInfo {
+    type Error = actix_web::Error;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(Ok(Self(Device {
+            user_agent: wire::user_agent(req),
+            ip: wire::peer_ip(req),
+        })))
+    }
+}
+
+/// A form that carries the synchroniser token of [`wire::csrf_form_value`].
+pub trait CsrfProtected {
+    fn csrf(&self) -> &str;
+}
+
+/// A posted form whose CSRF value matches this browser's binding cookie; anything else is
+/// the "form expired" page, before the handler runs.
+pub struct CsrfForm<T> {
+    pub form: T,
+    pub binding: String,
+}
+
+impl<T: DeserializeOwned + CsrfProtected + 'static> FromRequest for CsrfForm<T> {
+    type Error = actix_web::Error;
+    type Future = Extracted<Self>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let form = web::Form::<T>::from_request(req, payload);
+        let binding =
+            registered::<CookiePolicy>(req).map(|policy| wire::cookie(req, &policy.binding_name));
+        Box::pin(async move {
+            let form = form.await?.into_inner();
+            match binding? {
+                Some(binding) if wire::csrf_matches(&binding, form.csrf()) => {
+                    Ok(Self { form, binding })
+                }
+                _ => Err(PageError::FormExpired.into()),
+            }
+        })
+    }
+}
+
+/// The signed-in user, if any.
+pub struct MaybeUser(pub Option<SignedIn>);
+
+impl FromRequest for MaybeUser {
+    type Error = actix_web::Error;
+    type Future = Extracted<Self>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let cookie = SessionCookie::from_request(req, payload).into_inner();
+        let sign_on = registered::<SignOn>(req);
+        Box::pin(async move {
+            let (cookie, sign_on) = (cookie?, sign_on?);
+            let user = sign_on.current(cookie.0.as_deref()).await;
+            Ok(Self(user.map_err(PageError::from)?))
+        })
+    }
+}
+
+/// The signed-in user; without one, the account sign-in page.
+pub struct CurrentUser(pub SignedIn);
+
+impl FromRequest for CurrentUser {
+    type Error = actix_web::Error;
+    type Future = Extracted<Self>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let maybe = MaybeUser::from_request(req, payload);
+        Box::pin(async move {
+            match maybe.await? {
+                MaybeUser(Some(user)) => Ok(Self(user)),
+                MaybeUser(None) => Err(PageError::SignInRequired.into()),
+            }
+        })
+    }
+}
+
+/// The client that authenticated this request (RFC 6749 §2.3, RFC 7523 §2.2), and the
+/// request's other parameters, each at most once (§3.2).
+pub struct AuthenticatedClient {
+    pub client: Client,
+    pub params: Params,
+}
+
+impl FromRequest for AuthenticatedClient {
+    type Error = actix_web::Error;
+    type Future = Extracted<Self>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let form = web::Form::<Vec<(String, String)>>::from_request(req, payload);
+        let basic = wire::basic_credentials(req);
+        let authenticator = registered::<ClientAuthenticator>(req);
+        let endpoint = req.path().to_owned();
+        Box::pin(async move {
+            let params = Params::new(form.await?.into_inner());
+            let client = authenticate(&params, basic, authenticator, &endpoint).await?;
+            Ok(Self { client, params })
+        })
+    }
+}
+
+async fn authenticate(
+    params: &Params,
+    basic: Result<Option<(String, String)>, Error>,
+    authenticator: Result<web::Data<ClientAuthenticator>, Error>,
+    endpoint: &str,
+) -> Result<Client, Error> {
+    if let Some(name) = params.first_duplicate() {
+        return Err(Error::invalid_request(format!(
+            "parameter {name} is repeated"
+        )));
+    }
+    let presented = client_auth::presented(basic?, params)?;
+    authenticator?.authenticate(presented, endpoint).await
 }

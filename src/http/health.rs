@@ -4,7 +4,7 @@ use actix_web::{HttpResponse, web};
 use sea_orm::DatabaseConnection;
 use serde_json::json;
 
-use super::paths;
+use crate::paths;
 use crate::store::Store;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

@@ -3,6 +3,7 @@
 pub mod account;
 pub mod assets;
 pub mod authorize;
+pub mod cookies;
 pub mod cors;
 pub mod error;
 pub mod extract;
@@ -10,12 +11,12 @@ pub mod health;
 pub mod login;
 pub mod logout;
 pub mod oidc;
-pub mod paths;
 pub mod reply;
 pub mod revocation;
 pub mod token;
 pub mod userinfo;
 pub mod views;
+pub mod wire;
 
 use actix_web::web;
 

@@ -2,11 +2,9 @@
 
 use actix_web::{HttpResponse, web};
 
-use super::paths;
 use crate::keys::KeyRing;
-
-/// The serialized metadata, built once at start.
-pub struct DiscoveryJson(pub String);
+use crate::oidc::discovery::DiscoveryJson;
+use crate::paths;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route(paths::DISCOVERY, web::get().to(discovery))

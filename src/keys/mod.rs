@@ -10,7 +10,6 @@ use std::collections::HashMap;
 use anyhow::{Context, bail};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::Utc;
 use josekit::jwk::{Jwk, JwkSet, KeyPair};
 use josekit::jws::{self, JwsHeader, JwsVerifier, RS256};
 use sea_orm::DatabaseConnection;
@@ -19,6 +18,7 @@ use sha2::{Digest, Sha256};
 pub use master::{MasterKey, open, seal};
 pub use signer::Rs256Signer;
 
+use crate::clock::UnixTime;
 use crate::entities::signing_keys;
 use crate::settings::Settings;
 
@@ -37,17 +37,19 @@ impl KeyRing {
     pub async fn load_or_create(
         db: &DatabaseConnection,
         settings: &Settings,
+        now: UnixTime,
     ) -> anyhow::Result<Self> {
         let master = MasterKey::load(settings)?;
         let window = chrono::Duration::seconds(settings.keys.verification_window_secs);
-        let mut rows = store::published(db, Utc::now() - window).await?;
+        let since = now.to_datetime() - window;
+        let mut rows = store::published(db, since).await?;
         if !rows.iter().any(|r| r.retired_at.is_none()) {
-            let row = generate(&master, settings.keys.rsa_bits).await?;
+            let row = generate(&master, settings.keys.rsa_bits, now).await?;
             tracing::info!(kid = %row.kid, "generated a new RS256 signing key");
             store::insert(db, row).await?;
             // Re-read: if another instance generated one at the same moment, every instance
             // picks the same signer by the same ordering.
-            rows = store::published(db, Utc::now() - window).await?;
+            rows = store::published(db, since).await?;
         }
         Self::from_rows(&master, &rows)
     }
@@ -161,7 +163,11 @@ pub fn verify_with_jwks(jwks_json: &str, token: &str) -> anyhow::Result<Vec<u8>>
 }
 
 /// Generates an RSA key pair off the async workers (it takes tens of milliseconds).
-async fn generate(master: &MasterKey, bits: u32) -> anyhow::Result<signing_keys::Model> {
+async fn generate(
+    master: &MasterKey,
+    bits: u32,
+    now: UnixTime,
+) -> anyhow::Result<signing_keys::Model> {
     let pair = crate::telemetry::spawn_blocking_with_tracing(move || RS256.generate_key_pair(bits))
         .await
         .context("key generation task")??;
@@ -175,7 +181,7 @@ async fn generate(master: &MasterKey, bits: u32) -> anyhow::Result<signing_keys:
         algorithm: ALGORITHM.to_owned(),
         private_key_jwe: master.encrypt(&pair.to_der_private_key())?,
         public_jwk: public.to_string(),
-        created_at: Utc::now(),
+        created_at: now.to_datetime(),
         retired_at: None,
     })
 }

@@ -1,6 +1,6 @@
 //! Signing keys in the database.
 
-use anyhow::Context;
+use crate::database::DbContext;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter,
@@ -24,7 +24,7 @@ pub async fn published(
         .order_by_asc(signing_keys::Column::Kid)
         .all(db)
         .await
-        .context("loading signing keys")
+        .db_context("loading signing keys")
 }
 
 pub async fn insert(db: &DatabaseConnection, key: signing_keys::Model) -> anyhow::Result<()> {
@@ -39,6 +39,6 @@ pub async fn insert(db: &DatabaseConnection, key: signing_keys::Model) -> anyhow
     SigningKeys::insert(row)
         .exec(db)
         .await
-        .context("storing a signing key")?;
+        .db_context("storing a signing key")?;
     Ok(())
 }

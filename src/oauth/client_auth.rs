@@ -1,6 +1,7 @@
 //! Client authentication (RFC 6749 §2.3, RFC 7523 §2.2, OIDC Core §9): exactly one method
 //! per request, and only the methods registered for the client.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
@@ -8,23 +9,55 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sea_orm::DatabaseConnection;
 use serde::Deserialize;
 
-use crate::clients::{self, AuthMethod, Client};
+use crate::clients::{AuthMethod, Client, ClientCache, ClientId};
+use crate::clock::SharedClock;
 use crate::keys;
 use crate::oauth::Error;
 use crate::oauth::authorize::Params;
-use crate::store::EphemeralStore;
+use crate::paths;
+use crate::settings::Issuer;
+use crate::store::Store;
 
 pub const JWT_BEARER_ASSERTION: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
-/// What the request presented.
-pub struct Presented {
-    pub client_id: String,
-    pub secret: Option<String>,
-    pub assertion: Option<String>,
-    pub method: AuthMethod,
+/// What the request presented: exactly one method (§2.3), or none for a public client.
+#[derive(Debug)]
+pub enum Presented {
+    /// A public client identifying itself (`client_id` in the body).
+    None { client_id: ClientId },
+    /// RFC 6749 §2.3.1, `Authorization: Basic`.
+    SecretBasic { client_id: ClientId, secret: String },
+    /// RFC 6749 §2.3.1, in the body.
+    SecretPost { client_id: ClientId, secret: String },
+    /// RFC 7523 §2.2; `client_id` is the assertion's (unverified) subject.
+    PrivateKeyJwt {
+        client_id: ClientId,
+        assertion: String,
+    },
 }
 
-/// `basic` is the decoded `Authorization: Basic` pair, if the header was sent.
+impl Presented {
+    pub fn client_id(&self) -> &ClientId {
+        match self {
+            Self::None { client_id }
+            | Self::SecretBasic { client_id, .. }
+            | Self::SecretPost { client_id, .. }
+            | Self::PrivateKeyJwt { client_id, .. } => client_id,
+        }
+    }
+
+    pub fn method(&self) -> AuthMethod {
+        match self {
+            Self::None { .. } => AuthMethod::None,
+            Self::SecretBasic { .. } => AuthMethod::ClientSecretBasic,
+            Self::SecretPost { .. } => AuthMethod::ClientSecretPost,
+            Self::PrivateKeyJwt { .. } => AuthMethod::PrivateKeyJwt,
+        }
+    }
+}
+
+/// Which method the request used. `basic` is the decoded `Authorization: Basic` pair, if the
+/// header was sent; two methods at once are refused (§2.3).
 pub fn presented(basic: Option<(String, String)>, params: &Params) -> Result<Presented, Error> {
     let body_id = params.get("client_id");
     let body_secret = params.get("client_secret");
@@ -37,10 +70,6 @@ pub fn presented(basic: Option<(String, String)>, params: &Params) -> Result<Pre
             "use one client authentication method, not two",
         ));
     }
-    let named = |id: Option<&str>, missing: &str| {
-        id.map(str::to_owned)
-            .ok_or_else(|| Error::invalid_client(missing, false))
-    };
     if let Some((assertion, subject)) = assertion {
         if body_id.is_some_and(|b| b != subject) {
             return Err(Error::invalid_client(
@@ -48,11 +77,10 @@ pub fn presented(basic: Option<(String, String)>, params: &Params) -> Result<Pre
                 false,
             ));
         }
-        return Ok(Presented {
-            client_id: subject,
-            secret: None,
-            assertion: Some(assertion),
-            method: AuthMethod::PrivateKeyJwt,
+        let client_id = client_id(Some(&subject), "malformed client assertion", false)?;
+        return Ok(Presented::PrivateKeyJwt {
+            client_id,
+            assertion,
         });
     }
     match (basic, body_secret) {
@@ -62,26 +90,22 @@ pub fn presented(basic: Option<(String, String)>, params: &Params) -> Result<Pre
                     "client_id differs from the authenticated client",
                 ));
             }
-            Ok(Presented {
-                client_id: id,
-                secret: Some(secret),
-                assertion: None,
-                method: AuthMethod::ClientSecretBasic,
-            })
+            let client_id = client_id(Some(&id), "malformed Basic credentials", true)?;
+            Ok(Presented::SecretBasic { client_id, secret })
         }
-        (None, Some(secret)) => Ok(Presented {
-            client_id: named(body_id, "client_id is missing")?,
-            secret: Some(secret.to_owned()),
-            assertion: None,
-            method: AuthMethod::ClientSecretPost,
+        (None, Some(secret)) => Ok(Presented::SecretPost {
+            client_id: client_id(body_id, "client_id is missing", false)?,
+            secret: secret.to_owned(),
         }),
-        (None, None) => Ok(Presented {
-            client_id: named(body_id, "client authentication is missing")?,
-            secret: None,
-            assertion: None,
-            method: AuthMethod::None,
+        (None, None) => Ok(Presented::None {
+            client_id: client_id(body_id, "client authentication is missing", false)?,
         }),
     }
+}
+
+fn client_id(raw: Option<&str>, missing: &str, basic: bool) -> Result<ClientId, Error> {
+    raw.and_then(ClientId::parse)
+        .ok_or_else(|| Error::invalid_client(missing, basic))
 }
 
 /// The assertion and the client it names (`sub`, read before the signature is checked, only
@@ -136,77 +160,92 @@ fn unverified_claims(jwt: &str) -> Option<AssertionClaims> {
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()
 }
 
-/// Where client authentication is checked: our database, store (for replay), and the
-/// audiences an assertion may name (the issuer and the endpoint being called).
-pub struct AuthContext<'a> {
-    pub db: &'a DatabaseConnection,
-    pub clients: &'a clients::ClientCache,
-    pub store: &'a dyn EphemeralStore,
-    pub audiences: &'a [String],
-    pub now: i64,
+/// Client authentication for every endpoint that needs it (token, revocation, introspection).
+#[derive(Clone)]
+pub struct ClientAuthenticator {
+    pub db: DatabaseConnection,
+    pub clients: Arc<ClientCache>,
+    pub store: Store,
+    pub issuer: Issuer,
+    pub clock: SharedClock,
 }
 
-/// Looks up the client and checks the presented credentials (secrets in constant time).
-pub async fn authenticate(ctx: &AuthContext<'_>, presented: Presented) -> Result<Client, Error> {
-    let basic = presented.method == AuthMethod::ClientSecretBasic;
-    let fail = || Error::invalid_client("client authentication failed", basic);
-    let client = ctx
-        .clients
-        .get(ctx.db, &presented.client_id)
-        .await
-        .map_err(|e| Error::Unexpected(e).classify())?
-        .ok_or_else(fail)?;
-    if !client.allows_auth_method(presented.method) {
-        return Err(fail());
-    }
-    match (&presented.secret, &presented.assertion, presented.method) {
-        (None, None, AuthMethod::None) if client.is_public() => Ok(client),
-        (Some(secret), None, AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost)
-            if client.secret_matches(secret) =>
-        {
-            Ok(client)
+impl ClientAuthenticator {
+    /// Looks up the client and checks the presented credentials (secrets in constant time).
+    /// `endpoint` is the path called: an assertion may name it, the token endpoint, or us.
+    pub async fn authenticate(
+        &self,
+        presented: Presented,
+        endpoint: &str,
+    ) -> Result<Client, Error> {
+        let basic = matches!(presented, Presented::SecretBasic { .. });
+        let fail = || Error::invalid_client("client authentication failed", basic);
+        let client = self
+            .clients
+            .get(&self.db, presented.client_id().as_str())
+            .await?
+            .ok_or_else(fail)?;
+        if !client.allows_auth_method(presented.method()) {
+            return Err(fail());
         }
-        (None, Some(assertion), AuthMethod::PrivateKeyJwt) => {
-            check_assertion(ctx, &client, assertion).await?;
-            Ok(client)
+        match presented {
+            Presented::None { .. } if client.is_public() => Ok(client),
+            Presented::SecretBasic { secret, .. } | Presented::SecretPost { secret, .. }
+                if client.secret_matches(&secret) =>
+            {
+                Ok(client)
+            }
+            Presented::PrivateKeyJwt { assertion, .. } => {
+                self.check_assertion(&client, &assertion, endpoint).await?;
+                Ok(client)
+            }
+            _ => Err(fail()),
         }
-        _ => Err(fail()),
     }
-}
 
-/// RFC 7523 §3: signed by a registered key, `iss` = `sub` = client, our audience, unexpired,
-/// and a `jti` never seen before (kept until the assertion would expire).
-async fn check_assertion(
-    ctx: &AuthContext<'_>,
-    client: &Client,
-    assertion: &str,
-) -> Result<(), Error> {
-    let fail =
-        |why: &str| Error::invalid_client(format!("client assertion rejected: {why}"), false);
-    let jwks = client
-        .jwks
-        .as_deref()
-        .ok_or_else(|| fail("no keys registered"))?;
-    let payload = keys::verify_with_jwks(jwks, assertion).map_err(|_| fail("bad signature"))?;
-    let claims: AssertionClaims =
-        serde_json::from_slice(&payload).map_err(|_| fail("malformed claims"))?;
-    if claims.iss != client.id || claims.sub != client.id {
-        return Err(fail("iss and sub must be the client_id"));
+    fn audiences(&self, endpoint: &str) -> [String; 3] {
+        [
+            self.issuer.as_str().to_owned(),
+            self.issuer.endpoint(paths::TOKEN),
+            self.issuer.endpoint(endpoint),
+        ]
     }
-    if !claims.aud.contains_any(ctx.audiences) {
-        return Err(fail("wrong audience"));
+    /// RFC 7523 §3: signed by a registered key, `iss` = `sub` = client, our audience, unexpired,
+    /// and a `jti` never seen before (kept until the assertion would expire).
+    async fn check_assertion(
+        &self,
+        client: &Client,
+        assertion: &str,
+        endpoint: &str,
+    ) -> Result<(), Error> {
+        let fail =
+            |why: &str| Error::invalid_client(format!("client assertion rejected: {why}"), false);
+        let jwks = client
+            .jwks
+            .as_deref()
+            .ok_or_else(|| fail("no keys registered"))?;
+        let payload = keys::verify_with_jwks(jwks, assertion).map_err(|_| fail("bad signature"))?;
+        let claims: AssertionClaims =
+            serde_json::from_slice(&payload).map_err(|_| fail("malformed claims"))?;
+        if claims.iss != client.id || claims.sub != client.id {
+            return Err(fail("iss and sub must be the client_id"));
+        }
+        if !claims.aud.contains_any(&self.audiences(endpoint)) {
+            return Err(fail("wrong audience"));
+        }
+        let now = self.clock.now().secs();
+        if claims.exp <= now {
+            return Err(fail("expired"));
+        }
+        let ttl = Duration::from_secs((claims.exp - now + 60) as u64);
+        let key = format!(
+            "assertion-jti:{}:{}",
+            client.id,
+            crate::random::digest(&claims.jti)
+        );
+        if !self.store.put_if_absent(&key, b"1", ttl).await? {
+            return Err(fail("replayed"));
+        }
+        Ok(())
     }
-    if claims.exp <= ctx.now {
-        return Err(fail("expired"));
-    }
-    let ttl = Duration::from_secs((claims.exp - ctx.now + 60) as u64);
-    let key = format!(
-        "assertion-jti:{}:{}",
-        client.id,
-        crate::random::digest(&claims.jti)
-    );
-    if !ctx.store.put_if_absent(&key, b"1", ttl).await? {
-        return Err(fail("replayed"));
-    }
-    Ok(())
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
+use crate::clock::UnixTime;
 use crate::oauth::Scopes;
 use crate::random;
 use crate::store::EphemeralStore;
@@ -22,6 +23,9 @@ pub struct CodeGrant {
     pub auth_time: i64,
     pub sid: String,
     pub amr: Vec<String>,
+    /// Unix seconds; the store's TTL removes the code too, this holds whatever its clock.
+    #[serde(default)]
+    pub expires_at: Option<i64>,
 }
 
 /// What a redeemed code issued: revoked if the code is ever presented again.
@@ -61,6 +65,7 @@ pub async fn redeem(
     code: &str,
     issued: &Issued,
     marker_ttl: Duration,
+    now: UnixTime,
 ) -> anyhow::Result<Redeemed> {
     let digest = random::digest(code);
     let (key, marker_key) = (format!("code:{digest}"), format!("code-used:{digest}"));
@@ -69,9 +74,13 @@ pub async fn redeem(
         .take_leaving(&key, &marker_key, &marker, marker_ttl)
         .await?
     {
-        return Ok(Redeemed::Fresh(
-            serde_json::from_slice(&raw).context("stored code")?,
-        ));
+        let grant: CodeGrant = serde_json::from_slice(&raw).context("stored code")?;
+        let expired = grant.expires_at.is_some_and(|at| at <= now.secs());
+        return Ok(if expired {
+            Redeemed::Unknown
+        } else {
+            Redeemed::Fresh(grant)
+        });
     }
     match store.get(&marker_key).await? {
         Some(raw) => Ok(Redeemed::Replayed(

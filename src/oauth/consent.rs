@@ -1,10 +1,10 @@
 //! Remembered consent: a user's grant of scopes to a client, so the page is asked once.
 
-use anyhow::Context;
-use chrono::Utc;
+use crate::database::DbContext;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait};
 
+use crate::clock::UnixTime;
 use crate::entities::consents;
 use crate::oauth::Scopes;
 
@@ -18,7 +18,7 @@ pub async fn covers(
     let row = consents::Entity::find_by_id((user_id.to_owned(), client_id.to_owned()))
         .one(db)
         .await
-        .context("loading consent")?;
+        .db_context("loading consent")?;
     Ok(match row {
         Some(row) => scope.is_subset(&Scopes::parse(&row.scopes).unwrap_or_default()),
         None => false,
@@ -31,18 +31,19 @@ pub async fn remember(
     user_id: &str,
     client_id: &str,
     scope: &Scopes,
+    now: UnixTime,
 ) -> anyhow::Result<()> {
     let previous = consents::Entity::find_by_id((user_id.to_owned(), client_id.to_owned()))
         .one(db)
         .await
-        .context("loading consent")?
+        .db_context("loading consent")?
         .and_then(|row| Scopes::parse(&row.scopes).ok())
         .unwrap_or_default();
     let row = consents::ActiveModel {
         user_id: Set(user_id.to_owned()),
         client_id: Set(client_id.to_owned()),
         scopes: Set(previous.union(scope).to_string()),
-        granted_at: Set(Utc::now()),
+        granted_at: Set(now.to_datetime()),
     };
     consents::Entity::insert(row)
         .on_conflict(
@@ -52,6 +53,6 @@ pub async fn remember(
         )
         .exec_without_returning(db)
         .await
-        .context("storing consent")?;
+        .db_context("storing consent")?;
     Ok(())
 }

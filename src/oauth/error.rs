@@ -1,6 +1,7 @@
 //! The protocol's error codes as one type (RFC 6749 §4.1.2.1, §5.2; RFC 6750 §3.1;
 //! OIDC Core §3.1.2.6). `http::error` decides the transport.
 
+use crate::database::DatabaseUnavailable;
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -41,11 +42,13 @@ pub enum Error {
     /// RFC 6750 §3.1: no credentials at all, so no error code is sent.
     #[error("the request carries no access token")]
     MissingToken,
-    /// RFC 6749 §4.1.2.1; at JSON endpoints we use it with 503 for store/database outages.
-    #[error("{0}")]
-    TemporarilyUnavailable(String),
+    /// RFC 6749 §4.1.2.1; at JSON endpoints too, with 503, when the database or the store
+    /// cannot be reached. The cause is logged, never sent.
+    #[error("the service is temporarily unavailable")]
+    TemporarilyUnavailable(#[source] anyhow::Error),
+    /// A failure of ours: 500 `server_error`, the cause logged, never sent.
     #[error(transparent)]
-    Unexpected(#[from] anyhow::Error),
+    Unexpected(anyhow::Error),
 }
 
 impl Error {
@@ -65,7 +68,6 @@ impl Error {
             Self::InvalidToken(_) | Self::MissingToken => "invalid_token",
             Self::InsufficientScope(_) => "insufficient_scope",
             Self::TemporarilyUnavailable(_) => "temporarily_unavailable",
-            Self::Unexpected(e) if is_outage(e) => "temporarily_unavailable",
             Self::Unexpected(_) => "server_error",
         }
     }
@@ -73,9 +75,6 @@ impl Error {
     /// Human-readable `error_description`; never details of an unexpected failure.
     pub fn description(&self) -> String {
         match self {
-            Self::Unexpected(e) if is_outage(e) => {
-                "the service is temporarily unavailable".to_owned()
-            }
             Self::Unexpected(_) => "the server failed to handle the request".to_owned(),
             other => other.to_string(),
         }
@@ -95,39 +94,29 @@ impl Error {
             basic,
         }
     }
+}
 
-    /// Turns an unexpected failure caused by an unreachable database into a 503.
-    pub fn classify(self) -> Self {
-        match self {
-            Self::Unexpected(e) if is_outage(&e) => {
-                tracing::error!(error = format!("{e:#}"), "backend unavailable");
-                Self::TemporarilyUnavailable("the service is temporarily unavailable".to_owned())
-            }
-            other => other,
+/// Failures arrive as `anyhow` chains; whether one is an outage is a typed fact
+/// ([`StoreError`], [`DatabaseUnavailable`]) set where the error was created.
+impl From<anyhow::Error> for Error {
+    fn from(error: anyhow::Error) -> Self {
+        if is_outage(&error) {
+            Self::TemporarilyUnavailable(error)
+        } else {
+            Self::Unexpected(error)
         }
     }
 }
 
 /// Whether an error chain says a backend (database or store) could not be reached.
 pub fn is_outage(error: &anyhow::Error) -> bool {
-    error.chain().any(|cause| {
-        cause.downcast_ref::<StoreError>().is_some()
-            || matches!(
-                cause.downcast_ref::<sea_orm::DbErr>(),
-                Some(sea_orm::DbErr::Conn(_) | sea_orm::DbErr::ConnectionAcquire(_))
-            )
-            || cause.downcast_ref::<sea_orm::DbErr>().is_some_and(|e| {
-                let text = e.to_string();
-                text.contains("connection")
-                    || text.contains("Connection")
-                    || text.contains("timed out")
-            })
-    })
+    error
+        .chain()
+        .any(|cause| cause.is::<StoreError>() || cause.is::<DatabaseUnavailable>())
 }
 
 impl From<StoreError> for Error {
     fn from(e: StoreError) -> Self {
-        tracing::error!(error = %e, "ephemeral store unavailable");
-        Self::TemporarilyUnavailable("the service is temporarily unavailable".to_owned())
+        Self::TemporarilyUnavailable(e.into())
     }
 }

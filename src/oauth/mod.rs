@@ -1,14 +1,18 @@
-//! OAuth 2.0 rules: errors, the authorization request, grants, PKCE, scopes, tokens.
+//! OAuth 2.0 rules: errors, the authorization request and its sign-in pipeline, consent,
+//! client authentication, the token request and its grants, PKCE, scopes, tokens.
 
 pub mod authorize;
 pub mod client_auth;
 pub mod code;
+pub mod consent;
 pub mod error;
 pub mod grants;
 pub mod pkce;
+pub mod redirect;
 pub mod refresh;
 pub mod revocation;
 pub mod scope;
+pub mod token_request;
 pub mod tokens;
 
 pub use error::Error;

@@ -16,6 +16,32 @@ fn well_formed(value: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
 }
 
+/// A code verifier as sent to the token endpoint, well formed (RFC 7636 §4.1). Malformed ones
+/// are `invalid_grant`, like any other verifier that cannot match (§4.6).
+#[derive(Clone, PartialEq, Eq)]
+pub struct CodeVerifier(String);
+
+impl CodeVerifier {
+    pub fn parse(raw: &str) -> Result<Self, Error> {
+        if well_formed(raw) {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(Error::invalid_grant("code_verifier is malformed"))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Never printed: the verifier is what proves possession of the code.
+impl std::fmt::Debug for CodeVerifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CodeVerifier(…)")
+    }
+}
+
 /// Validates the challenge at the authorization endpoint; returns what to keep with the code.
 pub fn challenge(
     required: bool,
@@ -60,26 +86,19 @@ pub fn challenge(
 }
 
 /// Checks the verifier at the token endpoint (RFC 7636 §4.6): any mismatch is `invalid_grant`.
-pub fn verify(stored: Option<&str>, verifier: Option<&str>) -> Result<(), Error> {
+pub fn verify(stored: Option<&str>, verifier: Option<&CodeVerifier>) -> Result<(), Error> {
     match (stored, verifier) {
         (None, None) => Ok(()),
         (None, Some(_)) => Err(Error::invalid_grant(
             "code_verifier sent but no code_challenge was",
         )),
         (Some(_), None) => Err(Error::invalid_grant("code_verifier is required")),
-        (Some(stored), Some(verifier)) => {
-            if !well_formed(verifier) {
-                return Err(Error::invalid_grant("code_verifier is malformed"));
-            }
-            Pkce::required()
-                .verify(
-                    Some(Value::private(Some(stored.to_owned()))),
-                    Some(Cow::Borrowed(verifier)),
-                )
-                .map_err(|()| {
-                    Error::invalid_grant("code_verifier does not match the code_challenge")
-                })
-        }
+        (Some(stored), Some(verifier)) => Pkce::required()
+            .verify(
+                Some(Value::private(Some(stored.to_owned()))),
+                Some(Cow::Borrowed(verifier.as_str())),
+            )
+            .map_err(|()| Error::invalid_grant("code_verifier does not match the code_challenge")),
     }
 }
 
@@ -93,8 +112,10 @@ mod tests {
     #[test]
     fn s256_round_trip_matches_rfc_7636_appendix_b() {
         let stored = challenge(true, false, Some("S256"), Some(CHALLENGE)).unwrap();
-        assert!(verify(stored.as_deref(), Some(VERIFIER)).is_ok());
-        assert!(verify(stored.as_deref(), Some(&VERIFIER.replace('d', "e"))).is_err());
+        let verifier = CodeVerifier::parse(VERIFIER).unwrap();
+        assert!(verify(stored.as_deref(), Some(&verifier)).is_ok());
+        let wrong = CodeVerifier::parse(&VERIFIER.replace('d', "e")).unwrap();
+        assert!(verify(stored.as_deref(), Some(&wrong)).is_err());
         assert!(verify(stored.as_deref(), None).is_err());
     }
 
@@ -103,7 +124,8 @@ mod tests {
         assert!(challenge(true, false, Some("plain"), Some(CHALLENGE)).is_err());
         assert!(challenge(true, false, None, Some(CHALLENGE)).is_err());
         let stored = challenge(true, true, None, Some(VERIFIER)).unwrap();
-        assert!(verify(stored.as_deref(), Some(VERIFIER)).is_ok());
+        let verifier = CodeVerifier::parse(VERIFIER).unwrap();
+        assert!(verify(stored.as_deref(), Some(&verifier)).is_ok());
     }
 
     #[test]

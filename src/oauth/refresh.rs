@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
+use crate::clock::UnixTime;
 use crate::keys;
 use crate::oauth::Scopes;
 use crate::random;
@@ -65,12 +66,13 @@ fn family_key(family: &str) -> String {
     format!("rt-family:{family}")
 }
 
-fn remaining(until: i64, now: i64) -> Duration {
-    Duration::from_secs((until - now).max(1) as u64)
+/// From `now` to `until` (Unix seconds), at least a second.
+fn remaining(until: i64, now: UnixTime) -> Duration {
+    Duration::from_secs((until - now.secs()).max(1) as u64)
 }
 
 /// Opens a family; a revocation that raced ahead of it (code replay) is kept.
-pub fn start_family(family: &str, expires_at: i64, now: i64) -> anyhow::Result<Write> {
+pub fn start_family(family: &str, expires_at: i64, now: UnixTime) -> anyhow::Result<Write> {
     Ok(Write::PutIfAbsent {
         key: family_key(family),
         value: serde_json::to_vec(&FamilyState { revoked: false })?,
@@ -99,9 +101,13 @@ pub async fn family_usable(store: &dyn EphemeralStore, family: &str) -> anyhow::
 
 /// A new refresh token and the write that stores it: it lives for the idle timeout, never
 /// past the family's end.
-pub fn new_token(grant: &RefreshGrant, idle_ttl: i64, now: i64) -> anyhow::Result<(String, Write)> {
+pub fn new_token(
+    grant: &RefreshGrant,
+    idle_ttl: i64,
+    now: UnixTime,
+) -> anyhow::Result<(String, Write)> {
     let token = random::token();
-    let ttl = remaining((now + idle_ttl).min(grant.family_expires_at), now);
+    let ttl = remaining((now.secs() + idle_ttl).min(grant.family_expires_at), now);
     let write = Write::Put {
         key: token_key(&token),
         value: serde_json::to_vec(grant)?,
@@ -119,12 +125,12 @@ pub async fn claim(
     client_id: &str,
     grace: Duration,
     claim_ttl: Duration,
-    now_ms: i64,
+    now: UnixTime,
 ) -> anyhow::Result<Presented> {
     let marker = Rotated {
         family: None,
         client_id: client_id.to_owned(),
-        rotated_at_ms: now_ms,
+        rotated_at_ms: now.millis(),
         cached: None,
     };
     let claimed = store
@@ -141,7 +147,7 @@ pub async fn claim(
         let grant = serde_json::from_slice(&raw).context("stored refresh token")?;
         return Ok(Presented::Live(grant));
     }
-    after_rotation(store, token, client_id, grace, now_ms).await
+    after_rotation(store, token, client_id, grace, now).await
 }
 
 async fn after_rotation(
@@ -149,10 +155,10 @@ async fn after_rotation(
     token: &str,
     client_id: &str,
     grace: Duration,
-    now_ms: i64,
+    now: UnixTime,
 ) -> anyhow::Result<Presented> {
     let within = |m: &Rotated| {
-        m.client_id == client_id && now_ms - m.rotated_at_ms <= grace.as_millis() as i64
+        m.client_id == client_id && now.since(UnixTime::from_millis(m.rotated_at_ms)) <= grace
     };
     // A concurrent winner may still be minting: wait briefly for its sealed answer.
     let mut token_gone = false;
@@ -193,16 +199,16 @@ pub fn retire(
     old_token: &str,
     grant: &RefreshGrant,
     response: &[u8],
-    now_ms: i64,
+    now: UnixTime,
 ) -> anyhow::Result<[Write; 2]> {
     let key = random::derive_key("refresh-retry", old_token);
     let marker = Rotated {
         family: Some(grant.family.clone()),
         client_id: grant.client_id.clone(),
-        rotated_at_ms: now_ms,
+        rotated_at_ms: now.millis(),
         cached: Some(keys::seal(&key, response)?),
     };
-    let ttl = remaining(grant.family_expires_at, now_ms / 1000);
+    let ttl = remaining(grant.family_expires_at, now);
     Ok([
         Write::Delete {
             key: token_key(old_token),

@@ -1,13 +1,28 @@
 //! Token revocation (RFC 7009) and introspection (RFC 7662) of our own tokens.
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use serde_json::{Value, json};
 
 use crate::clients::Client;
+use crate::clock::{SharedClock, UnixTime};
 use crate::keys::KeyRing;
 use crate::oauth::tokens::{self, AccessClaims};
 use crate::oauth::{Error, refresh};
 use crate::settings::Issuer;
-use crate::store::EphemeralStore;
+use crate::store::{EphemeralStore, Store};
+
+/// Revocation and introspection of the tokens we issued.
+#[derive(Clone)]
+pub struct Revocation {
+    pub store: Store,
+    pub keys: Arc<KeyRing>,
+    pub issuer: Issuer,
+    pub clock: SharedClock,
+    /// How long a revoked family must stay known (the longest a refresh token can live).
+    pub family_ttl: Duration,
+}
 
 /// What a presented token turned out to be.
 enum Found {
@@ -23,7 +38,7 @@ async fn find(
     issuer: &Issuer,
     token: &str,
     hint: Option<&str>,
-    now: i64,
+    now: UnixTime,
 ) -> Result<Found, Error> {
     let as_access = async {
         match tokens::verify_access(keys, issuer, store, token, now).await {
@@ -46,58 +61,68 @@ async fn find(
     Ok(as_access.await?.map_or(Found::Nothing, Found::Access))
 }
 
-/// RFC 7009 §2: a client may revoke only its own tokens; unknown tokens are not an error.
-pub async fn revoke(
-    store: &dyn EphemeralStore,
-    keys: &KeyRing,
-    issuer: &Issuer,
-    client: &Client,
-    token: &str,
-    hint: Option<&str>,
-    family_ttl: i64,
-) -> Result<(), Error> {
-    let now = chrono::Utc::now().timestamp();
-    match find(store, keys, issuer, token, hint, now).await? {
-        Found::Refresh(grant) if grant.client_id == client.id => {
-            refresh::revoke_family(
-                store,
-                &grant.family,
-                std::time::Duration::from_secs(family_ttl.max(1) as u64),
-            )
-            .await?;
-            refresh::forget(store, token).await?;
+impl Revocation {
+    fn store(&self) -> &dyn EphemeralStore {
+        self.store.as_ref()
+    }
+
+    /// RFC 7009 §2: a client may revoke only its own tokens; unknown tokens are not an error.
+    pub async fn revoke(
+        &self,
+        client: &Client,
+        token: &str,
+        hint: Option<&str>,
+    ) -> Result<(), Error> {
+        let now = self.clock.now();
+        let store = self.store();
+        match find(store, &self.keys, &self.issuer, token, hint, now).await? {
+            Found::Refresh(grant) if grant.client_id == client.id => {
+                refresh::revoke_family(store, &grant.family, self.family_ttl).await?;
+                refresh::forget(store, token).await?;
+            }
+            Found::Access(claims) if claims.client_id == client.id => {
+                tokens::revoke_access(store, &claims.jti, claims.exp, now).await?;
+            }
+            Found::Refresh(_) | Found::Access(_) => {
+                return Err(Error::UnauthorizedClient(
+                    "the token was issued to another client".into(),
+                ));
+            }
+            Found::Nothing => {}
         }
-        Found::Access(claims) if claims.client_id == client.id => {
-            tokens::revoke_access(store, &claims.jti, claims.exp, now).await?;
-        }
-        Found::Refresh(_) | Found::Access(_) => {
-            return Err(Error::UnauthorizedClient(
-                "the token was issued to another client".into(),
+        Ok(())
+    }
+
+    /// RFC 7662 §2.2: live tokens are described; anything else is just `{"active": false}`.
+    /// Only confidential clients may ask: they are the protected resources (§2.1).
+    pub async fn introspect(
+        &self,
+        client: &Client,
+        token: &str,
+        hint: Option<&str>,
+    ) -> Result<Value, Error> {
+        if client.is_public() {
+            return Err(Error::invalid_client(
+                "introspection requires a confidential client",
+                false,
             ));
         }
-        Found::Nothing => {}
+        let now = self.clock.now();
+        let store = self.store();
+        Ok(
+            match find(store, &self.keys, &self.issuer, token, hint, now).await? {
+                Found::Access(c) => json!({
+                    "active": true, "scope": c.scope, "client_id": c.client_id, "sub": c.sub,
+                    "exp": c.exp, "iat": c.iat, "token_type": "Bearer", "aud": c.aud, "iss": c.iss,
+                    "jti": c.jti,
+                }),
+                Found::Refresh(g) if refresh::family_usable(store, &g.family).await? => json!({
+                    "active": true, "scope": g.scope.to_string(), "client_id": g.client_id,
+                    "sub": g.user_id, "exp": g.family_expires_at, "token_type": "refresh_token",
+                    "iss": self.issuer.as_str(),
+                }),
+                Found::Refresh(_) | Found::Nothing => json!({"active": false}),
+            },
+        )
     }
-    Ok(())
-}
-
-/// RFC 7662 §2.2: live tokens are described; anything else is just `{"active": false}`.
-pub async fn introspect(
-    store: &dyn EphemeralStore,
-    keys: &KeyRing,
-    issuer: &Issuer,
-    token: &str,
-    hint: Option<&str>,
-) -> Result<Value, Error> {
-    let now = chrono::Utc::now().timestamp();
-    Ok(match find(store, keys, issuer, token, hint, now).await? {
-        Found::Access(c) => json!({
-            "active": true, "scope": c.scope, "client_id": c.client_id, "sub": c.sub, "exp": c.exp,
-            "iat": c.iat, "token_type": "Bearer", "aud": c.aud, "iss": c.iss, "jti": c.jti,
-        }),
-        Found::Refresh(g) if refresh::family_usable(store, &g.family).await? => json!({
-            "active": true, "scope": g.scope.to_string(), "client_id": g.client_id, "sub": g.user_id,
-            "exp": g.family_expires_at, "token_type": "refresh_token", "iss": issuer.as_str(),
-        }),
-        Found::Refresh(_) | Found::Nothing => json!({"active": false}),
-    })
 }

@@ -5,6 +5,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::clock::UnixTime;
 use crate::keys::KeyRing;
 use crate::oauth::{Error, Scopes};
 use crate::settings::{Issuer, TokenSettings};
@@ -117,7 +118,7 @@ pub async fn verify_access(
     issuer: &Issuer,
     store: &dyn EphemeralStore,
     token: &str,
-    now: i64,
+    now: UnixTime,
 ) -> Result<AccessClaims, Error> {
     let invalid = || Error::InvalidToken("the access token is invalid or expired".into());
     let (payload, typ) = keys.verify(token).map_err(|_| invalid())?;
@@ -125,7 +126,7 @@ pub async fn verify_access(
         return Err(invalid());
     }
     let claims: AccessClaims = serde_json::from_slice(&payload).map_err(|_| invalid())?;
-    if claims.iss != issuer.as_str() || claims.exp <= now {
+    if claims.iss != issuer.as_str() || claims.exp <= now.secs() {
         return Err(invalid());
     }
     if store.get(&revoked_jti_key(&claims.jti)).await?.is_some() {
@@ -143,9 +144,9 @@ pub async fn revoke_access(
     store: &dyn EphemeralStore,
     jti: &str,
     expires_at: i64,
-    now: i64,
+    now: UnixTime,
 ) -> Result<(), Error> {
-    let remaining = (expires_at - now).max(1) as u64;
+    let remaining = (expires_at - now.secs()).max(1) as u64;
     store
         .put(
             &revoked_jti_key(jti),

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
+use crate::clock::SharedClock;
 use crate::keys::KeyRing;
 use crate::random;
 use crate::settings::Issuer;
@@ -26,15 +27,21 @@ pub struct Notifier {
     http: reqwest::Client,
     keys: Arc<KeyRing>,
     issuer: Issuer,
+    clock: SharedClock,
 }
 
 impl Notifier {
-    pub fn new(keys: Arc<KeyRing>, issuer: Issuer) -> anyhow::Result<Self> {
+    pub fn new(keys: Arc<KeyRing>, issuer: Issuer, clock: SharedClock) -> anyhow::Result<Self> {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(5))
             .build()?;
-        Ok(Self { http, keys, issuer })
+        Ok(Self {
+            http,
+            keys,
+            issuer,
+            clock,
+        })
     }
 
     /// Queues delivery; returns at once.
@@ -45,7 +52,7 @@ impl Notifier {
 
     /// §2.4: `iss`, `aud`, `iat`, `exp`, `jti`, `events`, `sub`, `sid`; never a `nonce`.
     pub fn logout_token(&self, logout: &Logout) -> anyhow::Result<String> {
-        let now = chrono::Utc::now().timestamp();
+        let now = self.clock.now().secs();
         let claims = json!({
             "iss": self.issuer.as_str(),
             "aud": logout.client_id,

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::http::paths;
+use crate::paths;
 use crate::settings::Issuer;
 
 /// Client authentication methods; `none` last, since introspection excludes it.
@@ -112,7 +112,10 @@ impl ProviderMetadata {
         }
     }
 
-    pub fn to_json(&self) -> anyhow::Result<String> {
-        Ok(serde_json::to_string(self)?)
+    pub fn to_json(&self) -> anyhow::Result<DiscoveryJson> {
+        Ok(DiscoveryJson(serde_json::to_string(self)?))
     }
 }
+
+/// The serialized metadata, built once at start.
+pub struct DiscoveryJson(pub String);

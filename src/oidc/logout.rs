@@ -1,44 +1,155 @@
-//! Ending a browser session: the session, its refresh-token families, and a back-channel
-//! logout to every client that received tokens in it.
+//! RP-Initiated Logout 1.0 at the `end_session_endpoint`: a request tied to the current
+//! session by `id_token_hint` ends it at once (§2); anything else asks the user first (§3).
+//! `post_logout_redirect_uri` must exactly match one registered for the client (§3.1).
 
-use std::time::Duration;
+use std::sync::Arc;
 
-use sea_orm::DatabaseConnection;
+use serde::Deserialize;
 
-use super::backchannel::{Logout, Notifier};
-use crate::clients;
-use crate::oauth::refresh;
-use crate::sessions::{self, Session};
-use crate::store::EphemeralStore;
+use super::session::SignOn;
+use crate::clients::Client;
+use crate::keys::KeyRing;
+use crate::oauth::Error;
+use crate::sessions::Session;
+use crate::settings::Issuer;
 
-pub struct Ending<'a> {
-    pub db: &'a DatabaseConnection,
-    pub store: &'a dyn EphemeralStore,
-    pub notifier: &'a Notifier,
-    pub family_ttl: Duration,
+/// The parameters of a logout request (§2), each present at most once.
+#[derive(Debug, Default)]
+pub struct LogoutRequest<'a> {
+    pub id_token_hint: Option<&'a str>,
+    pub client_id: Option<&'a str>,
+    pub post_logout_redirect_uri: Option<&'a str>,
+    pub state: Option<&'a str>,
 }
 
-/// Ends the session stored under `id`; `None` when it was already gone.
-pub async fn end_session(e: &Ending<'_>, id: &str) -> anyhow::Result<Option<Session>> {
-    let Some(session) = sessions::remove(e.store, id).await? else {
-        return Ok(None);
-    };
-    for family in sessions::families(e.store, &session.sid).await? {
-        refresh::revoke_family(e.store, &family, e.family_ttl).await?;
+/// Where the browser goes afterwards, once validated.
+#[derive(Debug)]
+pub struct Target {
+    pub client: Option<Client>,
+    pub redirect: Option<String>,
+    pub state: Option<String>,
+}
+
+pub enum LogoutStep {
+    /// Nothing (more) to end: tell the user or redirect. `ended` says a session was ended
+    /// now, so its cookie should go.
+    SignedOut { target: Target, ended: bool },
+    /// A session exists that the request is not tied to: ask the user (§3).
+    Confirm(Target),
+}
+
+/// The claims of our own id_token that tie a request to a session (expiry does not matter).
+#[derive(Deserialize)]
+struct Hint {
+    iss: String,
+    aud: String,
+    sub: String,
+    sid: Option<String>,
+}
+
+impl Hint {
+    fn ties(&self, session: &Session) -> bool {
+        self.sub == session.user_id && self.sid.as_deref() == Some(session.sid.as_str())
     }
-    for client_id in sessions::clients(e.store, &session.sid).await? {
-        let Some(client) = clients::store::find(e.db, &client_id).await? else {
-            continue;
+}
+
+#[derive(Clone)]
+pub struct RpLogout {
+    pub sign_on: SignOn,
+    pub keys: Arc<KeyRing>,
+    pub issuer: Issuer,
+}
+
+impl RpLogout {
+    /// Decides a logout request for the browser with session cookie `cookie`.
+    pub async fn request(
+        &self,
+        request: &LogoutRequest<'_>,
+        cookie: Option<&str>,
+    ) -> Result<LogoutStep, Error> {
+        let hint = match request.id_token_hint {
+            Some(token) => Some(self.verify_hint(token).ok_or_else(|| {
+                Error::invalid_request("The id_token_hint is not an ID token we issued.")
+            })?),
+            None => None,
         };
-        if let Some(uri) = client.backchannel_logout_uri {
-            e.notifier.notify(Logout {
-                client_id,
-                uri,
-                sub: session.user_id.clone(),
-                sid: session.sid.clone(),
+        let client_id = match (hint.as_ref().map(|h| h.aud.as_str()), request.client_id) {
+            (Some(a), Some(b)) if a != b => {
+                return Err(Error::invalid_request(
+                    "client_id does not match the id_token_hint.",
+                ));
+            }
+            (a, b) => a.or(b),
+        };
+        let target = self.target(client_id, request).await?;
+        let Some(signed_in) = self.sign_on.session(cookie).await? else {
+            return Ok(LogoutStep::SignedOut {
+                target,
+                ended: false,
             });
+        };
+        if !hint.is_some_and(|h| h.ties(&signed_in.1)) {
+            return Ok(LogoutStep::Confirm(target));
         }
+        self.sign_on.end(&signed_in.0).await?;
+        Ok(LogoutStep::SignedOut {
+            target,
+            ended: true,
+        })
     }
-    tracing::info!(user_id = %session.user_id, "session ended");
-    Ok(Some(session))
+
+    /// The user confirmed on our page: end this browser's session, then go where asked.
+    pub async fn confirm(
+        &self,
+        request: &LogoutRequest<'_>,
+        cookie: Option<&str>,
+    ) -> Result<Target, Error> {
+        let target = self.target(request.client_id, request).await?;
+        if let Some((id, _)) = self.sign_on.session(cookie).await? {
+            self.sign_on.end(&id).await?;
+        }
+        Ok(target)
+    }
+
+    /// An id_token we issued, whatever its age (OIDC RP-Initiated Logout §2).
+    fn verify_hint(&self, token: &str) -> Option<Hint> {
+        let (payload, typ) = self.keys.verify(token).ok()?;
+        let hint: Hint = serde_json::from_slice(&payload).ok()?;
+        (typ.as_deref() == Some("JWT") && hint.iss == self.issuer.as_str()).then_some(hint)
+    }
+
+    async fn target(
+        &self,
+        client_id: Option<&str>,
+        request: &LogoutRequest<'_>,
+    ) -> Result<Target, Error> {
+        let client = match client_id {
+            Some(id) => Some(
+                self.sign_on
+                    .clients
+                    .get(&self.sign_on.db, id)
+                    .await?
+                    .ok_or_else(|| Error::invalid_request("Unknown client_id."))?,
+            ),
+            None => None,
+        };
+        let redirect = request.post_logout_redirect_uri;
+        if let Some(uri) = redirect {
+            if !client.as_ref().is_some_and(|c| registered(c, uri)) {
+                return Err(Error::invalid_request(
+                    "post_logout_redirect_uri is not registered for this client.",
+                ));
+            }
+        }
+        Ok(Target {
+            client,
+            redirect: redirect.map(str::to_owned),
+            state: request.state.map(str::to_owned),
+        })
+    }
+}
+
+/// Exact string comparison, as for redirect URIs (RFC 9700 §4.1.1).
+pub fn registered(client: &Client, uri: &str) -> bool {
+    client.post_logout_redirect_uris.iter().any(|r| r == uri)
 }

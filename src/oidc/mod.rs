@@ -1,5 +1,9 @@
-//! OpenID Connect: discovery metadata, logout (RP-initiated and back-channel).
+//! OpenID Connect: discovery metadata, the OP's browser sessions and the sign-in steps that
+//! start them, UserInfo claims, and logout (RP-initiated and back-channel).
 
 pub mod backchannel;
 pub mod discovery;
 pub mod logout;
+pub mod session;
+pub mod signin;
+pub mod userinfo;

@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
+use crate::clock::UnixTime;
 use crate::random;
 use crate::store::{EphemeralStore, Write};
 
@@ -37,17 +38,24 @@ fn user_index(user_id: &str) -> String {
     format!("user-sessions:{user_id}")
 }
 
-fn remaining(session: &Session, now: i64) -> Duration {
-    Duration::from_secs((session.expires_at - now).max(1) as u64)
+fn remaining(session: &Session, now: UnixTime) -> Duration {
+    Duration::from_secs((session.expires_at - now.secs()).max(1) as u64)
 }
 
 /// Where a login happens: the browser, and the session it re-authenticates, if any.
 pub struct LoginContext<'a> {
-    pub user_agent: &'a str,
-    pub ip: &'a str,
+    pub device: &'a Device,
     /// A session of the same user in this browser: it continues (same `sid`) under a new
     /// cookie value, so relying parties see one session and fixation gains nothing.
     pub continuing: Option<&'a Session>,
+    pub now: UnixTime,
+}
+
+/// The browser a session was started from, as shown on the account page.
+#[derive(Debug, Clone, Default)]
+pub struct Device {
+    pub user_agent: String,
+    pub ip: String,
 }
 
 /// Starts (or re-authenticates) a session after a successful login; returns the cookie
@@ -58,9 +66,9 @@ pub async fn start(
     at: &LoginContext<'_>,
     ttl: Duration,
 ) -> anyhow::Result<(String, Session)> {
-    let now = chrono::Utc::now().timestamp();
+    let now = at.now.secs();
     let cookie_value = random::token();
-    let (user_agent, ip) = (at.user_agent, at.ip);
+    let (user_agent, ip) = (&at.device.user_agent, &at.device.ip);
     let session = Session {
         sid: at.continuing.map_or_else(random::token, |s| s.sid.clone()),
         user_id: user_id.to_owned(),
@@ -70,7 +78,7 @@ pub async fn start(
         last_seen: now,
         expires_at: now + ttl.as_secs() as i64,
         user_agent: user_agent.chars().take(300).collect(),
-        ip: ip.to_owned(),
+        ip: ip.clone(),
     };
     let id = id_of(&cookie_value);
     store
@@ -80,11 +88,14 @@ pub async fn start(
     Ok((cookie_value, session))
 }
 
+/// The live session behind a cookie; one past its end is gone even if the store still has it.
 pub async fn find(
     store: &dyn EphemeralStore,
     cookie_value: &str,
+    now: UnixTime,
 ) -> anyhow::Result<Option<Session>> {
-    find_by_id(store, &id_of(cookie_value)).await
+    let found = find_by_id(store, &id_of(cookie_value)).await?;
+    Ok(found.filter(|s| s.expires_at > now.secs()))
 }
 
 pub async fn find_by_id(store: &dyn EphemeralStore, id: &str) -> anyhow::Result<Option<Session>> {
@@ -101,10 +112,10 @@ pub async fn touch(
     store: &dyn EphemeralStore,
     cookie_value: &str,
     session: &Session,
+    now: UnixTime,
 ) -> anyhow::Result<()> {
-    let now = chrono::Utc::now().timestamp();
     let updated = Session {
-        last_seen: now,
+        last_seen: now.secs(),
         ..session.clone()
     };
     store

@@ -42,7 +42,8 @@ impl SqlStore {
         let store = self.clone();
         tokio::spawn(async move {
             // Not at once: a start-up should not begin with a large delete.
-            let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+            let mut tick = tokio::time::interval(every);
+            tick.tick().await; // the first tick is at once
             loop {
                 tick.tick().await;
                 if let Err(e) = store.purge_expired().await {
@@ -143,8 +144,13 @@ impl SqlStore {
     }
 }
 
+/// The store keeps time as Redis does, by the wall clock of the store itself, whatever the
+/// application's [`Clock`](crate::clock::Clock) says: TTLs here reclaim storage. Expiries
+/// the protocol depends on (codes, sessions) are also checked against the application's
+/// clock by their owners.
 pub(super) fn now_millis() -> i64 {
-    chrono::Utc::now().timestamp_millis()
+    use crate::clock::Clock;
+    crate::clock::SystemClock.now().millis()
 }
 
 #[async_trait]

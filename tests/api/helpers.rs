@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use actix_web::dev::ServerHandle;
+use gatehouse::clock::{SharedClock, TestClock};
 use gatehouse::settings::Settings;
 use gatehouse::startup::Application;
 use gatehouse::store::{EphemeralStore, RedisStore, SqliteStore};
@@ -83,9 +84,11 @@ impl std::io::Write for LogWriter {
     }
 }
 
-/// A fresh database (and Redis prefix) that is removed when dropped.
+/// A fresh database (and Redis prefix) that is removed when dropped, and the clock of every
+/// server on it (instances share one: a test moves time for all of them at once).
 pub struct Isolation {
     pub backend: Backend,
+    pub clock: Arc<TestClock>,
     pub database_url: String,
     pub redis_prefix: String,
     sqlite_dir: Option<PathBuf>,
@@ -103,6 +106,7 @@ impl Isolation {
                 let url = format!("sqlite://{}?mode=rwc", dir.join("gatehouse.db").display());
                 Self {
                     backend,
+                    clock: TestClock::new(),
                     database_url: url,
                     redis_prefix,
                     sqlite_dir: Some(dir),
@@ -123,6 +127,7 @@ impl Isolation {
                 url.set_path(&name);
                 Self {
                     backend,
+                    clock: TestClock::new(),
                     database_url: url.to_string(),
                     redis_prefix,
                     sqlite_dir: None,
@@ -248,7 +253,8 @@ impl TestApp {
         let port = listener.local_addr().unwrap().port();
         let mut settings = isolation.settings(port);
         tweak(&mut settings);
-        let app = Application::build_on(settings.clone(), listener)
+        let clock: SharedClock = isolation.clock.clone();
+        let app = Application::build_with_clock(settings.clone(), listener, clock)
             .await
             .expect("server starts");
         let handle = app.handle();
@@ -273,6 +279,11 @@ impl TestApp {
 
     pub async fn stop(&self) {
         self.handle.stop(true).await;
+    }
+
+    /// Moves the clock of every server on this isolation forward.
+    pub fn advance_clock(&self, by: Duration) {
+        self.isolation.clock.advance(by);
     }
 }
 
@@ -352,7 +363,8 @@ impl TestApp {
     /// Registers an extra client directly in this server's database.
     pub async fn with_client(&self, client: &gatehouse::clients::Client) {
         let db = self.isolation.connect().await;
-        gatehouse::clients::store::insert_if_absent(&db, client)
+        let now = gatehouse::clock::Clock::now(self.isolation.clock.as_ref());
+        gatehouse::clients::store::insert_if_absent(&db, client, now)
             .await
             .unwrap();
         db.close().await.ok();

@@ -57,7 +57,7 @@ async fn retry_within_grace_at_other_instance_gets_same_response_then_reuse_revo
         "the same response, byte for byte"
     );
 
-    tokio::time::sleep(Duration::from_millis(2300)).await;
+    first.advance_clock(Duration::from_millis(2300));
     assert_eq!(
         json_error(refresh(&second, SPA, &rt1).await).await,
         (400, "invalid_grant".into())

@@ -17,5 +17,6 @@ mod logs;
 mod negative;
 mod private_key_jwt;
 mod rp;
+mod shape;
 mod sso;
 mod store_contract;

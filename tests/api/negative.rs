@@ -126,7 +126,7 @@ async fn reused_code_fails_and_revokes_first_tokens(backend: Backend) {
 async fn expired_code_is_invalid_grant(backend: Backend) {
     let app = TestApp::spawn_with(backend, |s| s.tokens.authorization_code_ttl_secs = 1).await;
     let (code, verifier) = obtain_code(&app, SPA, "openid").await;
-    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    app.advance_clock(std::time::Duration::from_millis(1500));
     assert_eq!(
         json_error(exchange_code(&app, SPA, &code, &verifier).await).await,
         (400, "invalid_grant".into())
@@ -209,7 +209,7 @@ async fn refresh_reuse_after_grace_revokes_family(backend: Backend) {
     let second: serde_json::Value = refresh(&app, SPA, &rt1).await.json().await.unwrap();
     let rt2 = second["refresh_token"].as_str().unwrap().to_owned();
 
-    tokio::time::sleep(std::time::Duration::from_millis(1300)).await;
+    app.advance_clock(std::time::Duration::from_millis(1300));
     assert_eq!(
         json_error(refresh(&app, SPA, &rt1).await).await,
         (400, "invalid_grant".into())

@@ -59,7 +59,7 @@ async fn prompt_login_and_consent_force_the_pages(backend: Backend) {
 
     let mut params = standard_params(SPA, &challenge, "openid");
     params.push(("max_age", "0"));
-    std::thread::sleep(std::time::Duration::from_millis(1100));
+    app.advance_clock(std::time::Duration::from_millis(1100));
     let (_, location, _) = navigate(&app, &authorize_url(&app, &params)).await;
     assert!(
         location.unwrap().starts_with("/login?"),

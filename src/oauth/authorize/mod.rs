@@ -1,129 +1,234 @@
-//! The authorization endpoint's decisions: who must log in, who must consent, and issuing
-//! the code. The pending request lives server-side between the pages.
+//! The authorization endpoint (RFC 6749 §4.1, OIDC Core §3.1.2): validating the request,
+//! and the sign-in pipeline that follows it — which page the user sees next, and issuing
+//! the code once the session and consent are good enough.
 
+mod decision;
+mod pending;
 pub mod request;
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context;
-use serde::{Deserialize, Serialize};
+use sea_orm::DatabaseConnection;
 
+pub use decision::{Next, Page, decide};
+pub use pending::Pending;
 pub use request::{AuthorizationRequest, Params, Prompt, Rejection, ReplyTo, ResponseMode};
 
-use crate::oauth::Error;
+use crate::clients::ClientCache;
+use crate::clock::SharedClock;
 use crate::oauth::code::{self, CodeGrant};
+use crate::oauth::{Error, consent};
 use crate::random;
-use crate::sessions::Session;
-use crate::store::EphemeralStore;
+use crate::sessions::{self, Session};
+use crate::store::{EphemeralStore, Store};
 
-/// How long a user may take on the login and consent pages.
-const PENDING_TTL: Duration = Duration::from_secs(15 * 60);
-
-/// An authorization request waiting for the user, bound to the browser that started it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Pending {
-    pub request: AuthorizationRequest,
-    pub client_name: String,
-    /// Digest of the browser's CSRF cookie: only that browser can continue the request.
-    pub browser: String,
-    /// Set when the user logged in for this request (satisfies `prompt=login`/`max_age`).
-    pub fresh_login: bool,
-    pub consent_given: bool,
-}
-
-pub async fn save_pending(store: &dyn EphemeralStore, pending: &Pending) -> anyhow::Result<String> {
-    let id = random::token();
-    update_pending(store, &id, pending).await?;
-    Ok(id)
-}
-
-pub async fn update_pending(
-    store: &dyn EphemeralStore,
-    id: &str,
-    pending: &Pending,
-) -> anyhow::Result<()> {
-    store
-        .put(
-            &format!("pending:{}", random::digest(id)),
-            &serde_json::to_vec(pending)?,
-            PENDING_TTL,
-        )
-        .await?;
-    Ok(())
-}
-
-/// The pending request if it exists and belongs to this browser.
-pub async fn load_pending(
-    store: &dyn EphemeralStore,
-    id: &str,
-    browser: &str,
-) -> anyhow::Result<Option<Pending>> {
-    let Some(raw) = store
-        .get(&format!("pending:{}", random::digest(id)))
-        .await?
-    else {
-        return Ok(None);
-    };
-    let pending: Pending = serde_json::from_slice(&raw).context("stored pending request")?;
-    Ok((pending.browser == random::digest(browser)).then_some(pending))
-}
-
-pub async fn drop_pending(store: &dyn EphemeralStore, id: &str) -> anyhow::Result<()> {
-    store
-        .delete(&format!("pending:{}", random::digest(id)))
-        .await?;
-    Ok(())
-}
-
-/// What happens next for a request, given the browser's session.
+/// What the browser is sent to next.
 #[derive(Debug)]
-pub enum Next {
-    Login,
-    Consent,
-    Issue,
-    Fail(Error),
+pub enum Step {
+    /// A page of the pipeline, for the pending request `request`.
+    Show { page: Page, request: String },
+    /// Back to the authorization endpoint, to decide again (after a page was completed).
+    Resume { request: String },
+    /// The code for the client (RFC 6749 §4.1.2).
+    Code { reply: ReplyTo, code: String },
+    /// An error for the client (§4.1.2.1), now that its redirect URI is trusted.
+    Deny { reply: ReplyTo, error: Error },
+    /// The pending request is gone, or belongs to another browser.
+    Expired,
 }
 
-/// OIDC Core §3.1.2.3: authenticate unless a session is good enough; `prompt=none` must not
-/// show a page. `consented` says whether remembered or just-given consent covers the scope.
-pub fn decide(pending: &Pending, session: Option<&Session>, consented: bool, now: i64) -> Next {
-    let request = &pending.request;
-    let too_old = |s: &Session| request.max_age.is_some_and(|max| now - s.auth_time > max);
-    let needs_login = match session {
-        None => true,
-        Some(s) => !pending.fresh_login && (request.prompt.login || too_old(s)),
-    };
-    let needs_consent = !pending.consent_given && (request.prompt.consent || !consented);
-    match (needs_login, needs_consent, request.prompt.none) {
-        (true, _, true) => Next::Fail(Error::LoginRequired("the user is not signed in".into())),
-        (true, _, false) => Next::Login,
-        (false, true, true) => {
-            Next::Fail(Error::ConsentRequired("the user has not consented".into()))
-        }
-        (false, true, false) => Next::Consent,
-        (false, false, _) => Next::Issue,
+/// The browser as the pipeline sees it: its binding value and its session cookie.
+#[derive(Debug, Clone, Copy)]
+pub struct Browser<'a> {
+    pub binding: &'a str,
+    pub session: Option<&'a str>,
+}
+
+#[derive(Clone)]
+pub struct Authorizer {
+    pub db: DatabaseConnection,
+    pub store: Store,
+    pub clients: Arc<ClientCache>,
+    pub clock: SharedClock,
+    pub code_ttl: Duration,
+}
+
+impl Authorizer {
+    fn store(&self) -> &dyn EphemeralStore {
+        self.store.as_ref()
     }
-}
 
-/// Issues the authorization code for a signed-in user.
-pub async fn issue_code(
-    store: &dyn EphemeralStore,
-    request: &AuthorizationRequest,
-    session: &Session,
-    ttl: Duration,
-) -> Result<String, Error> {
-    let grant = CodeGrant {
-        client_id: request.client_id.clone(),
-        redirect_uri: request
-            .redirect_uri_given
-            .then(|| request.reply.redirect_uri.clone()),
-        user_id: session.user_id.clone(),
-        scope: request.scope.clone(),
-        nonce: request.nonce.clone(),
-        pkce: request.pkce.clone(),
-        auth_time: session.auth_time,
-        sid: session.sid.clone(),
-        amr: session.amr.clone(),
-    };
-    Ok(code::issue(store, &grant, ttl).await?)
+    /// A new authorization request. Errors before the client and redirect URI are trusted
+    /// are `Err` (shown as a page, never redirected: §4.1.2.1).
+    pub async fn start(&self, params: &Params, browser: Browser<'_>) -> Result<Step, Error> {
+        let (request, client) = match request::validate(&self.db, &self.clients, params).await {
+            Ok(valid) => valid,
+            Err(Rejection::Page(e)) => return Err(e),
+            Err(Rejection::Redirect(reply, error)) => return Ok(Step::Deny { reply, error }),
+        };
+        tracing::debug!(client_id = %client.id, "authorization request accepted");
+        let pending = Pending {
+            request,
+            client_name: client.name,
+            browser: random::digest(browser.binding),
+            fresh_login: false,
+            consent_given: false,
+        };
+        self.proceed(pending, None, browser.session).await
+    }
+
+    /// Decides again for a pending request, after one of its pages.
+    pub async fn resume(&self, id: &str, browser: Browser<'_>) -> Result<Step, Error> {
+        match self.pending(id, browser.binding).await? {
+            Some(pending) => self.proceed(pending, Some(id), browser.session).await,
+            None => Ok(Step::Expired),
+        }
+    }
+
+    /// The pending request `id`, if this browser may continue it.
+    pub async fn pending(&self, id: &str, binding: &str) -> Result<Option<Pending>, Error> {
+        Ok(pending::load(self.store(), id, binding).await?)
+    }
+
+    /// The user signed in on the login page for this request.
+    pub async fn signed_in(&self, id: &str, mut pending: Pending) -> Result<Step, Error> {
+        pending.fresh_login = true;
+        pending::update(self.store(), id, &pending).await?;
+        Ok(Step::Resume {
+            request: id.to_owned(),
+        })
+    }
+
+    /// The user's answer on the consent page; allowed consent is remembered (widening what
+    /// was granted before), a refusal is `access_denied` for the client.
+    pub async fn consent(
+        &self,
+        id: &str,
+        binding: &str,
+        user_id: &str,
+        allow: bool,
+    ) -> Result<Step, Error> {
+        let Some(mut pending) = self.pending(id, binding).await? else {
+            return Ok(Step::Expired);
+        };
+        if !allow {
+            self.forget(id).await;
+            let error = Error::AccessDenied("the user denied the request".into());
+            return Ok(Step::Deny {
+                reply: pending.request.reply,
+                error,
+            });
+        }
+        let request = &pending.request;
+        let now = self.clock.now();
+        consent::remember(&self.db, user_id, &request.client_id, &request.scope, now).await?;
+        pending.consent_given = true;
+        pending::update(self.store(), id, &pending).await?;
+        Ok(Step::Resume {
+            request: id.to_owned(),
+        })
+    }
+
+    /// The next step for `pending` (stored under `id` once it has been saved).
+    async fn proceed(
+        &self,
+        pending: Pending,
+        id: Option<&str>,
+        cookie: Option<&str>,
+    ) -> Result<Step, Error> {
+        let session = self.live_session(cookie).await?;
+        let consented = self.consented(&pending, session.as_ref()).await?;
+        match decide(&pending, session.as_ref(), consented, self.clock.now()) {
+            Next::Issue(session) => {
+                let code = self.issue_code(&pending, session).await?;
+                if let Some(id) = id {
+                    self.forget(id).await;
+                }
+                Ok(Step::Code {
+                    reply: pending.request.reply,
+                    code,
+                })
+            }
+            Next::Fail(error) => {
+                if let Some(id) = id {
+                    self.forget(id).await;
+                }
+                Ok(Step::Deny {
+                    reply: pending.request.reply,
+                    error,
+                })
+            }
+            Next::Show(page) => {
+                let request = match id {
+                    Some(id) => {
+                        pending::update(self.store(), id, &pending).await?;
+                        id.to_owned()
+                    }
+                    None => pending::save(self.store(), &pending).await?,
+                };
+                Ok(Step::Show { page, request })
+            }
+        }
+    }
+
+    /// The browser's session, marked as used now (the account page shows it).
+    async fn live_session(&self, cookie: Option<&str>) -> Result<Option<Session>, Error> {
+        let Some(cookie) = cookie else {
+            return Ok(None);
+        };
+        let now = self.clock.now();
+        let Some(session) = sessions::find(self.store(), cookie, now).await? else {
+            return Ok(None);
+        };
+        sessions::touch(self.store(), cookie, &session, now).await?;
+        Ok(Some(session))
+    }
+
+    /// Whether consent is needed at all for this client, or is remembered for the scope.
+    async fn consented(&self, pending: &Pending, session: Option<&Session>) -> Result<bool, Error> {
+        let request = &pending.request;
+        let client = self
+            .clients
+            .get(&self.db, &request.client_id)
+            .await?
+            .ok_or_else(|| Error::invalid_request("the client no longer exists"))?;
+        Ok(match (session, client.require_consent) {
+            (_, false) => true,
+            (Some(s), true) => {
+                consent::covers(&self.db, &s.user_id, &client.id, &request.scope).await?
+            }
+            (None, true) => false,
+        })
+    }
+
+    async fn issue_code(&self, pending: &Pending, session: &Session) -> Result<String, Error> {
+        let request = &pending.request;
+        let grant = CodeGrant {
+            client_id: request.client_id.clone(),
+            redirect_uri: request
+                .redirect_uri_given
+                .then(|| request.reply.redirect_uri.clone()),
+            user_id: session.user_id.clone(),
+            scope: request.scope.clone(),
+            nonce: request.nonce.clone(),
+            pkce: request.pkce.clone(),
+            auth_time: session.auth_time,
+            sid: session.sid.clone(),
+            amr: session.amr.clone(),
+            expires_at: Some(self.clock.now().plus(self.code_ttl).secs()),
+        };
+        Ok(code::issue(self.store(), &grant, self.code_ttl).await?)
+    }
+
+    /// A finished request is dropped; if that fails it expires on its own (15 minutes) and
+    /// only this browser could continue it, so the answer already due still goes out.
+    async fn forget(&self, id: &str) {
+        if let Err(e) = pending::drop(self.store(), id).await {
+            tracing::warn!(
+                error = format!("{e:#}"),
+                "could not drop a finished request"
+            );
+        }
+    }
 }

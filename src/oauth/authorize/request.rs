@@ -8,7 +8,7 @@ use sea_orm::DatabaseConnection;
 use serde::{Deserialize, Serialize};
 
 use crate::clients::{Client, ClientCache, GrantType};
-use crate::oauth::{Error, Scopes, pkce};
+use crate::oauth::{Error, Scopes, pkce, redirect};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ResponseMode {
@@ -154,7 +154,7 @@ async fn trusted_client(
     match cache.get(db, id).await {
         Ok(Some(client)) => Ok(client),
         Ok(None) => Err(Rejection::Page(Error::invalid_request("unknown client_id"))),
-        Err(e) => Err(Rejection::Page(Error::Unexpected(e).classify())),
+        Err(e) => Err(Rejection::Page(e.into())),
     }
 }
 
@@ -166,7 +166,9 @@ fn trusted_redirect(client: &Client, params: &Params) -> Result<(String, bool), 
         )));
     }
     match params.get("redirect_uri") {
-        Some(uri) if client.redirect_uris.iter().any(|r| r == uri) => Ok((uri.to_owned(), true)),
+        Some(uri) if redirect::is_registered(&client.redirect_uris, uri) => {
+            Ok((uri.to_owned(), true))
+        }
         Some(_) => Err(Rejection::Page(Error::invalid_request(
             "redirect_uri does not match any URI registered for this client",
         ))),

@@ -1,22 +1,21 @@
 //! `grant_type=authorization_code` (RFC 6749 §4.1.3, RFC 7636 §4.6).
 
 use crate::clients::Client;
-use crate::oauth::authorize::Params;
-use crate::oauth::code::{self, Issued, Redeemed};
+use crate::clock::UnixTime;
+use crate::oauth::code::{self, CodeGrant, Issued, Redeemed};
+use crate::oauth::token_request::CodeExchange;
 use crate::oauth::tokens::{TokenResponse, revoke_access};
 use crate::oauth::{Error, pkce, refresh};
 
-use super::{GrantContext, UserGrant, new_ids, seconds};
+use super::{Grants, UserGrant, new_ids, seconds};
 
 pub async fn exchange(
-    ctx: &GrantContext<'_>,
+    ctx: &Grants,
     client: &Client,
-    params: &Params,
-    now: i64,
+    request: &CodeExchange,
+    at: UnixTime,
 ) -> Result<TokenResponse, Error> {
-    let code_value = params
-        .get("code")
-        .ok_or_else(|| Error::invalid_request("code is missing"))?;
+    let now = at.secs();
     // What this exchange will issue, named before the code is taken: the code leaves a
     // marker naming them in the same atomic step, so any replay can revoke them (§4.1.2).
     let ids = new_ids(now + ctx.refresh_max_ttl(client));
@@ -31,27 +30,17 @@ pub async fn exchange(
             .max(ctx.settings.authorization_code_ttl_secs)
             * 2,
     );
-    let grant = match code::redeem(ctx.store, code_value, &issued, marker_ttl).await? {
+    let grant = match code::redeem(ctx.store(), &request.code, &issued, marker_ttl, at).await? {
         Redeemed::Fresh(grant) => grant,
         Redeemed::Replayed(issued) => {
-            revoke_issued(ctx, &issued, now).await?;
+            revoke_issued(ctx, &issued, at).await?;
             return Err(Error::invalid_grant(
                 "the code was already used; tokens issued for it are revoked",
             ));
         }
         Redeemed::Unknown => return Err(Error::invalid_grant("the code is invalid or expired")),
     };
-    if grant.client_id != client.id {
-        return Err(Error::invalid_grant(
-            "the code was issued to another client",
-        ));
-    }
-    if grant.redirect_uri.as_deref() != params.get("redirect_uri") {
-        return Err(Error::invalid_grant(
-            "redirect_uri does not match the authorization request",
-        ));
-    }
-    pkce::verify(grant.pkce.as_deref(), params.get("code_verifier"))?;
+    matches_request(&grant, client, request)?;
     let user = UserGrant {
         user_id: &grant.user_id,
         scope: &grant.scope,
@@ -61,7 +50,7 @@ pub async fn exchange(
         amr: &grant.amr,
         nonce: grant.nonce.as_deref(),
     };
-    let (response, mut writes) = ctx.mint(client, &user, &ids, now).await?;
+    let (response, mut writes) = ctx.mint(client, &user, &ids, at).await?;
     // For back-channel logout when this session ends.
     let index_ttl = seconds(ctx.refresh_max_ttl(client));
     writes.push(crate::sessions::record_client(
@@ -71,11 +60,32 @@ pub async fn exchange(
     Ok(response)
 }
 
-async fn revoke_issued(ctx: &GrantContext<'_>, issued: &Issued, now: i64) -> Result<(), Error> {
+/// §4.1.3: the code was issued to this client, for this redirect URI, and the verifier
+/// matches its challenge (RFC 7636 §4.6).
+fn matches_request(
+    grant: &CodeGrant,
+    client: &Client,
+    request: &CodeExchange,
+) -> Result<(), Error> {
+    if grant.client_id != client.id {
+        return Err(Error::invalid_grant(
+            "the code was issued to another client",
+        ));
+    }
+    let presented_redirect = request.redirect_uri.as_ref().map(|r| r.as_str());
+    if grant.redirect_uri.as_deref() != presented_redirect {
+        return Err(Error::invalid_grant(
+            "redirect_uri does not match the authorization request",
+        ));
+    }
+    pkce::verify(grant.pkce.as_deref(), request.code_verifier.as_ref())
+}
+
+async fn revoke_issued(ctx: &Grants, issued: &Issued, now: UnixTime) -> Result<(), Error> {
     tracing::warn!("authorization code replayed; revoking the tokens it issued");
-    revoke_access(ctx.store, &issued.jti, issued.access_expires_at, now).await?;
+    revoke_access(ctx.store(), &issued.jti, issued.access_expires_at, now).await?;
     refresh::revoke_family(
-        ctx.store,
+        ctx.store(),
         &issued.family,
         seconds(ctx.settings.refresh_token_max_ttl_secs),
     )

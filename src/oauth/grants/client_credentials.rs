@@ -2,35 +2,35 @@
 //! itself. Only an access token: no refresh token (§4.4.3), no id_token (no user).
 
 use crate::clients::Client;
-use crate::oauth::authorize::Params;
+use crate::clock::UnixTime;
+use crate::oauth::token_request::ClientCredentialsRequest;
 use crate::oauth::tokens::{AccessSubject, TokenResponse};
 use crate::oauth::{Error, Scopes};
 
-use super::GrantContext;
+use super::Grants;
 
 /// Scopes that describe a user and mean nothing without one.
 const USER_SCOPES: [&str; 2] = ["openid", "offline_access"];
 
 pub async fn grant(
-    ctx: &GrantContext<'_>,
+    ctx: &Grants,
     client: &Client,
-    params: &Params,
-    now: i64,
+    request: &ClientCredentialsRequest,
+    at: UnixTime,
 ) -> Result<TokenResponse, Error> {
     if client.is_public() {
         return Err(Error::UnauthorizedClient(
             "public clients cannot use client_credentials".into(),
         ));
     }
-    let scope = match params.get("scope") {
-        Some(raw) => {
-            let scope = Scopes::parse(raw)?;
+    let scope = match &request.scope {
+        Some(scope) => {
             if !scope.within(&client.scopes) || USER_SCOPES.iter().any(|s| scope.contains(s)) {
                 return Err(Error::InvalidScope(
                     "scope includes values this client may not request".into(),
                 ));
             }
-            scope
+            scope.clone()
         }
         None => {
             let allowed: Vec<&str> = client
@@ -51,9 +51,9 @@ pub async fn grant(
         sid: None,
         ttl,
     };
-    let (access_token, _) = ctx
-        .minter()
-        .access_token(&subject, &crate::random::token(), now)?;
+    let (access_token, _) =
+        ctx.minter()
+            .access_token(&subject, &crate::random::token(), at.secs())?;
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer".to_owned(),

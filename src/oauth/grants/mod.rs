@@ -4,27 +4,32 @@ pub mod authorization_code;
 pub mod client_credentials;
 pub mod refresh_token;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use sea_orm::DatabaseConnection;
 
 use crate::accounts::UserStatus;
-use crate::clients::Client;
+use crate::clients::{Client, GrantType};
+use crate::clock::{SharedClock, UnixTime};
 use crate::keys::KeyRing;
+use crate::oauth::token_request::TokenRequest;
 use crate::oauth::tokens::{AccessSubject, IdClaims, Minter, TokenResponse, at_hash};
 use crate::oauth::{Error, Scopes, refresh};
 use crate::random;
 use crate::settings::{Issuer, TokenSettings};
-use crate::store::{EphemeralStore, Write};
+use crate::store::{EphemeralStore, Store, Write};
 
-/// What every grant works with.
-pub struct GrantContext<'a> {
-    pub db: &'a DatabaseConnection,
-    pub users: &'a UserStatus,
-    pub store: &'a dyn EphemeralStore,
-    pub keys: &'a KeyRing,
-    pub issuer: &'a Issuer,
-    pub settings: &'a TokenSettings,
+/// The token endpoint's grants, and what every grant works with.
+#[derive(Clone)]
+pub struct Grants {
+    pub db: DatabaseConnection,
+    pub users: UserStatus,
+    pub store: Store,
+    pub keys: Arc<KeyRing>,
+    pub issuer: Issuer,
+    pub settings: TokenSettings,
+    pub clock: SharedClock,
 }
 
 /// A user's authorization, as carried by a code or a refresh token.
@@ -48,12 +53,38 @@ pub struct TokenIds {
     pub family_expires_at: i64,
 }
 
-impl GrantContext<'_> {
+impl Grants {
+    /// Answers an authenticated client's token request (RFC 6749 §5.1) with the response
+    /// body: serialised once, since a refresh seals the same bytes for its retries.
+    pub async fn issue(&self, client: &Client, request: TokenRequest) -> Result<Vec<u8>, Error> {
+        let grant = request.grant_type();
+        if !client.allows_grant(grant) {
+            return Err(Error::UnauthorizedClient(format!(
+                "client may not use {}",
+                grant.as_str()
+            )));
+        }
+        let now = self.clock.now();
+        match request {
+            TokenRequest::AuthorizationCode(r) => {
+                json(&authorization_code::exchange(self, client, &r, now).await?)
+            }
+            TokenRequest::RefreshToken(r) => refresh_token::refresh(self, client, &r, now).await,
+            TokenRequest::ClientCredentials(r) => {
+                json(&client_credentials::grant(self, client, &r, now).await?)
+            }
+        }
+    }
+
+    fn store(&self) -> &dyn EphemeralStore {
+        self.store.as_ref()
+    }
+
     pub(crate) fn minter(&self) -> Minter<'_> {
         Minter {
-            keys: self.keys,
-            issuer: self.issuer,
-            settings: self.settings,
+            keys: &self.keys,
+            issuer: &self.issuer,
+            settings: &self.settings,
         }
     }
 
@@ -77,10 +108,10 @@ impl GrantContext<'_> {
 
     /// The user must still exist and be enabled for anything to be issued.
     async fn active_user(&self, user_id: &str) -> Result<(), Error> {
-        match self.users.is_active(self.db, user_id).await {
-            Ok(true) => Ok(()),
-            Ok(false) => Err(Error::invalid_grant("the user is no longer active")),
-            Err(e) => Err(Error::Unexpected(e).classify()),
+        if self.users.is_active(&self.db, user_id).await? {
+            Ok(())
+        } else {
+            Err(Error::invalid_grant("the user is no longer active"))
         }
     }
 
@@ -92,7 +123,7 @@ impl GrantContext<'_> {
         client: &Client,
         grant: &UserGrant<'_>,
         ids: &TokenIds,
-        now: i64,
+        at: UnixTime,
     ) -> Result<(TokenResponse, Vec<Write>), Error> {
         self.active_user(grant.user_id).await?;
         let ttl = self.access_ttl(client);
@@ -104,53 +135,16 @@ impl GrantContext<'_> {
             sid: Some(grant.sid),
             ttl,
         };
-        let (access_token, _) = self.minter().access_token(&subject, &ids.jti, now)?;
-        let id_token = if grant.scope.contains("openid") {
-            let claims = IdClaims {
-                iss: self.issuer.as_str(),
-                sub: grant.user_id,
-                aud: &client.id,
-                azp: &client.id,
-                exp: now + self.settings.id_token_ttl_secs,
-                iat: now,
-                auth_time: grant.auth_time,
-                nonce: grant.nonce,
-                at_hash: at_hash(&access_token),
-                sid: grant.sid,
-                amr: grant.amr,
-            };
-            Some(self.minter().id_token(&claims)?)
-        } else {
-            None
+        let (access_token, _) = self.minter().access_token(&subject, &ids.jti, at.secs())?;
+        let id_token = match grant.scope.contains("openid") {
+            true => Some(self.id_token(client, grant, &access_token, at)?),
+            false => None,
         };
         let mut writes = Vec::new();
         let refresh_token = if grant.family_scope.contains("offline_access")
-            && client.allows_grant(crate::clients::GrantType::RefreshToken)
+            && client.allows_grant(GrantType::RefreshToken)
         {
-            let record = refresh::RefreshGrant {
-                family: ids.family.clone(),
-                client_id: client.id.clone(),
-                user_id: grant.user_id.to_owned(),
-                sid: grant.sid.to_owned(),
-                scope: grant.family_scope.clone(),
-                auth_time: grant.auth_time,
-                amr: grant.amr.to_vec(),
-                family_expires_at: ids.family_expires_at,
-            };
-            let (token, write) = refresh::new_token(&record, self.refresh_idle_ttl(client), now)?;
-            writes.push(refresh::start_family(
-                &ids.family,
-                ids.family_expires_at,
-                now,
-            )?);
-            let index_ttl = seconds(ids.family_expires_at - now);
-            writes.push(crate::sessions::record_family(
-                grant.sid,
-                &ids.family,
-                index_ttl,
-            ));
-            writes.push(write);
-            Some(token)
+            Some(self.refresh_token(client, grant, ids, at, &mut writes)?)
         } else {
             None
         };
@@ -164,6 +158,67 @@ impl GrantContext<'_> {
         };
         Ok((response, writes))
     }
+
+    /// OIDC Core §2 and §3.1.3.6, bound to the access token by `at_hash`.
+    fn id_token(
+        &self,
+        client: &Client,
+        grant: &UserGrant<'_>,
+        access_token: &str,
+        at: UnixTime,
+    ) -> anyhow::Result<String> {
+        let now = at.secs();
+        let claims = IdClaims {
+            iss: self.issuer.as_str(),
+            sub: grant.user_id,
+            aud: &client.id,
+            azp: &client.id,
+            exp: now + self.settings.id_token_ttl_secs,
+            iat: now,
+            auth_time: grant.auth_time,
+            nonce: grant.nonce,
+            at_hash: at_hash(access_token),
+            sid: grant.sid,
+            amr: grant.amr,
+        };
+        self.minter().id_token(&claims)
+    }
+
+    /// A new refresh token in the family, with the writes that store it, open the family
+    /// (if new) and index it under the session (so ending the session revokes it).
+    fn refresh_token(
+        &self,
+        client: &Client,
+        grant: &UserGrant<'_>,
+        ids: &TokenIds,
+        at: UnixTime,
+        writes: &mut Vec<Write>,
+    ) -> anyhow::Result<String> {
+        let record = refresh::RefreshGrant {
+            family: ids.family.clone(),
+            client_id: client.id.clone(),
+            user_id: grant.user_id.to_owned(),
+            sid: grant.sid.to_owned(),
+            scope: grant.family_scope.clone(),
+            auth_time: grant.auth_time,
+            amr: grant.amr.to_vec(),
+            family_expires_at: ids.family_expires_at,
+        };
+        let (token, write) = refresh::new_token(&record, self.refresh_idle_ttl(client), at)?;
+        writes.push(refresh::start_family(
+            &ids.family,
+            ids.family_expires_at,
+            at,
+        )?);
+        let index_ttl = seconds(ids.family_expires_at - at.secs());
+        writes.push(crate::sessions::record_family(
+            grant.sid,
+            &ids.family,
+            index_ttl,
+        ));
+        writes.push(write);
+        Ok(token)
+    }
 }
 
 pub fn new_ids(family_expires_at: i64) -> TokenIds {
@@ -176,4 +231,8 @@ pub fn new_ids(family_expires_at: i64) -> TokenIds {
 
 pub fn seconds(n: i64) -> Duration {
     Duration::from_secs(n.max(1) as u64)
+}
+
+fn json<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, Error> {
+    serde_json::to_vec(value).map_err(|e| Error::Unexpected(e.into()))
 }

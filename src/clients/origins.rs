@@ -1,0 +1,57 @@
+//! The origins browser clients may call the API from (CORS): those of registered redirect
+//! URIs and web origins, reloaded at most every 30 seconds. A failed reload is not cached.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use sea_orm::DatabaseConnection;
+
+use super::store;
+use crate::clock::{SharedClock, UnixTime};
+
+const REFRESH_EVERY: Duration = Duration::from_secs(30);
+
+pub struct AllowedOrigins {
+    db: DatabaseConnection,
+    clock: SharedClock,
+    cached: Mutex<Option<(UnixTime, Arc<HashSet<String>>)>>,
+}
+
+impl AllowedOrigins {
+    pub fn new(db: DatabaseConnection, clock: SharedClock) -> Self {
+        Self {
+            db,
+            clock,
+            cached: Mutex::new(None),
+        }
+    }
+
+    /// Whether `origin` belongs to a registered client. When the database cannot say, the
+    /// answer is no for this request only: the next one asks again.
+    pub async fn allows(&self, origin: &str) -> bool {
+        match self.current().await {
+            Ok(set) => set.contains(origin),
+            Err(e) => {
+                tracing::warn!(error = format!("{e:#}"), "cannot load CORS origins");
+                false
+            }
+        }
+    }
+
+    async fn current(&self) -> anyhow::Result<Arc<HashSet<String>>> {
+        let now = self.clock.now();
+        if let Ok(guard) = self.cached.lock() {
+            if let Some((at, set)) = guard.as_ref() {
+                if now.since(*at) < REFRESH_EVERY {
+                    return Ok(set.clone());
+                }
+            }
+        }
+        let set = Arc::new(store::origins(&self.db).await?);
+        if let Ok(mut guard) = self.cached.lock() {
+            *guard = Some((now, set.clone()));
+        }
+        Ok(set)
+    }
+}

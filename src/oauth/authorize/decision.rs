@@ -1,0 +1,178 @@
+//! The sign-in pipeline's decision (OIDC Core §3.1.2.3–§3.1.2.4): given the browser's
+//! session and what the user already agreed to, which step comes next. Pure, so every
+//! combination of `prompt`, `max_age`, session and consent is tested here.
+
+use super::Pending;
+use crate::clock::UnixTime;
+use crate::oauth::Error;
+use crate::sessions::Session;
+
+/// A page of the sign-in pipeline that a pending request waits on. A new login step (a
+/// second factor, an upstream provider, enrolment) is a new variant and its page: the
+/// handlers only map a page to its path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Page {
+    Login,
+    Consent,
+}
+
+/// What happens next for a request.
+#[derive(Debug)]
+pub enum Next<'s> {
+    Show(Page),
+    /// Issue the code for this session.
+    Issue(&'s Session),
+    /// Answer the client with this error (`prompt=none` could not be satisfied).
+    Fail(Error),
+}
+
+/// Authenticate unless a session is good enough; `prompt=none` must not show a page.
+/// `consented` says whether remembered consent covers the scope.
+pub fn decide<'s>(
+    pending: &Pending,
+    session: Option<&'s Session>,
+    consented: bool,
+    now: UnixTime,
+) -> Next<'s> {
+    let request = &pending.request;
+    let too_old = |s: &Session| {
+        request
+            .max_age
+            .is_some_and(|max| now.secs() - s.auth_time > max)
+    };
+    let session = session.filter(|s| pending.fresh_login || !(request.prompt.login || too_old(s)));
+    let needs_consent = !pending.consent_given && (request.prompt.consent || !consented);
+    match (session, needs_consent, request.prompt.none) {
+        (None, _, true) => Next::Fail(Error::LoginRequired("the user is not signed in".into())),
+        (None, _, false) => Next::Show(Page::Login),
+        (Some(_), true, true) => {
+            Next::Fail(Error::ConsentRequired("the user has not consented".into()))
+        }
+        (Some(_), true, false) => Next::Show(Page::Consent),
+        (Some(session), false, _) => Next::Issue(session),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::oauth::Scopes;
+    use crate::oauth::authorize::{AuthorizationRequest, Prompt, ReplyTo, ResponseMode};
+
+    const NOW: i64 = 1_700_000_000;
+
+    fn pending(prompt: Prompt, max_age: Option<i64>) -> Pending {
+        Pending {
+            request: AuthorizationRequest {
+                client_id: "c".into(),
+                reply: ReplyTo {
+                    redirect_uri: "https://app.example/cb".into(),
+                    state: None,
+                    response_mode: ResponseMode::Query,
+                },
+                redirect_uri_given: true,
+                scope: Scopes::parse("openid").unwrap(),
+                nonce: None,
+                pkce: None,
+                prompt,
+                max_age,
+                login_hint: None,
+            },
+            client_name: "C".into(),
+            browser: "b".into(),
+            fresh_login: false,
+            consent_given: false,
+        }
+    }
+
+    fn session(auth_time: i64) -> Session {
+        Session {
+            sid: "sid".into(),
+            user_id: "u".into(),
+            auth_time,
+            amr: vec!["pwd".into()],
+            created_at: auth_time,
+            last_seen: auth_time,
+            expires_at: NOW + 3600,
+            user_agent: String::new(),
+            ip: String::new(),
+        }
+    }
+
+    fn next(p: &Pending, s: Option<&Session>, consented: bool) -> String {
+        match decide(p, s, consented, UnixTime::from_secs(NOW)) {
+            Next::Show(page) => format!("{page:?}"),
+            Next::Issue(_) => "Issue".into(),
+            Next::Fail(e) => e.code().into(),
+        }
+    }
+
+    #[test]
+    fn no_session_asks_for_login_or_fails_with_prompt_none() {
+        assert_eq!(next(&pending(Prompt::default(), None), None, true), "Login");
+        let none = Prompt {
+            none: true,
+            ..Prompt::default()
+        };
+        assert_eq!(next(&pending(none, None), None, true), "login_required");
+    }
+
+    #[test]
+    fn a_session_with_consent_issues_and_without_asks() {
+        let s = session(NOW - 10);
+        let p = pending(Prompt::default(), None);
+        assert_eq!(next(&p, Some(&s), true), "Issue");
+        assert_eq!(next(&p, Some(&s), false), "Consent");
+        let none = Prompt {
+            none: true,
+            ..Prompt::default()
+        };
+        assert_eq!(
+            next(&pending(none, None), Some(&s), false),
+            "consent_required"
+        );
+        assert_eq!(next(&pending(none, None), Some(&s), true), "Issue");
+    }
+
+    #[test]
+    fn prompt_login_and_max_age_need_a_fresh_login() {
+        let s = session(NOW - 10);
+        let login = Prompt {
+            login: true,
+            ..Prompt::default()
+        };
+        let mut p = pending(login, None);
+        assert_eq!(next(&p, Some(&s), true), "Login");
+        p.fresh_login = true;
+        assert_eq!(next(&p, Some(&s), true), "Issue");
+        assert_eq!(
+            next(&pending(Prompt::default(), Some(5)), Some(&s), true),
+            "Login"
+        );
+        assert_eq!(
+            next(&pending(Prompt::default(), Some(60)), Some(&s), true),
+            "Issue"
+        );
+        assert_eq!(
+            next(
+                &pending(Prompt::default(), Some(0)),
+                Some(&session(NOW)),
+                true
+            ),
+            "Issue"
+        );
+    }
+
+    #[test]
+    fn prompt_consent_asks_until_given() {
+        let s = session(NOW - 10);
+        let consent = Prompt {
+            consent: true,
+            ..Prompt::default()
+        };
+        let mut p = pending(consent, None);
+        assert_eq!(next(&p, Some(&s), true), "Consent");
+        p.consent_given = true;
+        assert_eq!(next(&p, Some(&s), true), "Issue");
+    }
+}

@@ -1,0 +1,98 @@
+//! The UserInfo endpoint's rules (OIDC Core §5.3): a valid access token with `openid`, an
+//! active user, and the claims its scope releases (§5.4).
+
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+use serde_json::{Map, Value, json};
+
+use crate::accounts::{self, User};
+use crate::clock::SharedClock;
+use crate::keys::KeyRing;
+use crate::oauth::{Error, Scopes, tokens};
+use crate::settings::Issuer;
+use crate::store::Store;
+
+#[derive(Clone)]
+pub struct UserInfo {
+    pub db: DatabaseConnection,
+    pub store: Store,
+    pub keys: Arc<KeyRing>,
+    pub issuer: Issuer,
+    pub clock: SharedClock,
+}
+
+impl UserInfo {
+    /// The claims for the bearer of `token` (RFC 6750 errors when it is not good enough).
+    pub async fn claims(&self, token: &str) -> Result<Map<String, Value>, Error> {
+        let now = self.clock.now();
+        let claims =
+            tokens::verify_access(&self.keys, &self.issuer, self.store.as_ref(), token, now)
+                .await?;
+        let scope = Scopes::parse(&claims.scope).unwrap_or_default();
+        if !scope.contains("openid") {
+            return Err(Error::InsufficientScope(
+                "the token lacks the openid scope".into(),
+            ));
+        }
+        let user = accounts::store::find_by_id(&self.db, &claims.sub)
+            .await?
+            .filter(|u| !u.disabled)
+            .ok_or_else(|| Error::InvalidToken("the user is no longer active".into()))?;
+        Ok(user_claims(&user, &scope))
+    }
+}
+
+/// OIDC Core §5.4: `profile`, `email` and our `roles` scope each release their claims; `sub`
+/// always.
+pub fn user_claims(user: &User, scope: &Scopes) -> Map<String, Value> {
+    let mut claims = Map::new();
+    claims.insert("sub".into(), json!(user.id));
+    if scope.contains("profile") {
+        claims.insert("name".into(), json!(user.name));
+        claims.insert("preferred_username".into(), json!(user.email));
+        claims.insert("updated_at".into(), json!(user.updated_at.timestamp()));
+    }
+    if scope.contains("email") {
+        claims.insert("email".into(), json!(user.email));
+        claims.insert("email_verified".into(), json!(user.email_verified));
+    }
+    if scope.contains("roles") {
+        claims.insert("roles".into(), json!(user.roles));
+    }
+    claims
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user() -> User {
+        User {
+            id: "u1".into(),
+            email: "ada@example.com".into(),
+            name: "Ada".into(),
+            email_verified: true,
+            disabled: false,
+            roles: vec!["admin".into()],
+            updated_at: chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+        }
+    }
+
+    #[test]
+    fn openid_alone_releases_only_sub() {
+        let claims = user_claims(&user(), &Scopes::parse("openid").unwrap());
+        assert_eq!(claims.keys().collect::<Vec<_>>(), ["sub"]);
+    }
+
+    #[test]
+    fn each_scope_releases_its_claims() {
+        let scope = Scopes::parse("openid profile email roles").unwrap();
+        let claims = user_claims(&user(), &scope);
+        assert_eq!(claims["name"], "Ada");
+        assert_eq!(claims["preferred_username"], "ada@example.com");
+        assert_eq!(claims["updated_at"], 1_700_000_000);
+        assert_eq!(claims["email_verified"], true);
+        assert_eq!(claims["roles"], json!(["admin"]));
+    }
+}
