@@ -63,24 +63,10 @@ pub async fn seed(
 
 fn base_client(id: &str, name: &str) -> Client {
     Client {
-        id: id.to_owned(),
-        name: name.to_owned(),
-        client_type: ClientType::Public,
-        secret_sha256: None,
-        auth_methods: vec![AuthMethod::None],
-        redirect_uris: REDIRECT_URIS.map(str::to_owned).to_vec(),
         post_logout_redirect_uris: vec![POST_LOGOUT_REDIRECT_URI.to_owned()],
-        web_origins: vec![],
         grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
         scopes: SCOPES.map(str::to_owned).to_vec(),
-        require_consent: true,
-        require_pkce: true,
-        allow_plain_pkce: false,
-        access_token_ttl_secs: None,
-        refresh_token_idle_ttl_secs: None,
-        refresh_token_max_ttl_secs: None,
-        jwks: None,
-        backchannel_logout_uri: None,
+        ..Client::public(id, name, REDIRECT_URIS.map(str::to_owned).to_vec())
     }
 }
 

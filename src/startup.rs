@@ -227,7 +227,10 @@ impl AppData {
 }
 
 /// Redis when `redis.url` is set, else the built-in table store in the same database: in
-/// place on a SQLite file, through the pool on PostgreSQL (or an in-memory SQLite).
+/// place on a SQLite file, through the pool on PostgreSQL (or an in-memory SQLite). The
+/// store keeps time by the wall clock, as Redis does whatever the application's clock says:
+/// its TTLs reclaim storage, and the expiries the protocol depends on (codes, sessions)
+/// are checked against the application's clock by their owners.
 fn build_store(
     settings: &Settings,
     db: &DatabaseConnection,
@@ -238,9 +241,13 @@ fn build_store(
         return Ok(Arc::new(RedisStore::connect(&settings.redis, url)?));
     }
     if let Some(file) = sqlite_file {
-        return Ok(Arc::new(SqliteStore::open(file, PURGE_EVERY)?));
+        return Ok(Arc::new(SqliteStore::open(
+            file,
+            PURGE_EVERY,
+            clock::system(),
+        )?));
     }
-    let store = SqlStore::new(db.clone());
+    let store = SqlStore::new(db.clone(), clock::system());
     store.spawn_purger(PURGE_EVERY);
     Ok(Arc::new(store))
 }

@@ -103,6 +103,31 @@ pub struct Client {
 }
 
 impl Client {
+    /// A public client of the code flow with PKCE (RFC 9700 §2.1.1) that asks for consent
+    /// and may request `openid`: where a registration starts before its own settings.
+    pub fn public(id: &str, name: &str, redirect_uris: Vec<String>) -> Self {
+        Self {
+            id: id.to_owned(),
+            name: name.to_owned(),
+            client_type: ClientType::Public,
+            secret_sha256: None,
+            auth_methods: vec![AuthMethod::None],
+            redirect_uris,
+            post_logout_redirect_uris: vec![],
+            web_origins: vec![],
+            grant_types: vec![GrantType::AuthorizationCode],
+            scopes: vec!["openid".to_owned()],
+            require_consent: true,
+            require_pkce: true,
+            allow_plain_pkce: false,
+            access_token_ttl_secs: None,
+            refresh_token_idle_ttl_secs: None,
+            refresh_token_max_ttl_secs: None,
+            jwks: None,
+            backchannel_logout_uri: None,
+        }
+    }
+
     pub fn is_public(&self) -> bool {
         self.client_type == ClientType::Public
     }
@@ -141,24 +166,10 @@ mod tests {
 
     fn client_with_secret(secret: &str) -> Client {
         Client {
-            id: "c".into(),
-            name: "C".into(),
             client_type: ClientType::Confidential,
             secret_sha256: Some(digest(secret)),
             auth_methods: vec![AuthMethod::ClientSecretBasic],
-            redirect_uris: vec![],
-            post_logout_redirect_uris: vec![],
-            web_origins: vec![],
-            grant_types: vec![GrantType::ClientCredentials],
-            scopes: vec![],
-            require_consent: true,
-            require_pkce: true,
-            allow_plain_pkce: false,
-            access_token_ttl_secs: None,
-            refresh_token_idle_ttl_secs: None,
-            refresh_token_max_ttl_secs: None,
-            jwks: None,
-            backchannel_logout_uri: None,
+            ..Client::public("c", "C", vec![])
         }
     }
 

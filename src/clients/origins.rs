@@ -55,3 +55,38 @@ impl AllowedOrigins {
         Ok(set)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::Database;
+
+    use super::*;
+    use crate::clock::{self, Clock};
+
+    fn client() -> crate::clients::Client {
+        crate::clients::Client::public("spa", "SPA", vec!["https://app.example/cb".into()])
+    }
+
+    #[tokio::test]
+    async fn a_failed_lookup_is_not_cached() {
+        // One connection, so the in-memory database is the same for every query.
+        let mut options = sea_orm::ConnectOptions::new("sqlite::memory:");
+        options.max_connections(1);
+        let db = Database::connect(options).await.unwrap();
+        let origins = AllowedOrigins::new(db.clone(), clock::system());
+
+        // No tables yet: the lookup fails, and the answer is no.
+        assert!(!origins.allows("https://app.example").await);
+
+        crate::database::migrate(&db).await.unwrap();
+        let now = clock::SystemClock.now();
+        crate::clients::store::insert_if_absent(&db, &client(), now)
+            .await
+            .unwrap();
+        assert!(
+            origins.allows("https://app.example").await,
+            "the next request asks again instead of a cached empty set"
+        );
+        assert!(!origins.allows("https://evil.example").await);
+    }
+}

@@ -99,11 +99,7 @@ mod tests {
     use super::*;
 
     fn parse(pairs: &[(&str, &str)]) -> Result<TokenRequest, Error> {
-        let pairs = pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        TokenRequest::parse(&Params::new(pairs))
+        TokenRequest::parse(&Params::from_pairs(pairs))
     }
 
     const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";

@@ -12,6 +12,7 @@ use sea_orm::{
 use tokio::sync::{Mutex, MutexGuard};
 
 use super::{EphemeralStore, StoreResult, Write, ttl_millis};
+use crate::clock::SharedClock;
 
 #[derive(Clone)]
 pub struct SqlStore {
@@ -20,13 +21,20 @@ pub struct SqlStore {
     /// sleeps in its busy handler (1, 2, 5… ms) before it retries. Writers queue here
     /// instead, in-process and without sleeping. Postgres locks rows, so it needs none.
     writer: Option<Arc<Mutex<()>>>,
+    /// The store's time, by which entries expire: the wall clock in a server (as Redis keeps
+    /// its own), a test clock in the contract tests.
+    clock: SharedClock,
 }
 
 impl SqlStore {
-    pub fn new(db: DatabaseConnection) -> Self {
+    pub fn new(db: DatabaseConnection, clock: SharedClock) -> Self {
         let writer = (db.get_database_backend() == DatabaseBackend::Sqlite)
             .then(|| Arc::new(Mutex::new(())));
-        Self { db, writer }
+        Self { db, writer, clock }
+    }
+
+    fn now(&self) -> i64 {
+        self.clock.now().millis()
     }
 
     /// Held for the duration of one write (statement or transaction).
@@ -57,7 +65,7 @@ impl SqlStore {
         let mut purged = 0;
         for table in EXPIRING_TABLES {
             let sql = format!("DELETE FROM {table} WHERE expires_at <= $1");
-            let stmt = self.stmt(&sql, vec![now_millis().into()]);
+            let stmt = self.stmt(&sql, vec![self.now().into()]);
             let _turn = self.write_turn().await;
             purged += self.db.execute_raw(stmt).await?.rows_affected();
         }
@@ -111,7 +119,7 @@ pub(super) const EXPIRING_TABLES: [&str; 2] = ["ephemeral_entries", "ephemeral_s
 impl SqlStore {
     /// The statements one write needs.
     fn statements(&self, write: &Write) -> Vec<Statement> {
-        let now = now_millis();
+        let now = self.now();
         match write {
             Write::Put { key, value, ttl } => {
                 vec![self.stmt(
@@ -144,20 +152,11 @@ impl SqlStore {
     }
 }
 
-/// The store keeps time as Redis does, by the wall clock of the store itself, whatever the
-/// application's [`Clock`](crate::clock::Clock) says: TTLs here reclaim storage. Expiries
-/// the protocol depends on (codes, sessions) are also checked against the application's
-/// clock by their owners.
-pub(super) fn now_millis() -> i64 {
-    use crate::clock::Clock;
-    crate::clock::SystemClock.now().millis()
-}
-
 #[async_trait]
 impl EphemeralStore for SqlStore {
     async fn put(&self, key: &str, value: &[u8], ttl: Duration) -> StoreResult<()> {
         let _turn = self.write_turn().await;
-        let expires = now_millis() + ttl_millis(ttl);
+        let expires = self.now() + ttl_millis(ttl);
         let stmt = self.stmt(PUT, vec![key.into(), value.to_vec().into(), expires.into()]);
         self.db.execute_raw(stmt).await.context("store put")?;
         Ok(())
@@ -165,7 +164,7 @@ impl EphemeralStore for SqlStore {
 
     async fn put_if_absent(&self, key: &str, value: &[u8], ttl: Duration) -> StoreResult<bool> {
         let _turn = self.write_turn().await;
-        let now = now_millis();
+        let now = self.now();
         // An expired row counts as absent: overwrite it, but never a live one.
         let stmt = self.stmt(
             PUT_IF_ABSENT,
@@ -185,13 +184,13 @@ impl EphemeralStore for SqlStore {
     }
 
     async fn get(&self, key: &str) -> StoreResult<Option<Vec<u8>>> {
-        let stmt = self.stmt(GET, vec![key.into(), now_millis().into()]);
+        let stmt = self.stmt(GET, vec![key.into(), self.now().into()]);
         self.returning_value(stmt).await
     }
 
     async fn take(&self, key: &str) -> StoreResult<Option<Vec<u8>>> {
         let _turn = self.write_turn().await;
-        let stmt = self.stmt(TAKE, vec![key.into(), now_millis().into()]);
+        let stmt = self.stmt(TAKE, vec![key.into(), self.now().into()]);
         self.returning_value(stmt).await
     }
 
@@ -204,7 +203,7 @@ impl EphemeralStore for SqlStore {
     ) -> StoreResult<Option<Vec<u8>>> {
         let _turn = self.write_turn().await;
         let txn = self.db.begin().await.context("store take_leaving")?;
-        let take = self.stmt(TAKE, vec![key.into(), now_millis().into()]);
+        let take = self.stmt(TAKE, vec![key.into(), self.now().into()]);
         let row = txn
             .query_one_raw(take)
             .await
@@ -236,7 +235,7 @@ impl EphemeralStore for SqlStore {
     ) -> StoreResult<Option<(Vec<u8>, bool)>> {
         let _turn = self.write_turn().await;
         let txn = self.db.begin().await.context("store get_marking")?;
-        let now = now_millis();
+        let now = self.now();
         let get = self.stmt(GET, vec![key.into(), now.into()]);
         let row = txn.query_one_raw(get).await.context("store get_marking")?;
         let Some(value) = row
@@ -275,7 +274,7 @@ impl EphemeralStore for SqlStore {
 
     async fn incr(&self, key: &str, ttl: Duration) -> StoreResult<i64> {
         let _turn = self.write_turn().await;
-        let now = now_millis();
+        let now = self.now();
         let stmt = self.stmt(
             INCR,
             vec![
@@ -292,7 +291,7 @@ impl EphemeralStore for SqlStore {
 
     async fn set_add(&self, key: &str, member: &str, ttl: Duration) -> StoreResult<()> {
         let _turn = self.write_turn().await;
-        let expires = now_millis() + ttl_millis(ttl);
+        let expires = self.now() + ttl_millis(ttl);
         let insert = self.stmt(SET_ADD, vec![key.into(), member.into(), expires.into()]);
         self.db.execute_raw(insert).await.context("store set_add")?;
         Ok(())
@@ -309,7 +308,7 @@ impl EphemeralStore for SqlStore {
     }
 
     async fn set_members(&self, key: &str) -> StoreResult<Vec<String>> {
-        let stmt = self.stmt(SET_MEMBERS, vec![key.into(), now_millis().into()]);
+        let stmt = self.stmt(SET_MEMBERS, vec![key.into(), self.now().into()]);
         let rows = self
             .db
             .query_all_raw(stmt)

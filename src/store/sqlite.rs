@@ -20,8 +20,8 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, 
 
 use super::sql::{
     DELETE, EXPIRING_TABLES, GET, INCR, PUT, PUT_IF_ABSENT, SET_ADD, SET_MEMBERS, SET_REMOVE, TAKE,
-    now_millis,
 };
+use crate::clock::SharedClock;
 use crate::database::sqlite_in_place;
 
 use super::{EphemeralStore, StoreError, StoreResult, Write, ttl_millis};
@@ -34,28 +34,36 @@ const PURGE_CHUNK: usize = 500;
 #[derive(Clone)]
 pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
+    /// The store's time, by which entries expire: the wall clock in a server (as Redis keeps
+    /// its own), a test clock in the contract tests.
+    clock: SharedClock,
 }
 
 impl SqliteStore {
     /// Opens `path` (already migrated) and starts the maintenance thread, which checkpoints
     /// every second, purges expired rows every `purge_every`, and ends with the store.
-    pub fn open(path: &Path, purge_every: Duration) -> anyhow::Result<Self> {
+    pub fn open(path: &Path, purge_every: Duration, clock: SharedClock) -> anyhow::Result<Self> {
         let conn = sqlite_in_place(path)?;
         let store = Self {
             conn: Arc::new(Mutex::new(conn)),
+            clock: clock.clone(),
         };
         let checkpointer = sqlite_in_place(path)?;
         let weak = Arc::downgrade(&store.conn);
         std::thread::Builder::new()
             .name("gatehouse-sqlite".into())
-            .spawn(move || maintain(weak, checkpointer, purge_every))
+            .spawn(move || maintain(weak, checkpointer, purge_every, clock))
             .context("starting the SQLite maintenance thread")?;
         Ok(store)
     }
 
     /// Deletes every expired row now, a chunk at a time; returns how many went.
     pub fn purge_expired(&self) -> anyhow::Result<u64> {
-        purge(&self.conn)
+        purge(&self.conn, self.now())
+    }
+
+    fn now(&self) -> i64 {
+        self.clock.now().millis()
     }
 
     fn lock(&self) -> StoreResult<MutexGuard<'_, Connection>> {
@@ -85,7 +93,12 @@ impl SqliteStore {
 }
 
 /// The maintenance thread's loop; it ends once the store is dropped.
-fn maintain(store: Weak<Mutex<Connection>>, checkpointer: Connection, purge_every: Duration) {
+fn maintain(
+    store: Weak<Mutex<Connection>>,
+    checkpointer: Connection,
+    purge_every: Duration,
+    clock: SharedClock,
+) {
     let mut since_purge = Duration::ZERO;
     loop {
         std::thread::sleep(CHECKPOINT_EVERY);
@@ -97,14 +110,14 @@ fn maintain(store: Weak<Mutex<Connection>>, checkpointer: Connection, purge_ever
         since_purge += CHECKPOINT_EVERY;
         if since_purge >= purge_every {
             since_purge = Duration::ZERO;
-            if let Err(e) = purge(&conn) {
+            if let Err(e) = purge(&conn, clock.now().millis()) {
                 tracing::warn!(error = %e, "purging expired store entries failed");
             }
         }
     }
 }
 
-fn purge(conn: &Mutex<Connection>) -> anyhow::Result<u64> {
+fn purge(conn: &Mutex<Connection>, now: i64) -> anyhow::Result<u64> {
     let mut purged = 0;
     for table in EXPIRING_TABLES {
         let sql = format!(
@@ -114,7 +127,7 @@ fn purge(conn: &Mutex<Connection>) -> anyhow::Result<u64> {
         loop {
             // The lock is taken per chunk, so requests slip in between.
             let conn = conn.lock().map_err(|_| anyhow!("store lock poisoned"))?;
-            let deleted = conn.prepare_cached(&sql)?.execute([now_millis()])?;
+            let deleted = conn.prepare_cached(&sql)?.execute([now])?;
             purged += deleted as u64;
             if deleted < PURGE_CHUNK {
                 break;
@@ -124,8 +137,14 @@ fn purge(conn: &Mutex<Connection>) -> anyhow::Result<u64> {
     Ok(purged)
 }
 
-fn put(txn: &Connection, key: &str, value: &[u8], ttl: Duration) -> rusqlite::Result<usize> {
-    let expires = now_millis() + ttl_millis(ttl);
+fn put(
+    txn: &Connection,
+    key: &str,
+    value: &[u8],
+    ttl: Duration,
+    now: i64,
+) -> rusqlite::Result<usize> {
+    let expires = now + ttl_millis(ttl);
     txn.prepare_cached(PUT)?
         .execute(params![key, value, expires])
 }
@@ -135,8 +154,8 @@ fn put_if_absent(
     key: &str,
     value: &[u8],
     ttl: Duration,
+    now: i64,
 ) -> rusqlite::Result<bool> {
-    let now = now_millis();
     let stored = txn.prepare_cached(PUT_IF_ABSENT)?.execute(params![
         key,
         value,
@@ -146,26 +165,28 @@ fn put_if_absent(
     Ok(stored == 1)
 }
 
-fn get(conn: &Connection, key: &str) -> rusqlite::Result<Option<Vec<u8>>> {
+fn get(conn: &Connection, key: &str, now: i64) -> rusqlite::Result<Option<Vec<u8>>> {
     conn.prepare_cached(GET)?
-        .query_row(params![key, now_millis()], |row| row.get(0))
+        .query_row(params![key, now], |row| row.get(0))
         .optional()
 }
 
-fn take(conn: &Connection, key: &str) -> rusqlite::Result<Option<Vec<u8>>> {
+fn take(conn: &Connection, key: &str, now: i64) -> rusqlite::Result<Option<Vec<u8>>> {
     conn.prepare_cached(TAKE)?
-        .query_row(params![key, now_millis()], |row| row.get(0))
+        .query_row(params![key, now], |row| row.get(0))
         .optional()
 }
 
-fn apply(txn: &Connection, write: &Write) -> rusqlite::Result<()> {
+fn apply(txn: &Connection, write: &Write, now: i64) -> rusqlite::Result<()> {
     match write {
-        Write::Put { key, value, ttl } => put(txn, key, value, *ttl).map(drop),
-        Write::PutIfAbsent { key, value, ttl } => put_if_absent(txn, key, value, *ttl).map(drop),
+        Write::Put { key, value, ttl } => put(txn, key, value, *ttl, now).map(drop),
+        Write::PutIfAbsent { key, value, ttl } => {
+            put_if_absent(txn, key, value, *ttl, now).map(drop)
+        }
         Write::Delete { key } => txn.prepare_cached(DELETE)?.execute([key]).map(drop),
         Write::SetAdd { key, member, ttl } => txn
             .prepare_cached(SET_ADD)?
-            .execute(params![key, member, now_millis() + ttl_millis(*ttl)])
+            .execute(params![key, member, now + ttl_millis(*ttl)])
             .map(drop),
     }
 }
@@ -173,20 +194,21 @@ fn apply(txn: &Connection, write: &Write) -> rusqlite::Result<()> {
 #[async_trait]
 impl EphemeralStore for SqliteStore {
     async fn put(&self, key: &str, value: &[u8], ttl: Duration) -> StoreResult<()> {
-        put(&*self.lock()?, key, value, ttl).context("store put")?;
+        put(&*self.lock()?, key, value, ttl, self.now()).context("store put")?;
         Ok(())
     }
 
     async fn put_if_absent(&self, key: &str, value: &[u8], ttl: Duration) -> StoreResult<bool> {
-        Ok(put_if_absent(&*self.lock()?, key, value, ttl).context("store put_if_absent")?)
+        let stored = put_if_absent(&*self.lock()?, key, value, ttl, self.now());
+        Ok(stored.context("store put_if_absent")?)
     }
 
     async fn get(&self, key: &str) -> StoreResult<Option<Vec<u8>>> {
-        Ok(get(&*self.lock()?, key).context("store get")?)
+        Ok(get(&*self.lock()?, key, self.now()).context("store get")?)
     }
 
     async fn take(&self, key: &str) -> StoreResult<Option<Vec<u8>>> {
-        Ok(take(&*self.lock()?, key).context("store take")?)
+        Ok(take(&*self.lock()?, key, self.now()).context("store take")?)
     }
 
     async fn take_leaving(
@@ -196,11 +218,12 @@ impl EphemeralStore for SqliteStore {
         marker: &[u8],
         ttl: Duration,
     ) -> StoreResult<Option<Vec<u8>>> {
+        let now = self.now();
         self.write("store take_leaving", |txn| {
-            let Some(value) = take(txn, key)? else {
+            let Some(value) = take(txn, key, now)? else {
                 return Ok(None);
             };
-            put(txn, marker_key, marker, ttl)?;
+            put(txn, marker_key, marker, ttl, now)?;
             Ok(Some(value))
         })
     }
@@ -212,11 +235,12 @@ impl EphemeralStore for SqliteStore {
         marker: &[u8],
         ttl: Duration,
     ) -> StoreResult<Option<(Vec<u8>, bool)>> {
+        let now = self.now();
         self.write("store get_marking", |txn| {
-            let Some(value) = get(txn, key)? else {
+            let Some(value) = get(txn, key, now)? else {
                 return Ok(None);
             };
-            let stored = put_if_absent(txn, marker_key, marker, ttl)?;
+            let stored = put_if_absent(txn, marker_key, marker, ttl, now)?;
             Ok(Some((value, stored)))
         })
     }
@@ -232,7 +256,7 @@ impl EphemeralStore for SqliteStore {
 
     async fn incr(&self, key: &str, ttl: Duration) -> StoreResult<i64> {
         let conn = self.lock()?;
-        let now = now_millis();
+        let now = self.now();
         let run = conn.prepare_cached(INCR).and_then(|mut s| {
             let values = params![key, Vec::<u8>::new(), now + ttl_millis(ttl), now];
             s.query_row(values, |row| row.get(0))
@@ -246,7 +270,7 @@ impl EphemeralStore for SqliteStore {
             member: member.to_owned(),
             ttl,
         };
-        apply(&*self.lock()?, &write).context("store set_add")?;
+        apply(&*self.lock()?, &write, self.now()).context("store set_add")?;
         Ok(())
     }
 
@@ -262,7 +286,7 @@ impl EphemeralStore for SqliteStore {
     async fn set_members(&self, key: &str) -> StoreResult<Vec<String>> {
         let conn = self.lock()?;
         let run = conn.prepare_cached(SET_MEMBERS).and_then(|mut s| {
-            s.query_map(params![key, now_millis()], |row| row.get(0))?
+            s.query_map(params![key, self.now()], |row| row.get(0))?
                 .collect::<rusqlite::Result<Vec<String>>>()
         });
         Ok(run.context("store set_members")?)
@@ -270,9 +294,10 @@ impl EphemeralStore for SqliteStore {
 
     async fn batch(&self, writes: &[Write]) -> StoreResult<()> {
         // One transaction: one commit for all of them.
+        let now = self.now();
         self.write("store batch", |txn| {
             for write in writes {
-                apply(txn, write)?;
+                apply(txn, write, now)?;
             }
             Ok(Some(()))
         })?;

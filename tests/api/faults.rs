@@ -4,15 +4,21 @@
 use crate::flow::*;
 use crate::helpers::{Backend, PrivateRedis, TestApp};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn redis_outage_gives_503_and_recovers() {
-    let mut redis = PrivateRedis::start();
+/// A server whose Redis this test can stop and start.
+async fn app_on_private_redis() -> (PrivateRedis, TestApp) {
+    let redis = PrivateRedis::start();
     let url = redis.url();
     let app = TestApp::spawn_with(Backend::Postgres, |s| {
         s.redis.url = Some(secrecy::SecretString::from(url));
         s.redis.timeout_ms = 500;
     })
     .await;
+    (redis, app)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_outage_gives_503_and_recovers() {
+    let (mut redis, app) = app_on_private_redis().await;
     let (code, verifier) = obtain_code(&app, SPA, "openid offline_access").await;
     let tokens: serde_json::Value = exchange_code(&app, SPA, &code, &verifier)
         .await
@@ -46,4 +52,41 @@ async fn redis_outage_gives_503_and_recovers() {
     let response = exchange_code(&app, SPA, &code, &verifier).await;
     assert_eq!(response.status(), 200, "the same flow works again");
     assert_eq!(app.get("/healthz").await.status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logout_during_an_outage_says_so_and_keeps_the_cookie() {
+    let (mut redis, app) = app_on_private_redis().await;
+    let (_, challenge) = pkce_pair();
+    let start = authorize_url(&app, &standard_params(SPA, &challenge, "openid"));
+    drive(
+        &app,
+        &app.http,
+        &start,
+        USER_EMAIL,
+        PASSWORD_OF_USER,
+        Choice::Allow,
+    )
+    .await;
+
+    redis.kill();
+    let response = app.http.get(app.url("/logout")).send().await.unwrap();
+
+    assert_eq!(response.status(), 503, "not \"You have been signed out\"");
+    let clears_cookie = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .any(|c| c.to_str().unwrap().starts_with("gatehouse_session="));
+    assert!(
+        !clears_cookie,
+        "the session cookie stays until the session really ends"
+    );
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("Temporarily unavailable")
+    );
 }

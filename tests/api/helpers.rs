@@ -10,7 +10,7 @@ use actix_web::dev::ServerHandle;
 use gatehouse::clock::{SharedClock, TestClock};
 use gatehouse::settings::Settings;
 use gatehouse::startup::Application;
-use gatehouse::store::{EphemeralStore, RedisStore, SqliteStore};
+use gatehouse::store::RedisStore;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use secrecy::SecretString;
 
@@ -210,20 +210,6 @@ pub fn redis_store(prefix: &str) -> anyhow::Result<RedisStore> {
     let mut settings = Settings::built_in()?.redis;
     settings.key_prefix = prefix.to_owned();
     RedisStore::connect(&settings, &SecretString::from(redis_url()))
-}
-
-/// The store the server on this isolation uses, for contract tests.
-pub async fn store_for(isolation: &Isolation) -> Arc<dyn EphemeralStore> {
-    match isolation.backend {
-        Backend::Sqlite => {
-            isolation.connect().await; // migrated, as the server would have it
-            let file = gatehouse::database::sqlite_file(&isolation.database_url)
-                .unwrap()
-                .expect("test databases are files");
-            Arc::new(SqliteStore::open(&file, Duration::from_secs(60)).unwrap())
-        }
-        Backend::Postgres => Arc::new(redis_store(&isolation.redis_prefix).unwrap()),
-    }
 }
 
 #[allow(dead_code)]

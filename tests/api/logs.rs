@@ -18,22 +18,22 @@ async fn no_password_code_or_token_is_logged() {
         userinfo_status(&app, tokens["access_token"].as_str().unwrap()).await,
         200
     );
-    // A failed login too, whose password must not show either.
-    let (_, challenge) = pkce_pair();
-    let _ = drive(
-        &app,
-        &app.http,
-        &authorize_url(&app, &standard_params(WEB, &challenge, "openid")),
-        USER_EMAIL,
-        PASSWORD_OF_USER,
-        Choice::Allow,
-    )
-    .await;
+    // A failed login too, from a browser of its own, whose password must not show either.
+    let wrong_password = "Wrong-Password-7731";
+    assert!(
+        failed_login(&app, wrong_password).await,
+        "the wrong password was refused"
+    );
 
     let logs = String::from_utf8_lossy(&captured_logs().lock().unwrap()).into_owned();
     assert!(logs.contains("request finished"), "logs were captured");
+    assert!(
+        logs.contains("sign-in failed"),
+        "the failed login was logged"
+    );
     let secrets = [
         PASSWORD_OF_USER,
+        wrong_password,
         code.as_str(),
         verifier.as_str(),
         tokens["access_token"].as_str().unwrap(),
@@ -46,4 +46,44 @@ async fn no_password_code_or_token_is_logged() {
     for secret in secrets {
         assert!(!logs.contains(secret), "a secret leaked into the logs");
     }
+}
+
+/// Submits a wrong password on the login page of a fresh browser; true when it was refused.
+async fn failed_login(app: &TestApp, password: &str) -> bool {
+    let browser = crate::helpers::http_client();
+    let (_, challenge) = pkce_pair();
+    let start = authorize_url(app, &standard_params(WEB, &challenge, "openid"));
+    let redirected = browser.get(&start).send().await.unwrap();
+    assert_eq!(redirected.status(), 303);
+    let login = redirected.headers()["location"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let page = browser
+        .get(app.url(&login))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let form = [
+        ("request", hidden_field(&page, "request").unwrap()),
+        ("csrf", hidden_field(&page, "csrf").unwrap()),
+        ("email", USER_EMAIL.to_owned()),
+        ("password", password.to_owned()),
+    ];
+    let answer = browser
+        .post(app.url("/login"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    let status = answer.status().as_u16();
+    status == 200
+        && answer
+            .text()
+            .await
+            .unwrap()
+            .contains("Wrong email or password.")
 }

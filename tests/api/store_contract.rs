@@ -3,32 +3,103 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use gatehouse::clock::{SharedClock, TestClock};
 use gatehouse::store::{EphemeralStore, SqlStore, SqliteStore, Write};
 
-use crate::helpers::{Backend, Isolation, store_for};
+use crate::helpers::{Backend, Isolation, redis_store, redis_url};
 
-/// (backend, store): Redis for Postgres+Redis, the in-place SQLite store for SQLite; plus the
-/// SQL table through the pool on Postgres (the production database without Redis) and on
-/// SQLite (an in-memory database's store).
-async fn stores() -> Vec<(String, Arc<Isolation>, Arc<dyn EphemeralStore>)> {
+/// How a test moves a store's time forward: the SQL stores keep time by their clock; Redis
+/// by its own, so there every TTL under the test's prefix is shortened instead, as the
+/// passing of time would (and what reaches zero is gone).
+enum Time {
+    Clock(Arc<TestClock>),
+    Redis(String),
+}
+
+impl Time {
+    async fn advance(&self, by: Duration) {
+        match self {
+            Time::Clock(clock) => clock.advance(by),
+            Time::Redis(prefix) => shorten_redis_ttls(prefix, by).await,
+        }
+    }
+}
+
+async fn shorten_redis_ttls(prefix: &str, by: Duration) {
+    use deadpool_redis::redis;
+    const SCRIPT: &str = r"
+        for _, key in ipairs(redis.call('KEYS', ARGV[1])) do
+          local ttl = redis.call('PTTL', key)
+          if ttl > 0 then
+            if ttl <= tonumber(ARGV[2]) then redis.call('DEL', key)
+            else redis.call('PEXPIRE', key, ttl - tonumber(ARGV[2])) end
+          end
+        end
+        return 0";
+    let client = redis::Client::open(redis_url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let _: i64 = redis::cmd("EVAL")
+        .arg(SCRIPT)
+        .arg(0)
+        .arg(format!("{prefix}*"))
+        .arg(by.as_millis() as u64)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+}
+
+type Case = (String, Arc<Isolation>, Arc<dyn EphemeralStore>, Time);
+
+/// (backend, store, time): Redis for Postgres+Redis, the in-place SQLite store for SQLite;
+/// plus the SQL table through the pool on Postgres (the production database without Redis)
+/// and on SQLite (an in-memory database's store).
+async fn stores() -> Vec<Case> {
     let sqlite = Arc::new(Isolation::new(Backend::Sqlite).await);
     let postgres = Arc::new(Isolation::new(Backend::Postgres).await);
-    let sql_on_pg: Arc<dyn EphemeralStore> = Arc::new(SqlStore::new(postgres.connect().await));
     // Its own database: both SQLite stores use the same tables.
     let sqlite_too = Arc::new(Isolation::new(Backend::Sqlite).await);
-    let sql_on_sqlite: Arc<dyn EphemeralStore> =
-        Arc::new(SqlStore::new(sqlite_too.connect().await));
+    let clocks: Vec<Arc<TestClock>> = (0..3).map(|_| TestClock::new()).collect();
+    let clock = |i: usize| -> SharedClock { clocks[i].clone() };
+    let in_place = sqlite_store(&sqlite, clock(0)).await;
+    let sql_on_sqlite = Arc::new(SqlStore::new(sqlite_too.connect().await, clock(1)));
+    let sql_on_pg = Arc::new(SqlStore::new(postgres.connect().await, clock(2)));
+    let redis = Arc::new(redis_store(&postgres.redis_prefix).unwrap());
+    let redis_time = Time::Redis(postgres.redis_prefix.clone());
     vec![
-        ("sqlite".into(), sqlite.clone(), store_for(&sqlite).await),
-        ("sql/sqlite".into(), sqlite_too, sql_on_sqlite),
-        ("redis".into(), postgres.clone(), store_for(&postgres).await),
-        ("sql/postgres".into(), postgres, sql_on_pg),
+        (
+            "sqlite".into(),
+            sqlite,
+            in_place,
+            Time::Clock(clocks[0].clone()),
+        ),
+        (
+            "sql/sqlite".into(),
+            sqlite_too,
+            sql_on_sqlite,
+            Time::Clock(clocks[1].clone()),
+        ),
+        ("redis".into(), postgres.clone(), redis, redis_time),
+        (
+            "sql/postgres".into(),
+            postgres,
+            sql_on_pg,
+            Time::Clock(clocks[2].clone()),
+        ),
     ]
+}
+
+/// The in-place store on this isolation's (migrated) SQLite file.
+async fn sqlite_store(iso: &Isolation, clock: SharedClock) -> Arc<SqliteStore> {
+    iso.connect().await;
+    let file = gatehouse::database::sqlite_file(&iso.database_url)
+        .unwrap()
+        .expect("test databases are files");
+    Arc::new(SqliteStore::open(&file, Duration::from_secs(3600), clock).unwrap())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn put_get_delete_round_trip() {
-    for (name, _iso, store) in stores().await {
+    for (name, _iso, store, _time) in stores().await {
         store
             .put("k", b"v1", Duration::from_secs(60))
             .await
@@ -55,13 +126,13 @@ async fn put_get_delete_round_trip() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn values_expire_after_their_ttl() {
-    for (name, _iso, store) in stores().await {
+    for (name, _iso, store, time) in stores().await {
         store
-            .put("short", b"x", Duration::from_millis(300))
+            .put("short", b"x", Duration::from_secs(30))
             .await
             .unwrap();
         assert!(store.get("short").await.unwrap().is_some(), "{name}");
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        time.advance(Duration::from_secs(31)).await;
         assert_eq!(
             store.get("short").await.unwrap(),
             None,
@@ -77,7 +148,7 @@ async fn values_expire_after_their_ttl() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn take_is_once_even_under_concurrency() {
-    for (name, _iso, store) in stores().await {
+    for (name, _iso, store, _time) in stores().await {
         for round in 0..5 {
             let key = format!("code-{round}");
             store
@@ -103,10 +174,10 @@ async fn take_is_once_even_under_concurrency() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn put_if_absent_respects_live_values_only() {
-    for (name, _iso, store) in stores().await {
+    for (name, _iso, store, time) in stores().await {
         assert!(
             store
-                .put_if_absent("jti", b"1", Duration::from_millis(300))
+                .put_if_absent("jti", b"1", Duration::from_secs(30))
                 .await
                 .unwrap(),
             "{name}"
@@ -123,7 +194,7 @@ async fn put_if_absent_respects_live_values_only() {
             Some(&b"1"[..]),
             "{name}"
         );
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        time.advance(Duration::from_secs(31)).await;
         assert!(
             store
                 .put_if_absent("jti", b"3", Duration::from_secs(60))
@@ -136,12 +207,12 @@ async fn put_if_absent_respects_live_values_only() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn counters_count_and_restart_after_expiry() {
-    for (name, _iso, store) in stores().await {
-        let ttl = Duration::from_millis(400);
+    for (name, _iso, store, time) in stores().await {
+        let ttl = Duration::from_secs(30);
         assert_eq!(store.incr("hits", ttl).await.unwrap(), 1, "{name}");
         assert_eq!(store.incr("hits", ttl).await.unwrap(), 2, "{name}");
         assert_eq!(store.incr("hits", ttl).await.unwrap(), 3, "{name}");
-        tokio::time::sleep(Duration::from_millis(600)).await;
+        time.advance(Duration::from_secs(31)).await;
         assert_eq!(
             store.incr("hits", ttl).await.unwrap(),
             1,
@@ -152,8 +223,8 @@ async fn counters_count_and_restart_after_expiry() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sets_add_remove_list_and_expire() {
-    for (name, _iso, store) in stores().await {
-        let ttl = Duration::from_millis(400);
+    for (name, _iso, store, time) in stores().await {
+        let ttl = Duration::from_secs(30);
         store.set_add("s", "b", ttl).await.unwrap();
         store.set_add("s", "a", ttl).await.unwrap();
         store.set_add("s", "a", ttl).await.unwrap();
@@ -162,7 +233,7 @@ async fn sets_add_remove_list_and_expire() {
         assert_eq!(members, vec!["a", "b"], "{name}");
         store.set_remove("s", "a").await.unwrap();
         assert_eq!(store.set_members("s").await.unwrap(), vec!["b"], "{name}");
-        tokio::time::sleep(Duration::from_millis(600)).await;
+        time.advance(Duration::from_secs(31)).await;
         assert!(
             store.set_members("s").await.unwrap().is_empty(),
             "{name}: the set expired"
@@ -173,7 +244,7 @@ async fn sets_add_remove_list_and_expire() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn batch_applies_every_write() {
     use gatehouse::store::Write;
-    for (name, _iso, store) in stores().await {
+    for (name, _iso, store, _time) in stores().await {
         let ttl = Duration::from_secs(60);
         store.put("gone", b"x", ttl).await.unwrap();
         store.put("kept", b"old", ttl).await.unwrap();
@@ -229,7 +300,7 @@ async fn batch_applies_every_write() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn get_marking_reads_and_exactly_one_caller_marks() {
-    for (name, _iso, store) in stores().await {
+    for (name, _iso, store, _time) in stores().await {
         let ttl = Duration::from_secs(60);
         store.put("token", b"grant", ttl).await.unwrap();
 
@@ -275,7 +346,7 @@ async fn get_marking_reads_and_exactly_one_caller_marks() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn take_leaving_marks_only_a_successful_take() {
-    for (name, _iso, store) in stores().await {
+    for (name, _iso, store, _time) in stores().await {
         let ttl = Duration::from_secs(60);
         store.put("code", b"grant", ttl).await.unwrap();
 
@@ -317,8 +388,9 @@ async fn sqlite_purge_removes_only_expired_rows() {
     let file = gatehouse::database::sqlite_file(&iso.database_url)
         .unwrap()
         .unwrap();
-    let store = SqliteStore::open(&file, Duration::from_secs(3600)).unwrap();
-    let (short, long) = (Duration::from_millis(200), Duration::from_secs(60));
+    let clock = TestClock::new();
+    let store = SqliteStore::open(&file, Duration::from_secs(3600), clock.clone()).unwrap();
+    let (short, long) = (Duration::from_secs(30), Duration::from_secs(600));
     // More than one purge chunk (500 rows) of expired entries.
     let expired: Vec<Write> = (0..1200)
         .map(|i| Write::Put {
@@ -329,7 +401,7 @@ async fn sqlite_purge_removes_only_expired_rows() {
         .collect();
     store.batch(&expired).await.unwrap();
     store.set_add("set", "old", short).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    clock.advance(Duration::from_secs(31));
     store.put("live", b"v", long).await.unwrap();
     store.set_add("set", "live", long).await.unwrap();
 

@@ -46,6 +46,7 @@ pub struct AuthorizationRequest {
     pub login_hint: Option<String>,
 }
 
+#[derive(Debug)]
 pub enum Rejection {
     /// Client or redirect URI not trusted: show an error page.
     Page(Error),
@@ -82,6 +83,16 @@ impl Params {
             .filter(|v| !v.is_empty())
     }
 
+    /// From borrowed pairs (tests, tools).
+    pub fn from_pairs(pairs: &[(&str, &str)]) -> Self {
+        Self::new(
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        )
+    }
+
     pub fn is_duplicated(&self, key: &str) -> bool {
         self.duplicated.iter().any(|d| d == key)
     }
@@ -97,7 +108,14 @@ pub async fn validate(
     params: &Params,
 ) -> Result<(AuthorizationRequest, Client), Rejection> {
     let client = trusted_client(db, cache, params).await?;
-    let (redirect_uri, redirect_uri_given) = trusted_redirect(&client, params)?;
+    let request = validate_for(&client, params)?;
+    Ok((request, client))
+}
+
+/// Everything after the client is known: its redirect URI first (errors before that go to
+/// a page), then the rest (errors go to the client).
+pub fn validate_for(client: &Client, params: &Params) -> Result<AuthorizationRequest, Rejection> {
+    let (redirect_uri, redirect_uri_given) = trusted_redirect(client, params)?;
     let response_mode = match params.get("response_mode") {
         None | Some("query") => Ok(ResponseMode::Query),
         Some("form_post") => Ok(ResponseMode::FormPost),
@@ -117,11 +135,11 @@ pub async fn validate(
             "parameter {name} is repeated"
         ))));
     }
-    check_request(params, &client).map_err(reject)?;
-    let request = AuthorizationRequest {
+    check_request(params, client).map_err(reject)?;
+    Ok(AuthorizationRequest {
         client_id: client.id.clone(),
         redirect_uri_given,
-        scope: requested_scope(params, &client).map_err(reject)?,
+        scope: requested_scope(params, client).map_err(reject)?,
         nonce: params.get("nonce").map(str::to_owned),
         pkce: pkce::challenge(
             client.require_pkce || client.is_public(),
@@ -134,8 +152,7 @@ pub async fn validate(
         max_age: max_age(params).map_err(reject)?,
         login_hint: params.get("login_hint").map(str::to_owned),
         reply: reply.clone(),
-    };
-    Ok((request, client))
+    })
 }
 
 async fn trusted_client(
@@ -254,4 +271,119 @@ fn max_age(params: &Params) -> Result<Option<i64>, Error> {
             parsed.ok_or_else(|| Error::invalid_request("max_age must be a non-negative integer"))
         })
         .transpose()
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+    fn client() -> Client {
+        crate::demo::spa_client()
+    }
+
+    fn params(pairs: &[(&str, &str)]) -> Params {
+        Params::from_pairs(pairs)
+    }
+
+    fn good() -> Vec<(&'static str, &'static str)> {
+        vec![
+            ("client_id", "demo-spa"),
+            ("response_type", "code"),
+            ("redirect_uri", "http://127.0.0.1:8081/callback"),
+            ("scope", "openid profile"),
+            ("state", "st"),
+            ("code_challenge", CHALLENGE),
+            ("code_challenge_method", "S256"),
+        ]
+    }
+
+    fn outcome(result: Result<AuthorizationRequest, Rejection>) -> String {
+        match result {
+            Ok(_) => "ok".into(),
+            Err(Rejection::Page(e)) => format!("page:{}", e.code()),
+            Err(Rejection::Redirect(_, e)) => format!("redirect:{}", e.code()),
+        }
+    }
+
+    #[test]
+    fn a_good_request_is_accepted() {
+        let request = validate_for(&client(), &params(&good())).unwrap();
+        assert_eq!(request.reply.state.as_deref(), Some("st"));
+        assert!(request.redirect_uri_given && request.pkce.is_some());
+    }
+
+    #[test]
+    fn an_untrusted_redirect_goes_to_a_page_and_later_errors_to_the_client() {
+        let mut p = good();
+        p[2].1 = "http://127.0.0.1:8081/callback/evil";
+        assert_eq!(
+            outcome(validate_for(&client(), &params(&p))),
+            "page:invalid_request"
+        );
+        let mut p = good();
+        p[1].1 = "token";
+        assert_eq!(
+            outcome(validate_for(&client(), &params(&p))),
+            "redirect:unsupported_response_type"
+        );
+        let mut p = good();
+        p.push(("prompt", "none login"));
+        assert_eq!(
+            outcome(validate_for(&client(), &params(&p))),
+            "redirect:invalid_request"
+        );
+        let mut p = good();
+        p.retain(|(k, _)| *k != "code_challenge");
+        assert_eq!(
+            outcome(validate_for(&client(), &params(&p))),
+            "redirect:invalid_request"
+        );
+    }
+
+    fn pairs() -> impl Strategy<Value = Vec<(String, String)>> {
+        let known = good();
+        let key = prop_oneof![
+            proptest::sample::select(
+                known
+                    .iter()
+                    .map(|(k, _)| (*k).to_owned())
+                    .collect::<Vec<_>>()
+            ),
+            Just("prompt".to_owned()),
+            Just("max_age".to_owned()),
+            Just("response_mode".to_owned()),
+            "[a-z_]{1,10}",
+        ];
+        let value = prop_oneof![
+            proptest::sample::select(
+                known
+                    .iter()
+                    .map(|(_, v)| (*v).to_owned())
+                    .collect::<Vec<_>>()
+            ),
+            Just("none".to_owned()),
+            Just("form_post".to_owned()),
+            any::<String>(),
+        ];
+        proptest::collection::vec((key, value), 0..10)
+    }
+
+    proptest! {
+        #[test]
+        fn parsing_never_panics_and_always_refuses_duplicates(extra in pairs()) {
+            let mut all: Vec<(String, String)> =
+                good().iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+            all.extend(extra);
+            let mut seen = std::collections::HashSet::new();
+            let duplicated = all.iter().any(|(k, _)| !seen.insert(k.clone()));
+            let result = validate_for(&client(), &Params::new(all));
+            if duplicated {
+                prop_assert!(result.is_err());
+            }
+        }
+    }
 }
