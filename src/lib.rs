@@ -13,6 +13,7 @@ pub mod keys;
 pub mod oauth;
 pub mod oidc;
 pub mod paths;
+pub mod proxies;
 pub mod random;
 pub mod sessions;
 pub mod settings;

@@ -33,6 +33,8 @@ pub struct ServerSettings {
     pub listen: SocketAddr,
     pub issuer: String,
     pub workers: usize,
+    /// Reverse proxies whose forwarding headers are believed (CIDRs or addresses).
+    pub trusted_proxies: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -70,6 +72,7 @@ pub struct TokenSettings {
     pub refresh_token_idle_ttl_secs: i64,
     pub refresh_token_max_ttl_secs: i64,
     pub refresh_retry_grace_secs: i64,
+    pub client_assertion_max_lifetime_secs: i64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -166,6 +169,7 @@ impl Settings {
     /// Checks what serde can't: values that parse but make no sense.
     pub fn validate(&self) -> anyhow::Result<()> {
         self.issuer()?;
+        crate::proxies::TrustedProxies::parse(&self.server.trusted_proxies)?;
         let t = &self.tokens;
         positive("tokens.access_token_ttl_secs", t.access_token_ttl_secs)?;
         positive("tokens.id_token_ttl_secs", t.id_token_ttl_secs)?;
@@ -178,6 +182,10 @@ impl Settings {
             t.refresh_token_max_ttl_secs,
         )?;
         positive("sessions.ttl_secs", self.sessions.ttl_secs)?;
+        positive(
+            "tokens.client_assertion_max_lifetime_secs",
+            t.client_assertion_max_lifetime_secs,
+        )?;
         if !(1..=60).contains(&t.authorization_code_ttl_secs) {
             bail!(
                 "invalid configuration: tokens.authorization_code_ttl_secs must be 1..=60 (RFC 9700 §4.2)"

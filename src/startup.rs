@@ -27,6 +27,7 @@ use crate::oidc::logout::RpLogout;
 use crate::oidc::session::SignOn;
 use crate::oidc::signin::LoginPipeline;
 use crate::oidc::userinfo::UserInfo;
+use crate::proxies::TrustedProxies;
 use crate::settings::{DatabaseKind, Issuer, Settings};
 use crate::store::{RedisStore, SqlStore, SqliteStore, Store};
 use crate::telemetry::RequestSpan;
@@ -108,6 +109,8 @@ impl Parts {
             db: self.db.clone(),
             store: self.store.clone(),
             clients: self.clients.clone(),
+            keys: self.keys.clone(),
+            issuer: self.issuer.clone(),
             clock: self.clock.clone(),
             code_ttl: Duration::from_secs(code_ttl),
         }
@@ -122,6 +125,8 @@ impl Parts {
             issuer: self.issuer.clone(),
             settings: self.settings.tokens.clone(),
             clock: self.clock.clone(),
+            // Two store timeouts and a second: a claimed rotation signs and writes once.
+            claim_lease: Duration::from_millis(2 * self.settings.redis.timeout_ms + 1000),
         }
     }
 
@@ -132,6 +137,12 @@ impl Parts {
             store: self.store.clone(),
             issuer: self.issuer.clone(),
             clock: self.clock.clone(),
+            max_assertion_lifetime: Duration::from_secs(
+                self.settings
+                    .tokens
+                    .client_assertion_max_lifetime_secs
+                    .max(1) as u64,
+            ),
         }
     }
 
@@ -164,6 +175,7 @@ struct AppData {
     keys: web::Data<KeyRing>,
     issuer: web::Data<Issuer>,
     cookies: web::Data<CookiePolicy>,
+    proxies: web::Data<TrustedProxies>,
     origins: web::Data<AllowedOrigins>,
     discovery: web::Data<crate::oidc::discovery::DiscoveryJson>,
     authorizer: web::Data<Authorizer>,
@@ -193,7 +205,10 @@ impl AppData {
             store: web::Data::new(parts.store.clone()),
             keys: web::Data::from(parts.keys.clone()),
             issuer: web::Data::new(parts.issuer.clone()),
-            cookies: web::Data::new(CookiePolicy::new(&parts.settings)),
+            cookies: web::Data::new(CookiePolicy::new(&parts.settings, parts.keys.form_key())),
+            proxies: web::Data::new(TrustedProxies::parse(
+                &parts.settings.server.trusted_proxies,
+            )?),
             origins: web::Data::new(AllowedOrigins::new(parts.db.clone(), parts.clock.clone())),
             discovery: web::Data::new(ProviderMetadata::new(&parts.issuer).to_json()?),
             authorizer: web::Data::new(parts.authorizer()),
@@ -213,6 +228,7 @@ impl AppData {
             .app_data(self.keys.clone())
             .app_data(self.issuer.clone())
             .app_data(self.cookies.clone())
+            .app_data(self.proxies.clone())
             .app_data(self.origins.clone())
             .app_data(self.discovery.clone())
             .app_data(self.authorizer.clone())

@@ -9,6 +9,7 @@ mod m20261123_000004_consents;
 mod m20261123_000005_ephemeral;
 mod m20261123_000006_sessions_and_client_keys;
 mod m20261123_000007_user_change_notices;
+mod m20261201_000008_client_policies;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000005_ephemeral::Migration),
             Box::new(m20261123_000006_sessions_and_client_keys::Migration),
             Box::new(m20261123_000007_user_change_notices::Migration),
+            Box::new(m20261201_000008_client_policies::Migration),
         ]
     }
 }

@@ -17,22 +17,32 @@ pub struct Credentials {
     pub password: SecretString,
 }
 
-/// The enabled user with this email and password; `None` otherwise, in the same time either
-/// way (an unknown email is checked against a dummy hash).
+/// The enabled user with this email and password; `None` otherwise. Every failure does the
+/// same work — one lookup (a malformed email is looked up too, and cannot match) and one
+/// Argon2 verification (against a dummy hash for an unknown email) — so the response time
+/// does not tell which emails exist. Only a right password loads the user's roles.
 pub async fn check_password(
     db: &DatabaseConnection,
     passwords: &Passwords,
     credentials: &Credentials,
 ) -> anyhow::Result<Option<User>> {
-    let found = match Email::parse(&credentials.email) {
-        Some(email) => store::find_by_email(db, &email).await?,
-        None => None,
+    let lookup = match Email::parse(&credentials.email) {
+        Some(email) => email.0,
+        None => credentials
+            .email
+            .trim()
+            .to_lowercase()
+            .chars()
+            .take(320)
+            .collect(),
     };
-    let stored = found.as_ref().map(|c| c.password_hash.as_str());
+    let found = store::password_of(db, &lookup).await?;
+    let stored = found.as_ref().map(|f| f.password_hash.as_str());
     let matches = passwords.verify(&credentials.password, stored).await?;
-    Ok(found
-        .filter(|c| matches && !c.user.disabled)
-        .map(|c| c.user))
+    match found {
+        Some(f) if matches && !f.disabled => store::find_by_id(db, &f.user_id).await,
+        _ => Ok(None),
+    }
 }
 
 /// An email address as we store it: trimmed and lower-cased, so uniqueness is case-insensitive.
@@ -70,7 +80,63 @@ pub struct User {
 
 #[cfg(test)]
 mod tests {
-    use super::Email;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::settings::PasswordSettings;
+
+    #[tokio::test]
+    async fn every_failed_sign_in_makes_the_same_queries() {
+        let mut options = sea_orm::ConnectOptions::new("sqlite::memory:");
+        options.max_connections(1);
+        let mut db = sea_orm::Database::connect(options).await.unwrap();
+        crate::database::migrate(&db).await.unwrap();
+        let passwords = Passwords::new(&PasswordSettings {
+            memory_kib: 19456,
+            iterations: 2,
+            parallelism: 1,
+            max_concurrent: 1,
+        })
+        .unwrap();
+        let email = Email::parse("user@example.com").unwrap();
+        let user = store::NewUser {
+            email: &email,
+            name: "Uma User",
+            password_hash: passwords.hash(&SecretString::from("right")).await.unwrap(),
+            email_verified: true,
+        };
+        let now = crate::clock::UnixTime::from_secs(0);
+        store::insert_if_absent(&db, user, now).await.unwrap();
+        let queries = Arc::new(AtomicUsize::new(0));
+        let counter = queries.clone();
+        db.set_metric_callback(move |_| {
+            counter.fetch_add(1, Ordering::SeqCst);
+        });
+
+        let mut counts = Vec::new();
+        for email in ["user@example.com", "nobody@example.com", "not an email"] {
+            queries.store(0, Ordering::SeqCst);
+            let credentials = Credentials {
+                email: email.to_owned(),
+                password: SecretString::from("wrong"),
+            };
+            assert!(
+                check_password(&db, &passwords, &credentials)
+                    .await
+                    .unwrap()
+                    .is_none()
+            );
+            counts.push(queries.load(Ordering::SeqCst));
+        }
+
+        assert!(counts[0] > 0, "queries were counted");
+        assert_eq!(
+            counts,
+            vec![counts[0]; 3],
+            "known, unknown and malformed alike"
+        );
+    }
 
     #[test]
     fn emails_are_normalised_and_checked() {

@@ -1,7 +1,5 @@
 //! Users and roles in the database.
 
-use crate::clock::UnixTime;
-use crate::database::DbContext;
 use anyhow::Context;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
@@ -9,34 +7,39 @@ use sea_orm::{
 };
 
 use super::{Email, User};
+use crate::clock::UnixTime;
+use crate::database::DbContext;
 use crate::entities::{roles, user_roles, users};
 
-/// A user with the stored password hash, for sign-in.
-pub struct Credentials {
-    pub user: User,
+/// What a sign-in checks before it knows the password is right.
+pub struct StoredPassword {
+    pub user_id: String,
     pub password_hash: String,
+    pub disabled: bool,
 }
 
-pub async fn find_by_email(
+/// One indexed lookup by (normalised) email: the same query whether or not it exists.
+pub async fn password_of(
     db: &DatabaseConnection,
-    email: &Email,
-) -> anyhow::Result<Option<Credentials>> {
+    email: &str,
+) -> anyhow::Result<Option<StoredPassword>> {
     let row = users::Entity::find()
-        .filter(users::Column::Email.eq(email.as_str()))
+        .select_only()
+        .column(users::Column::Id)
+        .column(users::Column::PasswordHash)
+        .column(users::Column::Disabled)
+        .filter(users::Column::Email.eq(email))
+        .into_tuple::<(String, String, bool)>()
         .one(db)
         .await
         .db_context("looking up a user by email")?;
-    match row {
-        Some(row) => {
-            let password_hash = row.password_hash.clone();
-            let user = with_roles(db, row).await?;
-            Ok(Some(Credentials {
-                user,
-                password_hash,
-            }))
-        }
-        None => Ok(None),
-    }
+    Ok(
+        row.map(|(user_id, password_hash, disabled)| StoredPassword {
+            user_id,
+            password_hash,
+            disabled,
+        }),
+    )
 }
 
 /// Whether the user exists and is enabled: one indexed lookup, for the token path.

@@ -100,6 +100,12 @@ pub struct Client {
     pub jwks: Option<String>,
     /// Where a logout token goes when a session with this client ends.
     pub backchannel_logout_uri: Option<String>,
+    /// A resource server that may introspect every client's tokens (RFC 7662 §4); others
+    /// see only tokens issued to them or naming them as audience.
+    pub introspect_any: bool,
+    /// Overrides `tokens.refresh_retry_grace_secs`; public clients get no grace whatever
+    /// this says (see [`Client::refresh_retry_grace`]).
+    pub refresh_retry_grace_secs: Option<i64>,
 }
 
 impl Client {
@@ -125,7 +131,22 @@ impl Client {
             refresh_token_max_ttl_secs: None,
             jwks: None,
             backchannel_logout_uri: None,
+            introspect_any: false,
+            refresh_retry_grace_secs: None,
         }
+    }
+
+    /// How long a retry with a just-rotated refresh token gets the same answer instead of
+    /// revoking the family. None for public clients: their refresh tokens are bearer tokens
+    /// anyone who steals one can present, and a grace would hand the thief the new tokens
+    /// without a reuse alarm (RFC 9700 §4.14.2). Only sender-constrained tokens (DPoP) could
+    /// earn it back.
+    pub fn refresh_retry_grace(&self, default_secs: i64) -> std::time::Duration {
+        let secs = match self.client_type {
+            ClientType::Public => 0,
+            ClientType::Confidential => self.refresh_retry_grace_secs.unwrap_or(default_secs),
+        };
+        std::time::Duration::from_secs(secs.max(0) as u64)
     }
 
     pub fn is_public(&self) -> bool {
@@ -179,6 +200,19 @@ mod tests {
         assert!(ClientId::parse("").is_none());
         assert!(ClientId::parse(&"a".repeat(256)).is_none());
         assert!(ClientId::parse("a\nb").is_none());
+    }
+
+    #[test]
+    fn public_clients_get_no_refresh_grace() {
+        let public = Client::public("p", "P", vec![]);
+        assert!(public.refresh_retry_grace(10).is_zero());
+        let confidential = client_with_secret("s");
+        assert_eq!(confidential.refresh_retry_grace(10).as_secs(), 10);
+        let tuned = Client {
+            refresh_retry_grace_secs: Some(3),
+            ..client_with_secret("s")
+        };
+        assert_eq!(tuned.refresh_retry_grace(10).as_secs(), 3);
     }
 
     #[test]

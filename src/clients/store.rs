@@ -45,6 +45,8 @@ fn from_row(row: clients::Model) -> anyhow::Result<Client> {
         refresh_token_max_ttl_secs: row.refresh_token_max_ttl_secs,
         jwks: row.jwks,
         backchannel_logout_uri: row.backchannel_logout_uri,
+        introspect_any: row.introspect_any,
+        refresh_retry_grace_secs: row.refresh_retry_grace_secs,
         id: row.id,
         name: row.name,
     })
@@ -76,6 +78,8 @@ pub async fn insert_if_absent(
         refresh_token_max_ttl_secs: Set(client.refresh_token_max_ttl_secs),
         jwks: Set(client.jwks.clone()),
         backchannel_logout_uri: Set(client.backchannel_logout_uri.clone()),
+        introspect_any: Set(client.introspect_any),
+        refresh_retry_grace_secs: Set(client.refresh_retry_grace_secs),
         created_at: Set(now),
         updated_at: Set(now),
     };

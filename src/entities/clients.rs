@@ -22,6 +22,8 @@ pub struct Model {
     pub refresh_token_max_ttl_secs: Option<i64>,
     pub jwks: Option<String>,
     pub backchannel_logout_uri: Option<String>,
+    pub introspect_any: bool,
+    pub refresh_retry_grace_secs: Option<i64>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -12,7 +12,6 @@ use super::extract::{
 };
 use super::reply;
 use super::views::{self, AccountLoginPage, SessionRow, SessionsPage};
-use super::wire::csrf_form_value;
 use crate::accounts::Credentials;
 use crate::oidc::session::SignOn;
 use crate::paths;
@@ -24,10 +23,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(paths::ACCOUNT_SESSIONS_END, web::post().to(end));
 }
 
-fn login_form(binding: &str, email: &str, error: Option<&str>) -> HttpResponse {
+fn login_form(csrf: &str, email: &str, error: Option<&str>) -> HttpResponse {
     let page = AccountLoginPage {
         action: paths::ACCOUNT_LOGIN,
-        csrf: &csrf_form_value(binding),
+        csrf,
         email,
         error,
     };
@@ -35,7 +34,7 @@ fn login_form(binding: &str, email: &str, error: Option<&str>) -> HttpResponse {
 }
 
 async fn login_page(binding: BrowserBinding) -> HttpResponse {
-    login_form(&binding.0, "", None)
+    login_form(&binding.csrf, "", None)
 }
 
 #[derive(Deserialize)]
@@ -73,7 +72,7 @@ async fn login_submit(
         ),
         None => {
             tracing::info!("sign-in failed");
-            login_form(&binding, &form.email, Some("Wrong email or password."))
+            login_form(&binding.csrf, &form.email, Some("Wrong email or password."))
         }
     })
 }
@@ -104,7 +103,7 @@ async fn sessions_page(
     let page = SessionsPage {
         email: &me.user.email,
         end_action: paths::ACCOUNT_SESSIONS_END,
-        csrf: &csrf_form_value(&binding.0),
+        csrf: &binding.csrf,
         sessions: rows,
     };
     Ok(views::render(StatusCode::OK, &page))

@@ -10,20 +10,25 @@ use actix_web::{HttpMessage, HttpResponse};
 
 use crate::settings::{CookieSameSite, CookieSecure, Settings};
 
+type Hmac = hmac::Hmac<sha2::Sha256>;
+
 /// How long a binding cookie lives: longer than any pending request (15 minutes).
 const BINDING_TTL_SECS: i64 = 86_400;
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct CookiePolicy {
     pub session_name: String,
     pub binding_name: String,
     secure: bool,
     same_site: SameSite,
     session_ttl_secs: i64,
+    /// Keys the CSRF value, so that a binding cookie an attacker planted (cookie tossing
+    /// from a sibling domain) does not tell them the form value.
+    form_key: [u8; 32],
 }
 
 impl CookiePolicy {
-    pub fn new(settings: &Settings) -> Self {
+    pub fn new(settings: &Settings, form_key: [u8; 32]) -> Self {
         let secure = match settings.sessions.cookie_secure {
             CookieSecure::Always => true,
             CookieSecure::Never => false,
@@ -33,14 +38,39 @@ impl CookiePolicy {
             CookieSameSite::Lax => SameSite::Lax,
             CookieSameSite::Strict => SameSite::Strict,
         };
-        let session_name = settings.sessions.cookie_name.clone();
+        // RFC 6265bis §4.1.3.2: `__Host-` cookies are Secure, host-only and for path `/`,
+        // so a sibling domain or a plain-http page cannot set or shadow them.
+        let https = settings.server.issuer.starts_with("https://");
+        let prefix = if https && secure { "__Host-" } else { "" };
+        let name = &settings.sessions.cookie_name;
         Self {
-            binding_name: format!("{session_name}_csrf"),
-            session_name,
+            session_name: format!("{prefix}{name}"),
+            binding_name: format!("{prefix}{name}_csrf"),
             secure,
             same_site,
             session_ttl_secs: settings.sessions.ttl_secs,
+            form_key,
         }
+    }
+
+    /// The synchroniser token forms carry: HMAC-SHA-256 of the binding under a server key.
+    pub fn csrf_value(&self, binding: &str) -> String {
+        use base64::Engine;
+        use hmac::Mac;
+        // HMAC takes a key of any length, so this never fails.
+        let mut mac = Hmac::new_from_slice(&self.form_key).unwrap_or_else(|_| unreachable!());
+        mac.update(b"csrf-form:");
+        mac.update(binding.as_bytes());
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    }
+
+    /// Constant-time comparison of a posted CSRF value with this browser's.
+    pub fn csrf_matches(&self, binding: &str, presented: &str) -> bool {
+        use subtle::ConstantTimeEq;
+        self.csrf_value(binding)
+            .as_bytes()
+            .ct_eq(presented.as_bytes())
+            .into()
     }
 
     fn build(&self, name: &str, value: String, max_age_secs: i64) -> Cookie<'static> {

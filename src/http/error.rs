@@ -19,6 +19,7 @@ pub fn status_of(error: &Error) -> StatusCode {
         }
         Error::AccessDenied(_) | Error::InsufficientScope(_) => StatusCode::FORBIDDEN,
         Error::TemporarilyUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        Error::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
         Error::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
         _ => StatusCode::BAD_REQUEST,
     }
@@ -33,6 +34,22 @@ fn log_cause(error: &Error) {
         Error::Unexpected(cause) => tracing::error!(error = format!("{cause:#}"), "request failed"),
         _ => {}
     }
+}
+
+const BEARER_REALM: &str = r#"Bearer realm="gatehouse""#;
+
+/// RFC 6750 §3: the realm, the error, its description, and for `insufficient_scope` the
+/// scope the resource needs.
+fn bearer_challenge(error: &Error) -> String {
+    let description = error.description().replace(['"', '\\'], "'");
+    let mut value = format!(
+        r#"{BEARER_REALM}, error="{}", error_description="{description}""#,
+        error.code()
+    );
+    if matches!(error, Error::InsufficientScope(_)) {
+        value.push_str(r#", scope="openid""#);
+    }
+    value
 }
 
 impl ResponseError for Error {
@@ -53,15 +70,19 @@ impl ResponseError for Error {
                     r#"Basic realm="gatehouse", charset="UTF-8""#,
                 ));
             }
-            Error::InvalidToken(d) => {
-                let value = format!(
-                    r#"Bearer error="invalid_token", error_description="{}""#,
-                    d.replace('"', "'")
-                );
-                response.insert_header(("WWW-Authenticate", value));
+            // RFC 6750 §3.1: a request without credentials gets the challenge alone.
+            Error::MissingToken => {
+                response.insert_header(("WWW-Authenticate", BEARER_REALM));
+                return response.finish();
+            }
+            Error::InvalidToken(_) | Error::InsufficientScope(_) => {
+                response.insert_header(("WWW-Authenticate", bearer_challenge(self)));
             }
             Error::TemporarilyUnavailable(_) => {
                 response.insert_header(("Retry-After", "5"));
+            }
+            Error::RateLimited(_) => {
+                response.insert_header(("Retry-After", "60"));
             }
             _ => {}
         }
@@ -118,6 +139,14 @@ impl ResponseError for PageError {
             Self::SignIn(e) | Self::SignOut(e) if status.is_server_error() => {
                 log_cause(e);
                 failure_page(status)
+            }
+            Self::SignIn(e @ Error::RateLimited(_)) => {
+                let mut page = rejection_page(status, "Too many sign-in requests", e);
+                page.headers_mut().insert(
+                    actix_web::http::header::RETRY_AFTER,
+                    actix_web::http::header::HeaderValue::from_static("60"),
+                );
+                page
             }
             Self::SignIn(e) => rejection_page(status, "Sign-in request rejected", e),
             Self::SignOut(e) => rejection_page(status, "Sign-out request rejected", e),
@@ -201,6 +230,20 @@ mod tests {
         assert!(response.headers().contains_key("www-authenticate"));
         let response = Error::invalid_client("bad", false).error_response();
         assert!(!response.headers().contains_key("www-authenticate"));
+    }
+
+    #[test]
+    fn bearer_challenges_follow_rfc_6750() {
+        let missing = Error::MissingToken.error_response();
+        assert_eq!(missing.status(), StatusCode::UNAUTHORIZED);
+        let challenge = missing.headers().get("www-authenticate").unwrap();
+        assert_eq!(challenge, BEARER_REALM);
+        let scope = Error::InsufficientScope("needs openid".into()).error_response();
+        assert_eq!(scope.status(), StatusCode::FORBIDDEN);
+        let challenge = scope.headers().get("www-authenticate").unwrap();
+        let challenge = challenge.to_str().unwrap();
+        assert!(challenge.contains(r#"error="insufficient_scope""#));
+        assert!(challenge.contains(r#"scope="openid""#));
     }
 
     #[test]

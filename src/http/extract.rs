@@ -17,6 +17,7 @@ use crate::oauth::Error;
 use crate::oauth::authorize::{Browser, Params};
 use crate::oauth::client_auth::{self, ClientAuthenticator};
 use crate::oidc::session::{SignOn, SignedIn};
+use crate::proxies::TrustedProxies;
 use crate::sessions::Device;
 
 type Extracted<T> = Pin<Box<dyn Future<Output = Result<T, actix_web::Error>>>>;
@@ -31,9 +32,13 @@ fn registered<T: 'static>(req: &HttpRequest) -> Result<web::Data<T>, Error> {
     })
 }
 
-/// This browser's binding value (double-submit CSRF, pending-request binding). A browser
-/// without one gets a new one, set on the response by [`super::cookies::set_new_binding`].
-pub struct BrowserBinding(pub String);
+/// This browser's binding value (double-submit CSRF, pending-request binding) and the CSRF
+/// value its forms carry. A browser without one gets a new one, set on the response by
+/// [`super::cookies::set_new_binding`].
+pub struct BrowserBinding {
+    pub value: String,
+    pub csrf: String,
+}
 
 impl FromRequest for BrowserBinding {
     type Error = actix_web::Error;
@@ -43,12 +48,15 @@ impl FromRequest for BrowserBinding {
         ready(
             registered::<CookiePolicy>(req)
                 .map_err(Into::into)
-                .map(|policy| match wire::cookie(req, &policy.binding_name) {
-                    Some(existing) => Self(existing),
-                    None => {
+                .map(|policy| {
+                    let value = wire::cookie(req, &policy.binding_name).unwrap_or_else(|| {
                         let value = crate::random::token();
                         req.extensions_mut().insert(NewBinding(value.clone()));
-                        Self(value)
+                        value
+                    });
+                    Self {
+                        csrf: policy.csrf_value(&value),
+                        value,
                     }
                 }),
         )
@@ -73,15 +81,17 @@ impl FromRequest for SessionCookie {
 
 /// The browser as the sign-in pipeline sees it: binding value and session cookie.
 pub struct BrowserState {
-    pub binding: String,
+    pub binding: BrowserBinding,
     pub session: Option<String>,
+    pub address: String,
 }
 
 impl BrowserState {
     pub fn as_browser(&self) -> Browser<'_> {
         Browser {
-            binding: &self.binding,
+            binding: &self.binding.value,
             session: self.session.as_deref(),
+            address: &self.address,
         }
     }
 }
@@ -93,12 +103,14 @@ impl FromRequest for BrowserState {
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let binding = BrowserBinding::from_request(req, payload).into_inner();
         let session = SessionCookie::from_request(req, payload).into_inner();
-        ready(binding.and_then(|b| {
-            session.map(|s| Self {
-                binding: b.0,
-                session: s.0,
+        let device = DeviceInfo::from_request(req, payload).into_inner();
+        ready((|| {
+            Ok(Self {
+                binding: binding?,
+                session: session?.0,
+                address: device?.0.ip,
             })
-        }))
+        })())
     }
 }
 
@@ -110,14 +122,20 @@ impl FromRequest for DeviceInfo {
     type Future = Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(Ok(Self(Device {
-            user_agent: wire::user_agent(req),
-            ip: wire::peer_ip(req),
-        })))
+        ready(
+            registered::<TrustedProxies>(req)
+                .map(|proxies| {
+                    Self(Device {
+                        user_agent: wire::user_agent(req),
+                        ip: wire::client_ip(req, &proxies),
+                    })
+                })
+                .map_err(Into::into),
+        )
     }
 }
 
-/// A form that carries the synchroniser token of [`wire::csrf_form_value`].
+/// A form that carries the CSRF value of [`CookiePolicy::csrf_value`].
 pub trait CsrfProtected {
     fn csrf(&self) -> &str;
 }
@@ -126,7 +144,7 @@ pub trait CsrfProtected {
 /// the "form expired" page, before the handler runs.
 pub struct CsrfForm<T> {
     pub form: T,
-    pub binding: String,
+    pub binding: BrowserBinding,
 }
 
 impl<T: DeserializeOwned + CsrfProtected + 'static> FromRequest for CsrfForm<T> {
@@ -135,12 +153,14 @@ impl<T: DeserializeOwned + CsrfProtected + 'static> FromRequest for CsrfForm<T> 
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let form = web::Form::<T>::from_request(req, payload);
-        let binding =
-            registered::<CookiePolicy>(req).map(|policy| wire::cookie(req, &policy.binding_name));
+        let found = registered::<CookiePolicy>(req)
+            .map(|policy| (wire::cookie(req, &policy.binding_name), policy));
         Box::pin(async move {
             let form = form.await?.into_inner();
-            match binding? {
-                Some(binding) if wire::csrf_matches(&binding, form.csrf()) => {
+            match found? {
+                (Some(value), policy) if policy.csrf_matches(&value, form.csrf()) => {
+                    let csrf = policy.csrf_value(&value);
+                    let binding = BrowserBinding { value, csrf };
                     Ok(Self { form, binding })
                 }
                 _ => Err(PageError::FormExpired.into()),
@@ -200,10 +220,9 @@ impl FromRequest for AuthenticatedClient {
         let form = web::Form::<Vec<(String, String)>>::from_request(req, payload);
         let basic = wire::basic_credentials(req);
         let authenticator = registered::<ClientAuthenticator>(req);
-        let endpoint = req.path().to_owned();
         Box::pin(async move {
             let params = Params::new(form.await?.into_inner());
-            let client = authenticate(&params, basic, authenticator, &endpoint).await?;
+            let client = authenticate(&params, basic, authenticator).await?;
             Ok(Self { client, params })
         })
     }
@@ -213,7 +232,6 @@ async fn authenticate(
     params: &Params,
     basic: Result<Option<(String, String)>, Error>,
     authenticator: Result<web::Data<ClientAuthenticator>, Error>,
-    endpoint: &str,
 ) -> Result<Client, Error> {
     if let Some(name) = params.first_duplicate() {
         return Err(Error::invalid_request(format!(
@@ -221,5 +239,5 @@ async fn authenticate(
         )));
     }
     let presented = client_auth::presented(basic?, params)?;
-    authenticator?.authenticate(presented, endpoint).await
+    authenticator?.authenticate(presented).await
 }

@@ -12,7 +12,6 @@ use super::extract::{
 };
 use super::reply;
 use super::views::{self, ConsentPage, LoginPage};
-use super::wire::csrf_form_value;
 use crate::accounts::Credentials;
 use crate::oauth::authorize::{Authorizer, Browser, Pending};
 use crate::oidc::signin::{LoginPipeline, PasswordStep};
@@ -44,12 +43,12 @@ async fn login_page(
     binding: BrowserBinding,
     authorizer: web::Data<Authorizer>,
 ) -> Result<HttpResponse, PageError> {
-    let pending = pending(&authorizer, &query.request, &binding.0).await?;
+    let pending = pending(&authorizer, &query.request, &binding.value).await?;
     let hint = pending.request.login_hint.clone().unwrap_or_default();
     Ok(render_login(
         &pending,
         &query.request,
-        &binding.0,
+        &binding.csrf,
         &hint,
         None,
     ))
@@ -58,7 +57,7 @@ async fn login_page(
 fn render_login(
     pending: &Pending,
     id: &str,
-    binding: &str,
+    csrf: &str,
     email: &str,
     error: Option<&str>,
 ) -> HttpResponse {
@@ -66,7 +65,7 @@ fn render_login(
         action: paths::LOGIN,
         client_name: &pending.client_name,
         request_id: id,
-        csrf: &csrf_form_value(binding),
+        csrf,
         email,
         error,
     };
@@ -96,8 +95,9 @@ async fn login_submit(
     (policy, issuer): (web::Data<CookiePolicy>, web::Data<Issuer>),
 ) -> Result<HttpResponse, PageError> {
     let browser = Browser {
-        binding: &binding,
+        binding: &binding.value,
         session: session.0.as_deref(),
+        address: &device.0.ip,
     };
     let credentials = Credentials {
         email: form.email.clone(),
@@ -110,7 +110,7 @@ async fn login_submit(
         PasswordStep::Retry(pending) => Ok(render_login(
             &pending,
             &form.request,
-            &binding,
+            &binding.csrf,
             &form.email,
             Some("Wrong email or password."),
         )),
@@ -128,7 +128,7 @@ async fn consent_page(
     MaybeUser(user): MaybeUser,
     authorizer: web::Data<Authorizer>,
 ) -> Result<HttpResponse, PageError> {
-    let pending = pending(&authorizer, &query.request, &binding.0).await?;
+    let pending = pending(&authorizer, &query.request, &binding.value).await?;
     let Some(signed_in) = user else {
         return Ok(reply::see_other(&format!(
             "{}?request={}",
@@ -140,7 +140,7 @@ async fn consent_page(
         action: paths::CONSENT,
         client_name: &pending.client_name,
         request_id: &query.request,
-        csrf: &csrf_form_value(&binding.0),
+        csrf: &binding.csrf,
         user_email: &signed_in.user.email,
         scope_lines: pending
             .request
@@ -181,7 +181,7 @@ async fn consent_submit(
     };
     let allow = form.decision == "allow";
     let step = authorizer
-        .consent(&form.request, &binding, &signed_in.user.id, allow)
+        .consent(&form.request, &binding.value, &signed_in.user.id, allow)
         .await?;
     reply::step(&issuer, step)
 }

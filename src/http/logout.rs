@@ -10,7 +10,7 @@ use super::error::PageError;
 use super::extract::{BrowserBinding, CsrfForm, CsrfProtected, SessionCookie};
 use super::reply;
 use super::views::{self, LogoutConfirmPage, MessagePage};
-use super::wire::csrf_form_value;
+use crate::oauth::Error;
 use crate::oauth::authorize::Params;
 use crate::oidc::logout::{LogoutRequest, LogoutStep, RpLogout, Target};
 use crate::paths;
@@ -49,6 +49,10 @@ async fn answer(
     logout: &RpLogout,
     policy: &CookiePolicy,
 ) -> Result<HttpResponse, PageError> {
+    if let Some(name) = params.first_duplicate() {
+        let error = Error::invalid_request(format!("parameter {name} is repeated"));
+        return Err(PageError::SignOut(error));
+    }
     let request = LogoutRequest {
         id_token_hint: params.get("id_token_hint"),
         client_id: params.get("client_id"),
@@ -61,14 +65,14 @@ async fn answer(
         .map_err(PageError::SignOut)?;
     Ok(match step {
         LogoutStep::SignedOut { target, ended } => finish(&target, ended.then_some(policy)),
-        LogoutStep::Confirm(target) => confirmation(&binding.0, &target),
+        LogoutStep::Confirm(target) => confirmation(&binding.csrf, &target),
     })
 }
 
-fn confirmation(binding: &str, target: &Target) -> HttpResponse {
+fn confirmation(csrf: &str, target: &Target) -> HttpResponse {
     let page = LogoutConfirmPage {
         action: paths::LOGOUT_CONFIRM,
-        csrf: &csrf_form_value(binding),
+        csrf,
         client_name: target.client.as_ref().map(|cl| cl.name.as_str()),
         client_id: target.client.as_ref().map_or("", |cl| cl.id.as_str()),
         redirect: target.redirect.as_deref().unwrap_or_default(),

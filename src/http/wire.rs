@@ -5,6 +5,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
 use crate::oauth::Error;
+use crate::proxies::TrustedProxies;
 
 /// `Authorization: Basic` with RFC 6749 §2.3.1's form-encoding of id and secret.
 /// `Ok(None)` when no Basic header was sent; malformed headers are `invalid_client`.
@@ -55,22 +56,21 @@ pub fn user_agent(req: &HttpRequest) -> String {
         .to_owned()
 }
 
-pub fn peer_ip(req: &HttpRequest) -> String {
-    req.peer_addr()
-        .map(|a| a.ip().to_string())
+/// The client's address: the peer, or behind a trusted proxy what it forwarded.
+pub fn client_ip(req: &HttpRequest, proxies: &TrustedProxies) -> String {
+    let joined = |name: &str| {
+        let lines: Vec<&str> = req
+            .headers()
+            .get_all(name)
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        (!lines.is_empty()).then(|| lines.join(","))
+    };
+    let peer = req.peer_addr().map(|a| a.ip());
+    let forwarded = joined("forwarded");
+    let x_forwarded_for = joined("x-forwarded-for");
+    proxies
+        .client_ip(peer, forwarded.as_deref(), x_forwarded_for.as_deref())
+        .map(|ip| ip.to_string())
         .unwrap_or_default()
-}
-
-/// The value forms carry: derived from the browser cookie, useless without it.
-pub fn csrf_form_value(binding: &str) -> String {
-    crate::random::digest(&format!("csrf-form:{binding}"))
-}
-
-/// Constant-time comparison of a posted CSRF value with this browser's.
-pub fn csrf_matches(binding: &str, presented: &str) -> bool {
-    use subtle::ConstantTimeEq;
-    csrf_form_value(binding)
-        .as_bytes()
-        .ct_eq(presented.as_bytes())
-        .into()
 }

@@ -49,6 +49,16 @@ impl MasterKey {
         Ok(Self(SecretBox::new(Box::new(bytes))))
     }
 
+    /// A 32-byte key for a named purpose (HKDF-SHA-256, RFC 5869), independent of the key
+    /// itself and of every other purpose's.
+    pub fn derive(&self, purpose: &str) -> [u8; 32] {
+        let mut key = [0u8; 32];
+        // 32 bytes is far below HKDF-SHA-256's limit, so expand cannot fail.
+        let hkdf = hkdf::Hkdf::<sha2::Sha256>::new(None, self.0.expose_secret());
+        let _ = hkdf.expand(purpose.as_bytes(), &mut key);
+        key
+    }
+
     /// A fresh random key, encoded as the configuration expects.
     pub fn generate_encoded() -> String {
         let mut bytes = [0u8; 32];

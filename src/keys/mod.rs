@@ -26,6 +26,8 @@ pub const ALGORITHM: &str = "RS256";
 
 /// The keys in use: one that signs, all that verify, and the JWKS document for RPs.
 pub struct KeyRing {
+    /// Derived from the master key: keys the CSRF values of forms.
+    form_key: [u8; 32],
     signing_kid: String,
     signer: Rs256Signer,
     verifiers: HashMap<String, Box<dyn JwsVerifier>>,
@@ -69,6 +71,7 @@ impl KeyRing {
             jwks.push_key(jwk);
         }
         Ok(Self {
+            form_key: master.derive("csrf-form"),
             signing_kid: active.kid.clone(),
             signer,
             verifiers,
@@ -88,12 +91,20 @@ impl KeyRing {
         let mut verifiers: HashMap<String, Box<dyn JwsVerifier>> = HashMap::new();
         verifiers.insert(kid.clone(), Box::new(RS256.verifier_from_jwk(&public)?));
         jwks.push_key(public);
+        let mut form_key = [0u8; 32];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut form_key);
         Ok(Self {
+            form_key,
             signing_kid: kid,
             signer: Rs256Signer::from_der(&pair.to_der_private_key())?,
             verifiers,
             jwks_json: jwks.to_string(),
         })
+    }
+
+    /// The key form CSRF values are computed with (the same on every instance).
+    pub fn form_key(&self) -> [u8; 32] {
+        self.form_key
     }
 
     /// The JWKS document (RFC 7517 §5) with every key still valid for verification.

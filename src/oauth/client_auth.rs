@@ -134,26 +134,16 @@ fn assertion(params: &Params) -> Result<Option<(String, String)>, Error> {
 struct AssertionClaims {
     iss: String,
     sub: String,
-    aud: Audience,
+    /// One value: an array could name us beside a party that forwards the assertion (the
+    /// audience-injection class, draft-ietf-oauth-rfc7523bis).
+    aud: serde_json::Value,
     exp: i64,
+    iat: Option<i64>,
     jti: String,
 }
 
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Audience {
-    One(String),
-    Many(Vec<String>),
-}
-
-impl Audience {
-    fn contains_any(&self, wanted: &[String]) -> bool {
-        match self {
-            Audience::One(a) => wanted.contains(a),
-            Audience::Many(all) => all.iter().any(|a| wanted.contains(a)),
-        }
-    }
-}
+/// How far in the future `iat` may be, for clocks that disagree a little.
+const CLOCK_LEEWAY_SECS: i64 = 60;
 
 fn unverified_claims(jwt: &str) -> Option<AssertionClaims> {
     let payload = jwt.split('.').nth(1)?;
@@ -168,16 +158,13 @@ pub struct ClientAuthenticator {
     pub store: Store,
     pub issuer: Issuer,
     pub clock: SharedClock,
+    /// The longest an assertion may live (`exp` − now).
+    pub max_assertion_lifetime: Duration,
 }
 
 impl ClientAuthenticator {
     /// Looks up the client and checks the presented credentials (secrets in constant time).
-    /// `endpoint` is the path called: an assertion may name it, the token endpoint, or us.
-    pub async fn authenticate(
-        &self,
-        presented: Presented,
-        endpoint: &str,
-    ) -> Result<Client, Error> {
+    pub async fn authenticate(&self, presented: Presented) -> Result<Client, Error> {
         let basic = matches!(presented, Presented::SecretBasic { .. });
         let fail = || Error::invalid_client("client authentication failed", basic);
         let client = self
@@ -196,28 +183,23 @@ impl ClientAuthenticator {
                 Ok(client)
             }
             Presented::PrivateKeyJwt { assertion, .. } => {
-                self.check_assertion(&client, &assertion, endpoint).await?;
+                self.check_assertion(&client, &assertion).await?;
                 Ok(client)
             }
             _ => Err(fail()),
         }
     }
 
-    fn audiences(&self, endpoint: &str) -> [String; 3] {
-        [
-            self.issuer.as_str().to_owned(),
-            self.issuer.endpoint(paths::TOKEN),
-            self.issuer.endpoint(endpoint),
-        ]
+    /// The issuer identifier or the token endpoint's URL, as the single `aud` value.
+    fn is_our_audience(&self, aud: &serde_json::Value) -> bool {
+        aud.as_str().is_some_and(|aud| {
+            aud == self.issuer.as_str() || aud == self.issuer.endpoint(paths::TOKEN)
+        })
     }
-    /// RFC 7523 §3: signed by a registered key, `iss` = `sub` = client, our audience, unexpired,
-    /// and a `jti` never seen before (kept until the assertion would expire).
-    async fn check_assertion(
-        &self,
-        client: &Client,
-        assertion: &str,
-        endpoint: &str,
-    ) -> Result<(), Error> {
+    /// RFC 7523 §3: signed by a registered key, `iss` = `sub` = client, our audience, `exp`
+    /// within the allowed lifetime, `iat` not in the future, and a `jti` never seen before
+    /// (kept until the assertion would expire).
+    async fn check_assertion(&self, client: &Client, assertion: &str) -> Result<(), Error> {
         let fail =
             |why: &str| Error::invalid_client(format!("client assertion rejected: {why}"), false);
         let jwks = client
@@ -230,23 +212,42 @@ impl ClientAuthenticator {
         if claims.iss != client.id || claims.sub != client.id {
             return Err(fail("iss and sub must be the client_id"));
         }
-        if !claims.aud.contains_any(&self.audiences(endpoint)) {
+        if !self.is_our_audience(&claims.aud) {
             return Err(fail("wrong audience"));
         }
-        let now = self.clock.now().secs();
-        if claims.exp <= now {
-            return Err(fail("expired"));
-        }
-        let ttl = Duration::from_secs((claims.exp - now + 60) as u64);
+        let remaining = self.remaining_lifetime(&claims).map_err(fail)?;
         let key = format!(
             "assertion-jti:{}:{}",
             client.id,
             crate::random::digest(&claims.jti)
         );
+        // Remembered a minute past its expiry, for clocks that disagree.
+        let ttl = remaining + Duration::from_secs(CLOCK_LEEWAY_SECS as u64);
         if !self.store.put_if_absent(&key, b"1", ttl).await? {
             return Err(fail("replayed"));
         }
         Ok(())
+    }
+
+    /// How long the assertion has left; it must be unexpired, not issued in the future,
+    /// and expire within the configured lifetime.
+    fn remaining_lifetime(&self, claims: &AssertionClaims) -> Result<Duration, &'static str> {
+        let now = self.clock.now().secs();
+        let remaining = claims.exp.checked_sub(now).ok_or("malformed exp")?;
+        if remaining <= 0 {
+            return Err("expired");
+        }
+        let remaining = Duration::from_secs(remaining as u64);
+        if remaining > self.max_assertion_lifetime {
+            return Err("exp is too far in the future");
+        }
+        if claims
+            .iat
+            .is_some_and(|iat| iat > now.saturating_add(CLOCK_LEEWAY_SECS))
+        {
+            return Err("iat is in the future");
+        }
+        Ok(remaining)
     }
 }
 

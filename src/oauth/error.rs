@@ -33,6 +33,12 @@ pub enum Error {
     LoginRequired(String),
     #[error("{0}")]
     ConsentRequired(String),
+    /// OIDC Core §3.1.2.6: we do not accept request objects by value (§6.1)...
+    #[error("{0}")]
+    RequestNotSupported(String),
+    /// ...nor by reference (§6.2).
+    #[error("{0}")]
+    RequestUriNotSupported(String),
     /// RFC 6750 §3.1.
     #[error("{0}")]
     InvalidToken(String),
@@ -46,6 +52,10 @@ pub enum Error {
     /// cannot be reached. The cause is logged, never sent.
     #[error("the service is temporarily unavailable")]
     TemporarilyUnavailable(#[source] anyhow::Error),
+    /// Too many requests from one address: `temporarily_unavailable` (RFC 6749 §4.1.2.1's
+    /// "temporary overloading"), with HTTP 429 and Retry-After.
+    #[error("{0}")]
+    RateLimited(String),
     /// A failure of ours: 500 `server_error`, the cause logged, never sent.
     #[error(transparent)]
     Unexpected(anyhow::Error),
@@ -65,9 +75,11 @@ impl Error {
             Self::AccessDenied(_) => "access_denied",
             Self::LoginRequired(_) => "login_required",
             Self::ConsentRequired(_) => "consent_required",
+            Self::RequestNotSupported(_) => "request_not_supported",
+            Self::RequestUriNotSupported(_) => "request_uri_not_supported",
             Self::InvalidToken(_) | Self::MissingToken => "invalid_token",
             Self::InsufficientScope(_) => "insufficient_scope",
-            Self::TemporarilyUnavailable(_) => "temporarily_unavailable",
+            Self::TemporarilyUnavailable(_) | Self::RateLimited(_) => "temporarily_unavailable",
             Self::Unexpected(_) => "server_error",
         }
     }

@@ -32,33 +32,25 @@ struct FamilyState {
 }
 
 /// Left behind by a rotation: who rotated when, and the sealed answer for a retry. A claim
-/// leaves one before the grant is read (same round trip), so it names the presenting client
-/// and no family yet; the rotation's final write replaces it with the full record.
+/// leaves one, with a claim id and no family yet, in the same atomic step that reads the
+/// token (see [`super::rotation`]); the rotation's final write replaces it with the full
+/// record.
 #[derive(Debug, Serialize, Deserialize)]
-struct Rotated {
-    family: Option<String>,
-    client_id: String,
-    rotated_at_ms: i64,
-    cached: Option<String>,
+pub(super) struct Rotated {
+    pub family: Option<String>,
+    pub client_id: String,
+    pub rotated_at_ms: i64,
+    pub cached: Option<String>,
+    /// Which claim this is, so that only its owner releases it.
+    #[serde(default)]
+    pub claim: Option<String>,
 }
 
-pub enum Presented {
-    /// This request won the rotation of a live token.
-    Live(RefreshGrant),
-    /// A retry within the grace window: the response the first request got.
-    Retry(Vec<u8>),
-    /// A rotated token came back outside the grace window (or from another client).
-    Reused {
-        family: String,
-    },
-    Unknown,
-}
-
-fn token_key(token: &str) -> String {
+pub(super) fn token_key(token: &str) -> String {
     format!("rt:{}", random::digest(token))
 }
 
-fn rotated_key(token: &str) -> String {
+pub(super) fn rotated_key(token: &str) -> String {
     format!("rt-rotated:{}", random::digest(token))
 }
 
@@ -80,13 +72,39 @@ pub fn start_family(family: &str, expires_at: i64, now: UnixTime) -> anyhow::Res
     })
 }
 
+fn access_tokens_key(family: &str) -> String {
+    format!("rt-family-access:{family}")
+}
+
+/// Remembers an access token minted in the family (`jti`, until `expires_at`), so that
+/// revoking the family revokes it too (RFC 7009 §2.1).
+pub fn record_access_token(family: &str, jti: &str, expires_at: i64, now: UnixTime) -> Write {
+    Write::SetAdd {
+        key: access_tokens_key(family),
+        member: format!("{jti} {expires_at}"),
+        ttl: remaining(expires_at, now),
+    }
+}
+
+/// Revokes the family, and every access token minted in it that is still alive: a revoked
+/// grant leaves nothing usable behind (RFC 7009 §2.1, RFC 9700 §4.14.2).
 pub async fn revoke_family(
     store: &dyn EphemeralStore,
     family: &str,
     ttl: Duration,
-) -> anyhow::Result<()> {
-    let state = serde_json::to_vec(&FamilyState { revoked: true })?;
+    now: UnixTime,
+) -> Result<(), crate::oauth::Error> {
+    let state = serde_json::to_vec(&FamilyState { revoked: true })
+        .map_err(|e| crate::oauth::Error::Unexpected(e.into()))?;
     store.put(&family_key(family), &state, ttl).await?;
+    for member in store.set_members(&access_tokens_key(family)).await? {
+        let Some((jti, expires_at)) = member.split_once(' ') else {
+            continue;
+        };
+        if let Ok(expires_at) = expires_at.parse::<i64>() {
+            crate::oauth::tokens::revoke_access(store, jti, expires_at, now).await?;
+        }
+    }
     Ok(())
 }
 
@@ -116,83 +134,6 @@ pub fn new_token(
     Ok((token, write))
 }
 
-/// Decides what a presented token is. Exactly one of concurrent presenters wins `Live`: the
-/// token is read and the rotation marker claimed (put-if-absent) in one atomic store call,
-/// before the token is deleted. `claim_ttl` bounds a claim whose rotation never finished.
-pub async fn claim(
-    store: &dyn EphemeralStore,
-    token: &str,
-    client_id: &str,
-    grace: Duration,
-    claim_ttl: Duration,
-    now: UnixTime,
-) -> anyhow::Result<Presented> {
-    let marker = Rotated {
-        family: None,
-        client_id: client_id.to_owned(),
-        rotated_at_ms: now.millis(),
-        cached: None,
-    };
-    let claimed = store
-        .get_marking(
-            &token_key(token),
-            &rotated_key(token),
-            &serde_json::to_vec(&marker)?,
-            claim_ttl,
-        )
-        .await?;
-    if let Some((raw, true)) = claimed {
-        // The old token is deleted with the new one's write (see `retire`); meanwhile
-        // the marker already sends every other presenter down the retry path.
-        let grant = serde_json::from_slice(&raw).context("stored refresh token")?;
-        return Ok(Presented::Live(grant));
-    }
-    after_rotation(store, token, client_id, grace, now).await
-}
-
-async fn after_rotation(
-    store: &dyn EphemeralStore,
-    token: &str,
-    client_id: &str,
-    grace: Duration,
-    now: UnixTime,
-) -> anyhow::Result<Presented> {
-    let within = |m: &Rotated| {
-        m.client_id == client_id && now.since(UnixTime::from_millis(m.rotated_at_ms)) <= grace
-    };
-    // A concurrent winner may still be minting: wait briefly for its sealed answer.
-    let mut token_gone = false;
-    for _ in 0..60 {
-        let Some(raw) = store.get(&rotated_key(token)).await? else {
-            return Ok(Presented::Unknown);
-        };
-        let marker: Rotated = serde_json::from_slice(&raw).context("rotation marker")?;
-        let family = match &marker.family {
-            Some(family) => family.clone(),
-            // Claimed but not yet retired: the token itself still names its family.
-            None => match find(store, token).await? {
-                Some(grant) => grant.family,
-                // Gone twice: a claim whose rotation never finished, outlived by its marker.
-                None if token_gone => return Ok(Presented::Unknown),
-                // Retired since the marker was read (atomically): read the marker again.
-                None => {
-                    token_gone = true;
-                    continue;
-                }
-            },
-        };
-        if grace.is_zero() || !within(&marker) || !family_usable(store, &family).await? {
-            return Ok(Presented::Reused { family });
-        }
-        if let Some(sealed) = marker.cached {
-            let key = random::derive_key("refresh-retry", token);
-            return Ok(Presented::Retry(keys::open(&key, &sealed)?));
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    Ok(Presented::Unknown)
-}
-
 /// Retires a rotated token: deletes it and leaves the response sealed under a key only the
 /// old token's holder can derive, for retries.
 pub fn retire(
@@ -207,6 +148,7 @@ pub fn retire(
         client_id: grant.client_id.clone(),
         rotated_at_ms: now.millis(),
         cached: Some(keys::seal(&key, response)?),
+        claim: None,
     };
     let ttl = remaining(grant.family_expires_at, now);
     Ok([

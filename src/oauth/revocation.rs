@@ -77,7 +77,7 @@ impl Revocation {
         let store = self.store();
         match find(store, &self.keys, &self.issuer, token, hint, now).await? {
             Found::Refresh(grant) if grant.client_id == client.id => {
-                refresh::revoke_family(store, &grant.family, self.family_ttl).await?;
+                refresh::revoke_family(store, &grant.family, self.family_ttl, now).await?;
                 refresh::forget(store, token).await?;
             }
             Found::Access(claims) if claims.client_id == client.id => {
@@ -109,20 +109,33 @@ impl Revocation {
         }
         let now = self.clock.now();
         let store = self.store();
-        Ok(
-            match find(store, &self.keys, &self.issuer, token, hint, now).await? {
-                Found::Access(c) => json!({
-                    "active": true, "scope": c.scope, "client_id": c.client_id, "sub": c.sub,
-                    "exp": c.exp, "iat": c.iat, "token_type": "Bearer", "aud": c.aud, "iss": c.iss,
-                    "jti": c.jti,
-                }),
-                Found::Refresh(g) if refresh::family_usable(store, &g.family).await? => json!({
-                    "active": true, "scope": g.scope.to_string(), "client_id": g.client_id,
-                    "sub": g.user_id, "exp": g.family_expires_at, "token_type": "refresh_token",
-                    "iss": self.issuer.as_str(),
-                }),
-                Found::Refresh(_) | Found::Nothing => json!({"active": false}),
-            },
-        )
+        let found = find(store, &self.keys, &self.issuer, token, hint, now).await?;
+        if !may_see(client, &found) {
+            return Ok(json!({"active": false}));
+        }
+        Ok(match found {
+            Found::Access(c) => json!({
+                "active": true, "scope": c.scope, "client_id": c.client_id, "sub": c.sub,
+                "exp": c.exp, "iat": c.iat, "token_type": "Bearer", "aud": c.aud, "iss": c.iss,
+                "jti": c.jti,
+            }),
+            Found::Refresh(g) if refresh::family_usable(store, &g.family).await? => json!({
+                "active": true, "scope": g.scope.to_string(), "client_id": g.client_id,
+                "sub": g.user_id, "exp": g.family_expires_at, "token_type": "refresh_token",
+                "iss": self.issuer.as_str(),
+            }),
+            Found::Refresh(_) | Found::Nothing => json!({"active": false}),
+        })
     }
+}
+
+/// RFC 7662 §4: a client sees tokens issued to it and tokens whose audience names it; a
+/// client the operator marked `introspect_any` sees every token.
+fn may_see(client: &Client, found: &Found) -> bool {
+    client.introspect_any
+        || match found {
+            Found::Access(c) => c.client_id == client.id || c.aud == client.id,
+            Found::Refresh(g) => g.client_id == client.id,
+            Found::Nothing => true,
+        }
 }

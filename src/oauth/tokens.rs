@@ -135,6 +135,25 @@ pub async fn verify_access(
     Ok(claims)
 }
 
+/// The claims of an `id_token_hint`: one of our own id_tokens, whatever its age (OIDC Core
+/// §3.1.2.1, RP-Initiated Logout §2).
+#[derive(Debug, Deserialize)]
+pub struct IdTokenHint {
+    pub iss: String,
+    pub aud: String,
+    pub sub: String,
+    pub sid: Option<String>,
+}
+
+impl IdTokenHint {
+    /// Signed by one of our keys, typed as an id_token, and issued by us.
+    pub fn verify(keys: &KeyRing, issuer: &Issuer, token: &str) -> Option<Self> {
+        let (payload, typ) = keys.verify(token).ok()?;
+        let hint: Self = serde_json::from_slice(&payload).ok()?;
+        (typ.as_deref() == Some("JWT") && hint.iss == issuer.as_str()).then_some(hint)
+    }
+}
+
 pub fn revoked_jti_key(jti: &str) -> String {
     format!("revoked-jti:{jti}")
 }

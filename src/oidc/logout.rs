@@ -4,12 +4,11 @@
 
 use std::sync::Arc;
 
-use serde::Deserialize;
-
 use super::session::SignOn;
 use crate::clients::Client;
 use crate::keys::KeyRing;
 use crate::oauth::Error;
+use crate::oauth::tokens::IdTokenHint;
 use crate::sessions::Session;
 use crate::settings::Issuer;
 
@@ -38,19 +37,9 @@ pub enum LogoutStep {
     Confirm(Target),
 }
 
-/// The claims of our own id_token that tie a request to a session (expiry does not matter).
-#[derive(Deserialize)]
-struct Hint {
-    iss: String,
-    aud: String,
-    sub: String,
-    sid: Option<String>,
-}
-
-impl Hint {
-    fn ties(&self, session: &Session) -> bool {
-        self.sub == session.user_id && self.sid.as_deref() == Some(session.sid.as_str())
-    }
+/// Whether the hint names this very session.
+fn ties(hint: &IdTokenHint, session: &Session) -> bool {
+    hint.sub == session.user_id && hint.sid.as_deref() == Some(session.sid.as_str())
 }
 
 #[derive(Clone)]
@@ -68,9 +57,11 @@ impl RpLogout {
         cookie: Option<&str>,
     ) -> Result<LogoutStep, Error> {
         let hint = match request.id_token_hint {
-            Some(token) => Some(self.verify_hint(token).ok_or_else(|| {
-                Error::invalid_request("The id_token_hint is not an ID token we issued.")
-            })?),
+            Some(token) => Some(
+                IdTokenHint::verify(&self.keys, &self.issuer, token).ok_or_else(|| {
+                    Error::invalid_request("The id_token_hint is not an ID token we issued.")
+                })?,
+            ),
             None => None,
         };
         let client_id = match (hint.as_ref().map(|h| h.aud.as_str()), request.client_id) {
@@ -88,7 +79,7 @@ impl RpLogout {
                 ended: false,
             });
         };
-        if !hint.is_some_and(|h| h.ties(&signed_in.1)) {
+        if !hint.is_some_and(|h| ties(&h, &signed_in.1)) {
             return Ok(LogoutStep::Confirm(target));
         }
         self.sign_on.end(&signed_in.0).await?;
@@ -109,13 +100,6 @@ impl RpLogout {
             self.sign_on.end(&id).await?;
         }
         Ok(target)
-    }
-
-    /// An id_token we issued, whatever its age (OIDC RP-Initiated Logout §2).
-    fn verify_hint(&self, token: &str) -> Option<Hint> {
-        let (payload, typ) = self.keys.verify(token).ok()?;
-        let hint: Hint = serde_json::from_slice(&payload).ok()?;
-        (typ.as_deref() == Some("JWT") && hint.iss == self.issuer.as_str()).then_some(hint)
     }
 
     async fn target(

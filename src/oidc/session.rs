@@ -116,8 +116,10 @@ impl SignOn {
         let Some(session) = sessions::remove(store, id).await? else {
             return Ok(None);
         };
+        sessions::mark_ended(store, &session.sid).await?;
+        let now = self.clock.now();
         for family in sessions::families(store, &session.sid).await? {
-            refresh::revoke_family(store, &family, self.family_ttl).await?;
+            refresh::revoke_family(store, &family, self.family_ttl, now).await?;
         }
         for client_id in sessions::clients(store, &session.sid).await? {
             let Some(client) = self.clients.get(&self.db, &client_id).await? else {

@@ -107,25 +107,41 @@ pub async fn find_by_id(store: &dyn EphemeralStore, id: &str) -> anyhow::Result<
     ))
 }
 
-/// Records that the session was used now (shown on the account page).
+/// Records that the session was used now (shown on the account page). Only a live session
+/// is updated: one ended since it was read stays ended (`false`).
 pub async fn touch(
     store: &dyn EphemeralStore,
     cookie_value: &str,
     session: &Session,
     now: UnixTime,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<bool> {
     let updated = Session {
         last_seen: now.secs(),
         ..session.clone()
     };
-    store
-        .put(
-            &key(&id_of(cookie_value)),
-            &serde_json::to_vec(&updated)?,
-            remaining(session, now),
-        )
-        .await?;
+    let value = serde_json::to_vec(&updated)?;
+    let key = key(&id_of(cookie_value));
+    Ok(store
+        .put_if_present(&key, &value, remaining(session, now))
+        .await?)
+}
+
+/// How long an ended session's `sid` is remembered: longer than any code issued in it lives.
+const ENDED_FOR: Duration = Duration::from_secs(10 * 60);
+
+fn ended_key(sid: &str) -> String {
+    format!("session-ended:{sid}")
+}
+
+/// Remembers that the session `sid` ended, so a code issued in it is refused.
+pub async fn mark_ended(store: &dyn EphemeralStore, sid: &str) -> anyhow::Result<()> {
+    store.put(&ended_key(sid), b"1", ENDED_FOR).await?;
     Ok(())
+}
+
+/// Whether the session `sid` ended recently (see [`mark_ended`]).
+pub async fn has_ended(store: &dyn EphemeralStore, sid: &str) -> anyhow::Result<bool> {
+    Ok(store.get(&ended_key(sid)).await?.is_some())
 }
 
 /// A user's live sessions with their storage ids, newest first.

@@ -38,6 +38,13 @@ pub trait EphemeralStore: Send + Sync + 'static {
 
     async fn get(&self, key: &str) -> StoreResult<Option<Vec<u8>>>;
 
+    /// Replaces a live value only: `false`, and nothing stored, when there is none (so an
+    /// update can never bring back what was deleted meanwhile).
+    async fn put_if_present(&self, key: &str, value: &[u8], ttl: Duration) -> StoreResult<bool>;
+
+    /// Deletes `key` only while it holds exactly `value`; `true` when this call deleted it.
+    async fn delete_if(&self, key: &str, value: &[u8]) -> StoreResult<bool>;
+
     /// Atomically reads and removes: of concurrent takes of one key exactly one gets the value.
     async fn take(&self, key: &str) -> StoreResult<Option<Vec<u8>>>;
 

@@ -172,6 +172,41 @@ impl EphemeralStore for RedisStore {
             .await
     }
 
+    async fn put_if_present(&self, key: &str, value: &[u8], ttl: Duration) -> StoreResult<bool> {
+        let (key, ms) = (self.key(key), ttl_millis(ttl));
+        let reply: Option<String> = self
+            .run("put_if_present", |mut c| async move {
+                redis::cmd("SET")
+                    .arg(key)
+                    .arg(value)
+                    .arg("PX")
+                    .arg(ms)
+                    .arg("XX")
+                    .query_async(&mut c)
+                    .await
+            })
+            .await?;
+        Ok(reply.is_some())
+    }
+
+    async fn delete_if(&self, key: &str, value: &[u8]) -> StoreResult<bool> {
+        const SCRIPT: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then \
+            return redis.call('DEL', KEYS[1]) else return 0 end";
+        let key = self.key(key);
+        let deleted: i64 = self
+            .run("delete_if", |mut c| async move {
+                redis::cmd("EVAL")
+                    .arg(SCRIPT)
+                    .arg(1)
+                    .arg(key)
+                    .arg(value)
+                    .query_async(&mut c)
+                    .await
+            })
+            .await?;
+        Ok(deleted == 1)
+    }
+
     async fn take(&self, key: &str) -> StoreResult<Option<Vec<u8>>> {
         let key = self.key(key);
         self.run("take", |mut c| async move {

@@ -92,6 +92,12 @@ pub(super) const PUT_IF_ABSENT: &str = "INSERT INTO ephemeral_entries (key, valu
     ON CONFLICT (key) DO UPDATE SET value = excluded.value, counter = 0, expires_at = excluded.expires_at \
     WHERE ephemeral_entries.expires_at <= $4";
 pub(super) const DELETE: &str = "DELETE FROM ephemeral_entries WHERE key = $1";
+/// Parameters are numbered in order of appearance: the in-place SQLite store binds them by
+/// position, and SQLite numbers `$n` names as they first appear.
+pub(super) const PUT_IF_PRESENT: &str = "UPDATE ephemeral_entries SET value = $1, counter = 0, \
+    expires_at = $2 WHERE key = $3 AND expires_at > $4";
+pub(super) const DELETE_IF: &str =
+    "DELETE FROM ephemeral_entries WHERE key = $1 AND value = $2 AND expires_at > $3";
 /// Each member keeps its own expiry, never shortened: one row per call, however large the
 /// set (extending every member of a session's index made each write O(members)).
 pub(super) const SET_ADD: &str = "INSERT INTO ephemeral_sets (key, member, expires_at) VALUES ($1, $2, $3) \
@@ -186,6 +192,32 @@ impl EphemeralStore for SqlStore {
     async fn get(&self, key: &str) -> StoreResult<Option<Vec<u8>>> {
         let stmt = self.stmt(GET, vec![key.into(), self.now().into()]);
         self.returning_value(stmt).await
+    }
+
+    async fn put_if_present(&self, key: &str, value: &[u8], ttl: Duration) -> StoreResult<bool> {
+        let _turn = self.write_turn().await;
+        let now = self.now();
+        let values = vec![
+            value.to_vec().into(),
+            (now + ttl_millis(ttl)).into(),
+            key.into(),
+            now.into(),
+        ];
+        let stmt = self.stmt(PUT_IF_PRESENT, values);
+        let done = self
+            .db
+            .execute_raw(stmt)
+            .await
+            .context("store put_if_present")?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn delete_if(&self, key: &str, value: &[u8]) -> StoreResult<bool> {
+        let _turn = self.write_turn().await;
+        let values = vec![key.into(), value.to_vec().into(), self.now().into()];
+        let stmt = self.stmt(DELETE_IF, values);
+        let done = self.db.execute_raw(stmt).await.context("store delete_if")?;
+        Ok(done.rows_affected() == 1)
     }
 
     async fn take(&self, key: &str) -> StoreResult<Option<Vec<u8>>> {

@@ -19,7 +19,8 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
 use super::sql::{
-    DELETE, EXPIRING_TABLES, GET, INCR, PUT, PUT_IF_ABSENT, SET_ADD, SET_MEMBERS, SET_REMOVE, TAKE,
+    DELETE, DELETE_IF, EXPIRING_TABLES, GET, INCR, PUT, PUT_IF_ABSENT, PUT_IF_PRESENT, SET_ADD,
+    SET_MEMBERS, SET_REMOVE, TAKE,
 };
 use crate::clock::SharedClock;
 use crate::database::sqlite_in_place;
@@ -205,6 +206,24 @@ impl EphemeralStore for SqliteStore {
 
     async fn get(&self, key: &str) -> StoreResult<Option<Vec<u8>>> {
         Ok(get(&*self.lock()?, key, self.now()).context("store get")?)
+    }
+
+    async fn put_if_present(&self, key: &str, value: &[u8], ttl: Duration) -> StoreResult<bool> {
+        let now = self.now();
+        let conn = self.lock()?;
+        let run = conn
+            .prepare_cached(PUT_IF_PRESENT)
+            .and_then(|mut s| s.execute(params![value, now + ttl_millis(ttl), key, now]));
+        Ok(run.context("store put_if_present")? == 1)
+    }
+
+    async fn delete_if(&self, key: &str, value: &[u8]) -> StoreResult<bool> {
+        let now = self.now();
+        let conn = self.lock()?;
+        let run = conn
+            .prepare_cached(DELETE_IF)
+            .and_then(|mut s| s.execute(params![key, value, now]));
+        Ok(run.context("store delete_if")? == 1)
     }
 
     async fn take(&self, key: &str) -> StoreResult<Option<Vec<u8>>> {

@@ -5,7 +5,7 @@ use crate::flow::*;
 use crate::helpers::{Backend, PrivateRedis, TestApp};
 
 /// A server whose Redis this test can stop and start.
-async fn app_on_private_redis() -> (PrivateRedis, TestApp) {
+pub async fn app_on_private_redis() -> (PrivateRedis, TestApp) {
     let redis = PrivateRedis::start();
     let url = redis.url();
     let app = TestApp::spawn_with(Backend::Postgres, |s| {

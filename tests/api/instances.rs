@@ -20,9 +20,10 @@ async fn pair(grace: i64) -> (TestApp, TestApp) {
     (first, second)
 }
 
+/// Tokens of the confidential demo client: public clients get no retry grace.
 async fn tokens_at(app: &TestApp) -> serde_json::Value {
-    let (code, verifier) = obtain_code(app, SPA, "openid offline_access").await;
-    let response = exchange_code(app, SPA, &code, &verifier).await;
+    let (code, verifier) = obtain_code(app, WEB, "openid offline_access").await;
+    let response = exchange_code(app, WEB, &code, &verifier).await;
     assert_eq!(response.status(), 200);
     response.json().await.unwrap()
 }
@@ -47,8 +48,8 @@ async fn retry_within_grace_at_other_instance_gets_same_response_then_reuse_revo
         .unwrap()
         .to_owned();
 
-    let original = refresh(&first, SPA, &rt1).await.text().await.unwrap();
-    let retry = refresh(&second, SPA, &rt1).await;
+    let original = refresh(&first, WEB, &rt1).await.text().await.unwrap();
+    let retry = refresh(&second, WEB, &rt1).await;
 
     assert_eq!(retry.status(), 200);
     assert_eq!(
@@ -59,7 +60,7 @@ async fn retry_within_grace_at_other_instance_gets_same_response_then_reuse_revo
 
     first.advance_clock(Duration::from_millis(2300));
     assert_eq!(
-        json_error(refresh(&second, SPA, &rt1).await).await,
+        json_error(refresh(&second, WEB, &rt1).await).await,
         (400, "invalid_grant".into())
     );
     let rt2 = serde_json::from_str::<serde_json::Value>(&original).unwrap()["refresh_token"]
@@ -67,7 +68,7 @@ async fn retry_within_grace_at_other_instance_gets_same_response_then_reuse_revo
         .unwrap()
         .to_owned();
     assert_eq!(
-        json_error(refresh(&first, SPA, &rt2).await).await,
+        json_error(refresh(&first, WEB, &rt2).await).await,
         (400, "invalid_grant".into()),
         "family revoked"
     );
@@ -82,7 +83,7 @@ async fn concurrent_refreshes_of_one_token_rotate_exactly_once() {
             .unwrap()
             .to_owned();
 
-        let (a, b) = tokio::join!(refresh(&first, SPA, &rt), refresh(&second, SPA, &rt));
+        let (a, b) = tokio::join!(refresh(&first, WEB, &rt), refresh(&second, WEB, &rt));
 
         assert_eq!((a.status().as_u16(), b.status().as_u16()), (200, 200));
         let a: serde_json::Value = a.json().await.unwrap();
@@ -93,7 +94,7 @@ async fn concurrent_refreshes_of_one_token_rotate_exactly_once() {
         );
         let next = a["refresh_token"].as_str().unwrap();
         assert_eq!(
-            refresh(&second, SPA, next).await.status(),
+            refresh(&second, WEB, next).await.status(),
             200,
             "and the new token is live"
         );

@@ -16,6 +16,7 @@ mod logout;
 mod logs;
 mod negative;
 mod private_key_jwt;
+mod review;
 mod rp;
 mod shape;
 mod sso;

@@ -199,23 +199,23 @@ async fn unknown_client_and_wrong_secret(backend: Backend) {
 
 async fn refresh_reuse_after_grace_revokes_family(backend: Backend) {
     let app = TestApp::spawn_with(backend, |s| s.tokens.refresh_retry_grace_secs = 1).await;
-    let (code, verifier) = obtain_code(&app, SPA, "openid offline_access").await;
-    let first: serde_json::Value = exchange_code(&app, SPA, &code, &verifier)
+    let (code, verifier) = obtain_code(&app, WEB, "openid offline_access").await;
+    let first: serde_json::Value = exchange_code(&app, WEB, &code, &verifier)
         .await
         .json()
         .await
         .unwrap();
     let rt1 = first["refresh_token"].as_str().unwrap().to_owned();
-    let second: serde_json::Value = refresh(&app, SPA, &rt1).await.json().await.unwrap();
+    let second: serde_json::Value = refresh(&app, WEB, &rt1).await.json().await.unwrap();
     let rt2 = second["refresh_token"].as_str().unwrap().to_owned();
 
     app.advance_clock(std::time::Duration::from_millis(1300));
     assert_eq!(
-        json_error(refresh(&app, SPA, &rt1).await).await,
+        json_error(refresh(&app, WEB, &rt1).await).await,
         (400, "invalid_grant".into())
     );
     assert_eq!(
-        json_error(refresh(&app, SPA, &rt2).await).await,
+        json_error(refresh(&app, WEB, &rt2).await).await,
         (400, "invalid_grant".into()),
         "the whole family is revoked"
     );

@@ -12,11 +12,11 @@ const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-be
 
 backend_tests!(private_key_jwt_accepts_good_assertions_only);
 
-fn key_pair() -> RsaKeyPair {
+pub fn key_pair() -> RsaKeyPair {
     RS256.generate_key_pair(2048).unwrap()
 }
 
-async fn register(app: &TestApp, id: &str, key: &RsaKeyPair) {
+pub async fn register(app: &TestApp, id: &str, key: &RsaKeyPair) {
     let mut public = key.to_jwk_public_key();
     public.set_key_id("k1");
     let jwks = serde_json::json!({ "keys": [serde_json::to_value(&public).unwrap()] });
@@ -33,13 +33,18 @@ fn assertion(key: &RsaKeyPair, client: &str, aud: &str, exp_offset: i64, jti: &s
     let claims = serde_json::json!({
         "iss": client, "sub": client, "aud": aud, "jti": jti, "iat": now, "exp": now + exp_offset,
     });
+    signed(key, &claims)
+}
+
+/// A JWS of `claims` under `key` (kid `k1`).
+pub fn signed(key: &RsaKeyPair, claims: &serde_json::Value) -> String {
     let mut header = JwsHeader::new();
     header.set_key_id("k1");
     let signer = RS256.signer_from_der(key.to_der_private_key()).unwrap();
     josekit::jws::serialize_compact(claims.to_string().as_bytes(), &header, &signer).unwrap()
 }
 
-async fn grant(app: &TestApp, assertion: &str) -> reqwest::Response {
+pub async fn grant(app: &TestApp, assertion: &str) -> reqwest::Response {
     let form = [
         ("grant_type", "client_credentials"),
         ("scope", "profile"),

@@ -428,3 +428,61 @@ async fn sqlite_purge_removes_only_expired_rows() {
     );
     assert_eq!(store.purge_expired().unwrap(), 0, "nothing left to purge");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn put_if_present_never_brings_back_a_deleted_value() {
+    for (name, _iso, store, time) in stores().await {
+        let ttl = Duration::from_secs(30);
+        assert!(
+            !store.put_if_present("s", b"v", ttl).await.unwrap(),
+            "{name}: absent"
+        );
+        assert_eq!(
+            store.get("s").await.unwrap(),
+            None,
+            "{name}: nothing stored"
+        );
+        store.put("s", b"v1", ttl).await.unwrap();
+        assert!(
+            store.put_if_present("s", b"v2", ttl).await.unwrap(),
+            "{name}: live"
+        );
+        assert_eq!(
+            store.get("s").await.unwrap().as_deref(),
+            Some(&b"v2"[..]),
+            "{name}"
+        );
+        store.delete("s").await.unwrap();
+        assert!(
+            !store.put_if_present("s", b"v3", ttl).await.unwrap(),
+            "{name}: deleted"
+        );
+        assert_eq!(store.get("s").await.unwrap(), None, "{name}: stays deleted");
+        store.put("e", b"v1", ttl).await.unwrap();
+        time.advance(Duration::from_secs(31)).await;
+        assert!(
+            !store.put_if_present("e", b"v2", ttl).await.unwrap(),
+            "{name}: expired"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delete_if_deletes_only_the_expected_value() {
+    for (name, _iso, store, _time) in stores().await {
+        let ttl = Duration::from_secs(30);
+        store.put("claim", b"mine", ttl).await.unwrap();
+        assert!(!store.delete_if("claim", b"yours").await.unwrap(), "{name}");
+        assert_eq!(
+            store.get("claim").await.unwrap().as_deref(),
+            Some(&b"mine"[..]),
+            "{name}"
+        );
+        assert!(store.delete_if("claim", b"mine").await.unwrap(), "{name}");
+        assert_eq!(store.get("claim").await.unwrap(), None, "{name}");
+        assert!(
+            !store.delete_if("claim", b"mine").await.unwrap(),
+            "{name}: already gone"
+        );
+    }
+}

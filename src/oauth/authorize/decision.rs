@@ -40,7 +40,9 @@ pub fn decide<'s>(
             .max_age
             .is_some_and(|max| now.secs() - s.auth_time > max)
     };
-    let session = session.filter(|s| pending.fresh_login || !(request.prompt.login || too_old(s)));
+    let hinted = |s: &Session| pending.hinted_user.as_ref().is_none_or(|u| *u == s.user_id);
+    let session = session
+        .filter(|s| pending.fresh_login || !(request.prompt.login || too_old(s) || !hinted(s)));
     let needs_consent = !pending.consent_given && (request.prompt.consent || !consented);
     match (session, needs_consent, request.prompt.none) {
         (None, _, true) => Next::Fail(Error::LoginRequired("the user is not signed in".into())),
@@ -82,6 +84,7 @@ mod tests {
             browser: "b".into(),
             fresh_login: false,
             consent_given: false,
+            hinted_user: None,
         }
     }
 
@@ -161,6 +164,25 @@ mod tests {
             ),
             "Issue"
         );
+    }
+
+    #[test]
+    fn a_hint_naming_someone_else_needs_a_login() {
+        let s = session(NOW - 10);
+        let mut p = pending(Prompt::default(), None);
+        p.hinted_user = Some("someone-else".into());
+        assert_eq!(next(&p, Some(&s), true), "Login");
+        let none = Prompt {
+            none: true,
+            ..Prompt::default()
+        };
+        let mut quiet = pending(none, None);
+        quiet.hinted_user = Some("someone-else".into());
+        assert_eq!(next(&quiet, Some(&s), true), "login_required");
+        quiet.hinted_user = Some("u".into());
+        assert_eq!(next(&quiet, Some(&s), true), "Issue");
+        p.fresh_login = true;
+        assert_eq!(next(&p, Some(&s), true), "Issue", "whoever just signed in");
     }
 
     #[test]

@@ -15,12 +15,16 @@ pub use decision::{Next, Page, decide};
 pub use pending::Pending;
 pub use request::{AuthorizationRequest, Params, Prompt, Rejection, ReplyTo, ResponseMode};
 
+use crate::accounts;
 use crate::clients::ClientCache;
 use crate::clock::SharedClock;
+use crate::keys::KeyRing;
 use crate::oauth::code::{self, CodeGrant};
+use crate::oauth::tokens::IdTokenHint;
 use crate::oauth::{Error, consent};
 use crate::random;
 use crate::sessions::{self, Session};
+use crate::settings::Issuer;
 use crate::store::{EphemeralStore, Store};
 
 /// What the browser is sent to next.
@@ -43,6 +47,8 @@ pub enum Step {
 pub struct Browser<'a> {
     pub binding: &'a str,
     pub session: Option<&'a str>,
+    /// The client's address, for the budget of pending requests.
+    pub address: &'a str,
 }
 
 #[derive(Clone)]
@@ -50,6 +56,8 @@ pub struct Authorizer {
     pub db: DatabaseConnection,
     pub store: Store,
     pub clients: Arc<ClientCache>,
+    pub keys: Arc<KeyRing>,
+    pub issuer: Issuer,
     pub clock: SharedClock,
     pub code_ttl: Duration,
 }
@@ -68,20 +76,45 @@ impl Authorizer {
             Err(Rejection::Redirect(reply, error)) => return Ok(Step::Deny { reply, error }),
         };
         tracing::debug!(client_id = %client.id, "authorization request accepted");
-        let pending = Pending {
+        let mut pending = Pending {
             request,
             client_name: client.name,
             browser: random::digest(browser.binding),
             fresh_login: false,
             consent_given: false,
+            hinted_user: None,
         };
-        self.proceed(pending, None, browser.session).await
+        if let Some(token) = params.get("id_token_hint") {
+            if let Err(error) = self.take_hint(&mut pending, token).await {
+                return Ok(Step::Deny {
+                    reply: pending.request.reply,
+                    error,
+                });
+            }
+        }
+        self.proceed(pending, None, browser).await
+    }
+
+    /// OIDC Core §3.1.2.1: an id_token we issued to this client (expired is fine); the user
+    /// it names must be the one signed in, and is suggested on the login page.
+    async fn take_hint(&self, pending: &mut Pending, token: &str) -> Result<(), Error> {
+        let hint = IdTokenHint::verify(&self.keys, &self.issuer, token)
+            .filter(|h| h.aud == pending.request.client_id)
+            .ok_or_else(|| {
+                Error::invalid_request("id_token_hint is not an ID token issued to this client")
+            })?;
+        if pending.request.login_hint.is_none() {
+            let user = accounts::store::find_by_id(&self.db, &hint.sub).await?;
+            pending.request.login_hint = user.map(|u| u.email);
+        }
+        pending.hinted_user = Some(hint.sub);
+        Ok(())
     }
 
     /// Decides again for a pending request, after one of its pages.
     pub async fn resume(&self, id: &str, browser: Browser<'_>) -> Result<Step, Error> {
         match self.pending(id, browser.binding).await? {
-            Some(pending) => self.proceed(pending, Some(id), browser.session).await,
+            Some(pending) => self.proceed(pending, Some(id), browser).await,
             None => Ok(Step::Expired),
         }
     }
@@ -135,9 +168,9 @@ impl Authorizer {
         &self,
         pending: Pending,
         id: Option<&str>,
-        cookie: Option<&str>,
+        browser: Browser<'_>,
     ) -> Result<Step, Error> {
-        let session = self.live_session(cookie).await?;
+        let session = self.live_session(browser.session).await?;
         let consented = self.consented(&pending, session.as_ref()).await?;
         match decide(&pending, session.as_ref(), consented, self.clock.now()) {
             Next::Issue(session) => {
@@ -165,7 +198,11 @@ impl Authorizer {
                         pending::update(self.store(), id, &pending).await?;
                         id.to_owned()
                     }
-                    None => pending::save(self.store(), &pending).await?,
+                    None => pending::save(self.store(), &pending, browser.address)
+                        .await?
+                        .ok_or_else(|| {
+                            Error::RateLimited("too many sign-in requests from this address".into())
+                        })?,
                 };
                 Ok(Step::Show { page, request })
             }
@@ -181,8 +218,9 @@ impl Authorizer {
         let Some(session) = sessions::find(self.store(), cookie, now).await? else {
             return Ok(None);
         };
-        sessions::touch(self.store(), cookie, &session, now).await?;
-        Ok(Some(session))
+        // Ended between the read and now (a logout racing this request): not signed in.
+        let live = sessions::touch(self.store(), cookie, &session, now).await?;
+        Ok(live.then_some(session))
     }
 
     /// Whether consent is needed at all for this client, or is remembered for the scope.

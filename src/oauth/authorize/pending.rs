@@ -11,7 +11,10 @@ use crate::random;
 use crate::store::EphemeralStore;
 
 /// How long a user may take on the pages.
-const PENDING_TTL: Duration = Duration::from_secs(15 * 60);
+const PENDING_TTL: Duration = Duration::from_secs(10 * 60);
+/// How many new pending requests one address may open per [`PENDING_TTL`]: far more than a
+/// person (or an office behind one NAT) signs in, far fewer than would fill the store.
+const PER_ADDRESS: i64 = 100;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Pending {
@@ -22,17 +25,32 @@ pub struct Pending {
     /// Set when the user logged in for this request (satisfies `prompt=login`/`max_age`).
     pub fresh_login: bool,
     pub consent_given: bool,
+    /// The user an `id_token_hint` named: another user's session does not count for this
+    /// request (OIDC Core §3.1.2.1).
+    #[serde(default)]
+    pub hinted_user: Option<String>,
 }
 
 fn key(id: &str) -> String {
     format!("pending:{}", random::digest(id))
 }
 
-/// Stores a new pending request; returns its id.
-pub async fn save(store: &dyn EphemeralStore, pending: &Pending) -> anyhow::Result<String> {
+/// Stores a new pending request from `address`; returns its id, or `None` when that address
+/// has opened its share already.
+pub async fn save(
+    store: &dyn EphemeralStore,
+    pending: &Pending,
+    address: &str,
+) -> anyhow::Result<Option<String>> {
+    let opened = store
+        .incr(&format!("pending-budget:{address}"), PENDING_TTL)
+        .await?;
+    if opened > PER_ADDRESS {
+        return Ok(None);
+    }
     let id = random::token();
     update(store, &id, pending).await?;
-    Ok(id)
+    Ok(Some(id))
 }
 
 pub async fn update(store: &dyn EphemeralStore, id: &str, pending: &Pending) -> anyhow::Result<()> {

@@ -2,12 +2,11 @@
 //! Until the client and redirect URI are known, errors go to a page, never to a redirect
 //! (RFC 6749 §4.1.2.1); after that, to the client with `state` and `iss`.
 
-use std::collections::BTreeMap;
-
 use sea_orm::DatabaseConnection;
 use serde::{Deserialize, Serialize};
 
-use crate::clients::{Client, ClientCache, GrantType};
+use crate::clients::{Client, ClientCache, ClientId, GrantType};
+pub use crate::oauth::params::Params;
 use crate::oauth::{Error, Scopes, pkce, redirect};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,54 +53,6 @@ pub enum Rejection {
     Redirect(ReplyTo, Error),
 }
 
-/// Request parameters with duplicates noted (RFC 6749 §3.1: each at most once).
-pub struct Params {
-    values: BTreeMap<String, String>,
-    duplicated: Vec<String>,
-}
-
-impl Params {
-    pub fn new(pairs: Vec<(String, String)>) -> Self {
-        let mut values = BTreeMap::new();
-        let mut duplicated = Vec::new();
-        for (key, value) in pairs {
-            match values.entry(key) {
-                std::collections::btree_map::Entry::Occupied(e) => duplicated.push(e.key().clone()),
-                std::collections::btree_map::Entry::Vacant(e) => {
-                    e.insert(value);
-                }
-            }
-        }
-        Self { values, duplicated }
-    }
-
-    /// A parameter, with an empty value treated as absent (RFC 6749 §3.1).
-    pub fn get(&self, key: &str) -> Option<&str> {
-        self.values
-            .get(key)
-            .map(String::as_str)
-            .filter(|v| !v.is_empty())
-    }
-
-    /// From borrowed pairs (tests, tools).
-    pub fn from_pairs(pairs: &[(&str, &str)]) -> Self {
-        Self::new(
-            pairs
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                .collect(),
-        )
-    }
-
-    pub fn is_duplicated(&self, key: &str) -> bool {
-        self.duplicated.iter().any(|d| d == key)
-    }
-
-    pub fn first_duplicate(&self) -> Option<&str> {
-        self.duplicated.first().map(String::as_str)
-    }
-}
-
 pub async fn validate(
     db: &DatabaseConnection,
     cache: &ClientCache,
@@ -121,15 +72,18 @@ pub fn validate_for(client: &Client, params: &Params) -> Result<AuthorizationReq
         Some("form_post") => Ok(ResponseMode::FormPost),
         Some(_) => Err("unsupported response_mode"),
     };
+    let state = params.get("state");
     let reply = ReplyTo {
         redirect_uri,
-        state: params.get("state").map(str::to_owned),
+        // An overlong state is refused, and not echoed back.
+        state: state.filter(|s| s.len() <= MAX_STATE).map(str::to_owned),
         response_mode: response_mode.unwrap_or(ResponseMode::Query),
     };
     let reject = |e: Error| Rejection::Redirect(reply.clone(), e);
     if let Err(message) = response_mode {
         return Err(reject(Error::invalid_request(message)));
     }
+    check_lengths(params).map_err(reject)?;
     if let Some(name) = params.first_duplicate() {
         return Err(reject(Error::invalid_request(format!(
             "parameter {name} is repeated"
@@ -168,6 +122,11 @@ async fn trusted_client(
     let id = params
         .get("client_id")
         .ok_or_else(|| Rejection::Page(Error::invalid_request("client_id is missing")))?;
+    if ClientId::parse(id).is_none() {
+        return Err(Rejection::Page(Error::invalid_request(
+            "client_id is malformed",
+        )));
+    }
     match cache.get(db, id).await {
         Ok(Some(client)) => Ok(client),
         Ok(None) => Err(Rejection::Page(Error::invalid_request("unknown client_id"))),
@@ -196,6 +155,23 @@ fn trusted_redirect(client: &Client, params: &Params) -> Result<(String, bool), 
     }
 }
 
+/// Bounds on what a pending request keeps, so a stranger cannot fill the store: `state` may
+/// carry a signed value (2 KiB), `nonce` 512 bytes, `login_hint` an email's 320; the PKCE
+/// challenge is bounded by its own format (RFC 7636 §4.2).
+const MAX_STATE: usize = 2048;
+const LIMITS: [(&str, usize); 3] = [("state", MAX_STATE), ("nonce", 512), ("login_hint", 320)];
+
+fn check_lengths(params: &Params) -> Result<(), Error> {
+    for (name, max) in LIMITS {
+        if params.get(name).is_some_and(|v| v.len() > max) {
+            return Err(Error::invalid_request(format!(
+                "{name} is longer than {max} bytes"
+            )));
+        }
+    }
+    Ok(())
+}
+
 fn check_request(params: &Params, client: &Client) -> Result<(), Error> {
     match params.get("response_type") {
         None => return Err(Error::invalid_request("response_type is missing")),
@@ -211,8 +187,15 @@ fn check_request(params: &Params, client: &Client) -> Result<(), Error> {
             "client may not use the authorization code flow".into(),
         ));
     }
-    if params.get("request").is_some() || params.get("request_uri").is_some() {
-        return Err(Error::invalid_request("request objects are not supported"));
+    if params.get("request").is_some() {
+        return Err(Error::RequestNotSupported(
+            "request objects are not supported".into(),
+        ));
+    }
+    if params.get("request_uri").is_some() {
+        return Err(Error::RequestUriNotSupported(
+            "request_uri is not supported".into(),
+        ));
     }
     Ok(())
 }
@@ -314,6 +297,27 @@ mod tests {
         let request = validate_for(&client(), &params(&good())).unwrap();
         assert_eq!(request.reply.state.as_deref(), Some("st"));
         assert!(request.redirect_uri_given && request.pkce.is_some());
+    }
+
+    #[test]
+    fn overlong_values_are_refused_by_redirect_without_echoing_them() {
+        let long_state = "s".repeat(MAX_STATE + 1);
+        let mut p = good();
+        p[4].1 = &long_state;
+        let Err(Rejection::Redirect(reply, error)) = validate_for(&client(), &params(&p)) else {
+            panic!("refused by redirect");
+        };
+        assert_eq!((error.code(), reply.state), ("invalid_request", None));
+        let long_nonce = "n".repeat(513);
+        let mut p = good();
+        p.push(("nonce", &long_nonce));
+        assert_eq!(
+            outcome(validate_for(&client(), &params(&p))),
+            "redirect:invalid_request"
+        );
+        let mut p = good();
+        p.push(("nonce", &long_nonce[..512]));
+        assert_eq!(outcome(validate_for(&client(), &params(&p))), "ok");
     }
 
     #[test]

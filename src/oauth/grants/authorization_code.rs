@@ -7,7 +7,8 @@ use crate::oauth::token_request::CodeExchange;
 use crate::oauth::tokens::{TokenResponse, revoke_access};
 use crate::oauth::{Error, pkce, refresh};
 
-use super::{Grants, UserGrant, new_ids, seconds};
+use super::{Grants, TokenIds, UserGrant, new_ids, seconds};
+use crate::store::Write;
 
 pub async fn exchange(
     ctx: &Grants,
@@ -50,14 +51,35 @@ pub async fn exchange(
         amr: &grant.amr,
         nonce: grant.nonce.as_deref(),
     };
-    let (response, mut writes) = ctx.mint(client, &user, &ids, at).await?;
-    // For back-channel logout when this session ends.
-    let index_ttl = seconds(ctx.refresh_max_ttl(client));
-    writes.push(crate::sessions::record_client(
-        &grant.sid, &client.id, index_ttl,
-    ));
-    ctx.store.batch(&writes).await?;
+    let (response, writes) = ctx.mint(client, &user, &ids, at).await?;
+    commit(ctx, client, &grant.sid, &ids, writes, at).await?;
     Ok(response)
+}
+
+/// Stores what was minted and indexes the client under the session (for back-channel
+/// logout). Checked after the write, so no logout can slip between: if the session ended
+/// (before or meanwhile), what was just minted is revoked and the code refused.
+async fn commit(
+    ctx: &Grants,
+    client: &Client,
+    sid: &str,
+    ids: &TokenIds,
+    mut writes: Vec<Write>,
+    at: UnixTime,
+) -> Result<(), Error> {
+    let index_ttl = seconds(ctx.refresh_max_ttl(client));
+    writes.push(crate::sessions::record_client(sid, &client.id, index_ttl));
+    ctx.store.batch(&writes).await?;
+    if !crate::sessions::has_ended(ctx.store(), sid).await? {
+        return Ok(());
+    }
+    let access_expires_at = at.secs() + ctx.access_ttl(client);
+    revoke_access(ctx.store(), &ids.jti, access_expires_at, at).await?;
+    let family_ttl = seconds(ctx.settings.refresh_token_max_ttl_secs);
+    refresh::revoke_family(ctx.store(), &ids.family, family_ttl, at).await?;
+    Err(Error::invalid_grant(
+        "the session the code was issued in has ended",
+    ))
 }
 
 /// §4.1.3: the code was issued to this client, for this redirect URI, and the verifier
@@ -84,11 +106,6 @@ fn matches_request(
 async fn revoke_issued(ctx: &Grants, issued: &Issued, now: UnixTime) -> Result<(), Error> {
     tracing::warn!("authorization code replayed; revoking the tokens it issued");
     revoke_access(ctx.store(), &issued.jti, issued.access_expires_at, now).await?;
-    refresh::revoke_family(
-        ctx.store(),
-        &issued.family,
-        seconds(ctx.settings.refresh_token_max_ttl_secs),
-    )
-    .await?;
-    Ok(())
+    let family_ttl = seconds(ctx.settings.refresh_token_max_ttl_secs);
+    refresh::revoke_family(ctx.store(), &issued.family, family_ttl, now).await
 }

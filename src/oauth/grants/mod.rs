@@ -30,6 +30,9 @@ pub struct Grants {
     pub issuer: Issuer,
     pub settings: TokenSettings,
     pub clock: SharedClock,
+    /// How long a refresh claim holds before another presenter may take it over: longer
+    /// than a rotation takes once claimed (signing and one store write).
+    pub claim_lease: Duration,
 }
 
 /// A user's authorization, as carried by a code or a refresh token.
@@ -210,6 +213,13 @@ impl Grants {
             ids.family_expires_at,
             at,
         )?);
+        let access_expires_at = at.secs() + self.access_ttl(client);
+        writes.push(refresh::record_access_token(
+            &ids.family,
+            &ids.jti,
+            access_expires_at,
+            at,
+        ));
         let index_ttl = seconds(ids.family_expires_at - at.secs());
         writes.push(crate::sessions::record_family(
             grant.sid,

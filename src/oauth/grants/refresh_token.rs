@@ -1,12 +1,12 @@
 //! `grant_type=refresh_token` (RFC 6749 §6) with rotation, family revocation on reuse
 //! (RFC 9700 §4.14.2) and an idempotent retry window.
 
-use std::time::Duration;
-
 use crate::clients::Client;
 use crate::clock::UnixTime;
 use crate::oauth::Error;
-use crate::oauth::refresh::{self, Presented, RefreshGrant};
+use crate::oauth::Scopes;
+use crate::oauth::refresh::{self, RefreshGrant};
+use crate::oauth::rotation::{Presentation, Presented};
 use crate::oauth::token_request::RefreshRequest;
 
 use super::{Grants, TokenIds, UserGrant, seconds};
@@ -21,20 +21,86 @@ pub async fn refresh(
     now: UnixTime,
 ) -> Result<Vec<u8>, Error> {
     let token = request.refresh_token.as_str();
-    let grant = match live_grant(ctx, client, token, now).await? {
-        Claimed::Live(grant) => grant,
-        Claimed::Retry(response) => return Ok(response),
+    // Checked before the claim: a refused request leaves the token as it was.
+    if let Some(grant) = refresh::find(ctx.store(), token).await? {
+        validate(ctx, client, &grant, request, now).await?;
+    }
+    let presentation = Presentation {
+        store: ctx.store(),
+        token,
+        client_id: &client.id,
+        grace: client.refresh_retry_grace(ctx.settings.refresh_retry_grace_secs),
+        lease: ctx.claim_lease,
+        clock: &ctx.clock,
     };
-    // §6: a narrower scope may be asked for, never a wider one.
-    let scope = match &request.scope {
-        Some(scope) if !scope.is_subset(&grant.scope) => {
-            return Err(Error::InvalidScope(
-                "scope exceeds what was originally granted".into(),
+    let (grant, claim) = match presentation.claim().await? {
+        Presented::Live { grant, claim } => (grant, claim),
+        Presented::Retry(response) => return Ok(response),
+        Presented::Reused { family } => {
+            tracing::warn!("rotated refresh token reused; revoking its family");
+            let family_ttl = seconds(ctx.settings.refresh_token_max_ttl_secs);
+            refresh::revoke_family(ctx.store(), &family, family_ttl, now).await?;
+            return Err(Error::invalid_grant(
+                "the refresh token was already used; its family is revoked",
             ));
         }
-        Some(scope) => scope.clone(),
-        None => grant.scope.clone(),
+        Presented::Unknown => {
+            return Err(Error::invalid_grant(
+                "the refresh token is invalid or expired",
+            ));
+        }
     };
+    let rotated = rotate(ctx, client, token, &grant, request, now).await;
+    if rotated.is_err() {
+        presentation.release(&claim).await;
+    }
+    rotated
+}
+
+/// The token's client, family, scope and user, checked before its rotation is claimed. A
+/// token presented by another client has leaked: its family is revoked.
+async fn validate(
+    ctx: &Grants,
+    client: &Client,
+    grant: &RefreshGrant,
+    request: &RefreshRequest,
+    now: UnixTime,
+) -> Result<(), Error> {
+    if grant.client_id != client.id {
+        let family_ttl = seconds(ctx.settings.refresh_token_max_ttl_secs);
+        refresh::revoke_family(ctx.store(), &grant.family, family_ttl, now).await?;
+        return Err(Error::invalid_grant(
+            "the refresh token was issued to another client",
+        ));
+    }
+    if !refresh::family_usable(ctx.store(), &grant.family).await? {
+        return Err(Error::invalid_grant("the refresh token has been revoked"));
+    }
+    granted_scope(grant, request)?;
+    ctx.active_user(&grant.user_id).await
+}
+
+/// §6: a narrower scope may be asked for, never a wider one.
+fn granted_scope(grant: &RefreshGrant, request: &RefreshRequest) -> Result<Scopes, Error> {
+    match &request.scope {
+        Some(scope) if !scope.is_subset(&grant.scope) => Err(Error::InvalidScope(
+            "scope exceeds what was originally granted".into(),
+        )),
+        Some(scope) => Ok(scope.clone()),
+        None => Ok(grant.scope.clone()),
+    }
+}
+
+/// Mints the new tokens in the family and retires the old token, in one store batch.
+async fn rotate(
+    ctx: &Grants,
+    client: &Client,
+    token: &str,
+    grant: &RefreshGrant,
+    request: &RefreshRequest,
+    now: UnixTime,
+) -> Result<Vec<u8>, Error> {
+    let scope = granted_scope(grant, request)?;
     let ids = TokenIds {
         jti: crate::random::token(),
         family: grant.family.clone(),
@@ -51,52 +117,7 @@ pub async fn refresh(
     };
     let (response, mut writes) = ctx.mint(client, &user, &ids, now).await?;
     let body = serde_json::to_vec(&response).map_err(|e| Error::Unexpected(e.into()))?;
-    writes.extend(refresh::retire(token, &grant, &body, now)?);
+    writes.extend(refresh::retire(token, grant, &body, now)?);
     ctx.store.batch(&writes).await?;
     Ok(body)
-}
-
-enum Claimed {
-    Live(RefreshGrant),
-    Retry(Vec<u8>),
-}
-
-/// Claims the token's rotation: a live grant of this client's in a usable family, or the
-/// answer already given to a retry. Reuse of a rotated token, or a token presented by
-/// another client, revokes the family (RFC 9700 §4.14.2).
-async fn live_grant(
-    ctx: &Grants,
-    client: &Client,
-    token: &str,
-    now: UnixTime,
-) -> Result<Claimed, Error> {
-    let grace = Duration::from_secs(ctx.settings.refresh_retry_grace_secs as u64);
-    let family_ttl = seconds(ctx.settings.refresh_token_max_ttl_secs);
-    let grant = match refresh::claim(ctx.store(), token, &client.id, grace, family_ttl, now).await?
-    {
-        Presented::Live(grant) => grant,
-        Presented::Retry(response) => return Ok(Claimed::Retry(response)),
-        Presented::Reused { family } => {
-            tracing::warn!("rotated refresh token reused; revoking its family");
-            refresh::revoke_family(ctx.store(), &family, family_ttl).await?;
-            return Err(Error::invalid_grant(
-                "the refresh token was already used; its family is revoked",
-            ));
-        }
-        Presented::Unknown => {
-            return Err(Error::invalid_grant(
-                "the refresh token is invalid or expired",
-            ));
-        }
-    };
-    if grant.client_id != client.id {
-        refresh::revoke_family(ctx.store(), &grant.family, family_ttl).await?;
-        return Err(Error::invalid_grant(
-            "the refresh token was issued to another client",
-        ));
-    }
-    if !refresh::family_usable(ctx.store(), &grant.family).await? {
-        return Err(Error::invalid_grant("the refresh token has been revoked"));
-    }
-    Ok(Claimed::Live(grant))
 }
