@@ -23,10 +23,12 @@ fn jwt(c: &mut Criterion) {
         settings: &settings,
     };
     let scope = Scopes::parse("openid profile email").expect("scope");
+    let resources = Default::default();
     let subject = AccessSubject {
         sub: "user-1",
         client_id: "demo-web",
         scope: &scope,
+        resources: &resources,
         auth_time: Some(1),
         sid: Some("sid"),
         ttl: 600,

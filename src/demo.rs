@@ -26,6 +26,8 @@ pub const REDIRECT_URIS: [&str; 2] = [
 ];
 pub const POST_LOGOUT_REDIRECT_URI: &str = "http://127.0.0.1:8081/";
 pub const SCOPES: [&str; 5] = ["openid", "profile", "email", "roles", "offline_access"];
+/// The API the demo clients may ask tokens for (RFC 8707).
+pub const RESOURCE: &str = "https://api.example.com";
 
 pub async fn seed(
     db: &DatabaseConnection,
@@ -66,6 +68,7 @@ fn base_client(id: &str, name: &str) -> Client {
         post_logout_redirect_uris: vec![POST_LOGOUT_REDIRECT_URI.to_owned()],
         grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
         scopes: SCOPES.map(str::to_owned).to_vec(),
+        allowed_resources: vec![RESOURCE.to_owned()],
         ..Client::public(id, name, REDIRECT_URIS.map(str::to_owned).to_vec())
     }
 }

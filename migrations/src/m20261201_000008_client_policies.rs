@@ -1,5 +1,6 @@
-//! Per-client policies: who may introspect any token (RFC 7662 §4), and the refresh retry
-//! grace of a client (none for public clients until tokens are sender-constrained).
+//! Per-client policies: who may introspect any token (RFC 7662 §4), the refresh retry grace
+//! of a client (none for public clients until tokens are sender-constrained), and the
+//! resources it may ask tokens for (RFC 8707).
 
 use sea_orm_migration::prelude::*;
 
@@ -13,6 +14,8 @@ enum Clients {
     IntrospectAny,
     /// Overrides `tokens.refresh_retry_grace_secs` for a confidential client.
     RefreshRetryGraceSecs,
+    /// JSON array of absolute URIs.
+    AllowedResources,
 }
 
 #[async_trait::async_trait]
@@ -42,11 +45,29 @@ impl MigrationTrait for Migration {
                     )
                     .to_owned(),
             )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Clients::Table)
+                    .add_column(
+                        ColumnDef::new(Clients::AllowedResources)
+                            .text()
+                            .not_null()
+                            .default("[]"),
+                    )
+                    .to_owned(),
+            )
             .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for column in [Clients::IntrospectAny, Clients::RefreshRetryGraceSecs] {
+        let columns = [
+            Clients::IntrospectAny,
+            Clients::RefreshRetryGraceSecs,
+            Clients::AllowedResources,
+        ];
+        for column in columns {
             manager
                 .alter_table(
                     Table::alter()

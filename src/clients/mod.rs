@@ -106,6 +106,8 @@ pub struct Client {
     /// Overrides `tokens.refresh_retry_grace_secs`; public clients get no grace whatever
     /// this says (see [`Client::refresh_retry_grace`]).
     pub refresh_retry_grace_secs: Option<i64>,
+    /// The resources (RFC 8707) this client may ask tokens for.
+    pub allowed_resources: Vec<String>,
 }
 
 impl Client {
@@ -133,6 +135,7 @@ impl Client {
             backchannel_logout_uri: None,
             introspect_any: false,
             refresh_retry_grace_secs: None,
+            allowed_resources: vec![],
         }
     }
 

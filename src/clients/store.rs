@@ -47,6 +47,7 @@ fn from_row(row: clients::Model) -> anyhow::Result<Client> {
         backchannel_logout_uri: row.backchannel_logout_uri,
         introspect_any: row.introspect_any,
         refresh_retry_grace_secs: row.refresh_retry_grace_secs,
+        allowed_resources: list(&row.allowed_resources)?,
         id: row.id,
         name: row.name,
     })
@@ -80,6 +81,7 @@ pub async fn insert_if_absent(
         backchannel_logout_uri: Set(client.backchannel_logout_uri.clone()),
         introspect_any: Set(client.introspect_any),
         refresh_retry_grace_secs: Set(client.refresh_retry_grace_secs),
+        allowed_resources: Set(json(&client.allowed_resources)?),
         created_at: Set(now),
         updated_at: Set(now),
     };

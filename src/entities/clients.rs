@@ -24,6 +24,7 @@ pub struct Model {
     pub backchannel_logout_uri: Option<String>,
     pub introspect_any: bool,
     pub refresh_retry_grace_secs: Option<i64>,
+    pub allowed_resources: String,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -70,10 +70,7 @@ async fn login_submit(
             reply::see_other(paths::ACCOUNT_SESSIONS),
             &policy.session(cookie),
         ),
-        None => {
-            tracing::info!("sign-in failed");
-            login_form(&binding.csrf, &form.email, Some("Wrong email or password."))
-        }
+        None => login_form(&binding.csrf, &form.email, Some("Wrong email or password.")),
     })
 }
 

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::UnixTime;
 use crate::oauth::Scopes;
+use crate::oauth::resource::Resources;
 use crate::random;
 use crate::store::EphemeralStore;
 
@@ -26,6 +27,8 @@ pub struct CodeGrant {
     /// Unix seconds; the store's TTL removes the code too, this holds whatever its clock.
     #[serde(default)]
     pub expires_at: Option<i64>,
+    #[serde(default)]
+    pub resources: Resources,
 }
 
 /// What a redeemed code issued: revoked if the code is ever presented again.

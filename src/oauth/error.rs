@@ -26,6 +26,9 @@ pub enum Error {
     UnsupportedResponseType(String),
     #[error("{0}")]
     InvalidScope(String),
+    /// RFC 8707 §2: a `resource` that is malformed, unknown or not allowed.
+    #[error("{0}")]
+    InvalidTarget(String),
     #[error("{0}")]
     AccessDenied(String),
     /// OIDC Core §3.1.2.6.
@@ -72,6 +75,7 @@ impl Error {
             Self::UnsupportedGrantType(_) => "unsupported_grant_type",
             Self::UnsupportedResponseType(_) => "unsupported_response_type",
             Self::InvalidScope(_) => "invalid_scope",
+            Self::InvalidTarget(_) => "invalid_target",
             Self::AccessDenied(_) => "access_denied",
             Self::LoginRequired(_) => "login_required",
             Self::ConsentRequired(_) => "consent_required",

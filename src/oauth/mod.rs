@@ -11,6 +11,7 @@ pub mod params;
 pub mod pkce;
 pub mod redirect;
 pub mod refresh;
+pub mod resource;
 pub mod revocation;
 pub mod rotation;
 pub mod scope;

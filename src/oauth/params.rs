@@ -2,17 +2,26 @@
 
 use std::collections::BTreeMap;
 
+/// Parameters that may be sent more than once: `resource` (RFC 8707 §2).
+const REPEATABLE: [&str; 1] = ["resource"];
+
 /// Request parameters with duplicates noted (RFC 6749 §3.1: each at most once).
 pub struct Params {
     values: BTreeMap<String, String>,
+    repeated: BTreeMap<String, Vec<String>>,
     duplicated: Vec<String>,
 }
 
 impl Params {
     pub fn new(pairs: Vec<(String, String)>) -> Self {
         let mut values = BTreeMap::new();
+        let mut repeated: BTreeMap<String, Vec<String>> = BTreeMap::new();
         let mut duplicated = Vec::new();
         for (key, value) in pairs {
+            if REPEATABLE.contains(&key.as_str()) {
+                repeated.entry(key).or_default().push(value);
+                continue;
+            }
             match values.entry(key) {
                 std::collections::btree_map::Entry::Occupied(e) => duplicated.push(e.key().clone()),
                 std::collections::btree_map::Entry::Vacant(e) => {
@@ -20,7 +29,16 @@ impl Params {
                 }
             }
         }
-        Self { values, duplicated }
+        Self {
+            values,
+            repeated,
+            duplicated,
+        }
+    }
+
+    /// Every value of a repeatable parameter, in order.
+    pub fn all(&self, key: &str) -> &[String] {
+        self.repeated.get(key).map_or(&[], Vec::as_slice)
     }
 
     /// A parameter, with an empty value treated as absent (RFC 6749 §3.1).

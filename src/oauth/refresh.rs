@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::clock::UnixTime;
 use crate::keys;
 use crate::oauth::Scopes;
+use crate::oauth::resource::Resources;
 use crate::random;
 use crate::store::{EphemeralStore, Write};
 
@@ -24,6 +25,9 @@ pub struct RefreshGrant {
     pub amr: Vec<String>,
     /// The family's absolute end (Unix seconds); rotation never extends it.
     pub family_expires_at: i64,
+    /// The resources granted (RFC 8707); a refresh may narrow them for its access token.
+    #[serde(default)]
+    pub resources: Resources,
 }
 
 #[derive(Debug, Serialize, Deserialize)]

@@ -134,7 +134,7 @@ impl Revocation {
 fn may_see(client: &Client, found: &Found) -> bool {
     client.introspect_any
         || match found {
-            Found::Access(c) => c.client_id == client.id || c.aud == client.id,
+            Found::Access(c) => c.client_id == client.id || c.aud.contains(&client.id),
             Found::Refresh(g) => g.client_id == client.id,
             Found::Nothing => true,
         }

@@ -20,7 +20,7 @@ const POLL: Duration = Duration::from_millis(50);
 pub enum Presented {
     /// This request holds the rotation of a live token.
     Live {
-        grant: RefreshGrant,
+        grant: Box<RefreshGrant>,
         claim: Claim,
     },
     /// A retry within the grace window: the response the first request got.
@@ -75,7 +75,7 @@ impl Presentation<'_> {
             if let Some((raw, true)) = claimed {
                 let grant = serde_json::from_slice(&raw).context("stored refresh token")?;
                 return Ok(Presented::Live {
-                    grant,
+                    grant: Box::new(grant),
                     claim: Claim { marker },
                 });
             }

@@ -4,6 +4,7 @@
 use super::authorize::Params;
 use super::pkce::CodeVerifier;
 use super::redirect::RedirectUri;
+use super::resource::Resources;
 use super::{Error, Scopes};
 use crate::clients::GrantType;
 
@@ -20,6 +21,8 @@ pub struct CodeExchange {
     /// Required when the authorization request carried one (checked against the code).
     pub redirect_uri: Option<RedirectUri>,
     pub code_verifier: Option<CodeVerifier>,
+    /// RFC 8707 §2.2: narrows the resources of the grant.
+    pub resources: Resources,
 }
 
 /// §6: a narrower `scope` may be asked for.
@@ -27,12 +30,14 @@ pub struct CodeExchange {
 pub struct RefreshRequest {
     pub refresh_token: String,
     pub scope: Option<Scopes>,
+    pub resources: Resources,
 }
 
 /// §4.4.2.
 #[derive(Debug)]
 pub struct ClientCredentialsRequest {
     pub scope: Option<Scopes>,
+    pub resources: Resources,
 }
 
 impl TokenRequest {
@@ -44,6 +49,7 @@ impl TokenRequest {
             )));
         }
         let scope = || params.get("scope").map(Scopes::parse).transpose();
+        let resources = || Resources::parse(params.all("resource"));
         match params.get("grant_type") {
             None => Err(Error::invalid_request("grant_type is missing")),
             Some("authorization_code") => Ok(Self::AuthorizationCode(CodeExchange {
@@ -56,13 +62,16 @@ impl TokenRequest {
                     .get("code_verifier")
                     .map(CodeVerifier::parse)
                     .transpose()?,
+                resources: resources()?,
             })),
             Some("refresh_token") => Ok(Self::RefreshToken(RefreshRequest {
                 refresh_token: required(params, "refresh_token")?,
                 scope: scope()?,
+                resources: resources()?,
             })),
             Some("client_credentials") => Ok(Self::ClientCredentials(ClientCredentialsRequest {
                 scope: scope()?,
+                resources: resources()?,
             })),
             Some(other) => Err(Error::UnsupportedGrantType(format!(
                 "grant_type {other} is not supported"
@@ -183,7 +192,9 @@ mod tests {
         #[test]
         fn parsing_never_panics_and_always_refuses_duplicates(pairs in pairs()) {
             let mut seen = std::collections::HashSet::new();
-            let duplicated = pairs.iter().any(|(k, _)| !seen.insert(k.clone()));
+            let duplicated = pairs
+                .iter()
+                .any(|(k, _)| k != "resource" && !seen.insert(k.clone()));
             let parsed = TokenRequest::parse(&Params::new(pairs));
             if duplicated {
                 prop_assert_eq!(parsed.err().map(|e| e.code()), Some("invalid_request"));

@@ -7,6 +7,7 @@ use sha2::{Digest, Sha256};
 
 use crate::clock::UnixTime;
 use crate::keys::KeyRing;
+use crate::oauth::resource::Resources;
 use crate::oauth::{Error, Scopes};
 use crate::settings::{Issuer, TokenSettings};
 use crate::store::EphemeralStore;
@@ -18,7 +19,7 @@ pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
 pub struct AccessClaims {
     pub iss: String,
     pub sub: String,
-    pub aud: String,
+    pub aud: Audience,
     pub client_id: String,
     pub exp: i64,
     pub iat: i64,
@@ -28,6 +29,30 @@ pub struct AccessClaims {
     pub auth_time: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub sid: Option<String>,
+}
+
+/// `aud`: one value as a string, several as an array (RFC 7519 §4.1.3).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Audience {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Audience {
+    pub fn new(mut values: Vec<String>) -> Self {
+        match values.len() {
+            1 => Self::One(values.remove(0)),
+            _ => Self::Many(values),
+        }
+    }
+
+    pub fn contains(&self, value: &str) -> bool {
+        match self {
+            Self::One(one) => one == value,
+            Self::Many(all) => all.iter().any(|a| a == value),
+        }
+    }
 }
 
 /// OIDC Core §2 and §3.1.3.6.
@@ -71,6 +96,8 @@ pub struct AccessSubject<'a> {
     pub sub: &'a str,
     pub client_id: &'a str,
     pub scope: &'a Scopes,
+    /// RFC 8707: the resources the token is for.
+    pub resources: &'a Resources,
     pub auth_time: Option<i64>,
     pub sid: Option<&'a str>,
     pub ttl: i64,
@@ -86,7 +113,11 @@ impl Minter<'_> {
         let claims = AccessClaims {
             iss: self.issuer.as_str().to_owned(),
             sub: subject.sub.to_owned(),
-            aud: self.issuer.as_str().to_owned(),
+            aud: Audience::new(
+                subject
+                    .resources
+                    .audience(self.issuer.as_str(), subject.scope.contains("openid")),
+            ),
             client_id: subject.client_id.to_owned(),
             exp: now + subject.ttl,
             iat: now,

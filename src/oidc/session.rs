@@ -69,10 +69,11 @@ impl SignOn {
     ) -> Result<Option<(String, User)>, Error> {
         let Some(user) = accounts::check_password(&self.db, &self.passwords, credentials).await?
         else {
+            tracing::info!(ip = %device.ip, "sign-in failed");
             return Ok(None);
         };
         let cookie = self.sign_in(previous_cookie, &user.id, device).await?;
-        tracing::info!(user_id = %user.id, "signed in");
+        tracing::info!(user_id = %user.id, ip = %device.ip, "signed in");
         Ok(Some((cookie, user)))
     }
 

@@ -42,7 +42,6 @@ impl LoginPipeline {
             .sign_in_with_password(browser.session, credentials, device)
             .await?;
         let Some((cookie, _user)) = signed_in else {
-            tracing::info!("sign-in failed");
             return Ok(PasswordStep::Retry(pending));
         };
         let next = self.authorizer.signed_in(id, pending).await?;

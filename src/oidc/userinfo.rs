@@ -35,6 +35,11 @@ impl UserInfo {
                 "the token lacks the openid scope".into(),
             ));
         }
+        if !claims.aud.contains(self.issuer.as_str()) {
+            return Err(Error::InvalidToken(
+                "the access token is not for the userinfo endpoint".into(),
+            ));
+        }
         let user = accounts::store::find_by_id(&self.db, &claims.sub)
             .await?
             .filter(|u| !u.disabled)

@@ -15,6 +15,7 @@ backend_tests!(
     item_08_request_objects_are_request_not_supported,
     item_09_revoking_a_refresh_token_revokes_its_access_tokens,
     item_10_introspection_shows_a_client_only_its_own_tokens,
+    item_11_resource_indicators_set_the_audience,
     item_12_public_clients_get_no_refresh_grace,
     item_13_https_cookies_are_host_prefixed,
     item_13_csrf_values_are_keyed,
@@ -618,4 +619,115 @@ async fn item_03_authorization_requests_are_bounded(backend: Backend) {
     let refused = browser.get(&start).send().await.unwrap();
     assert_eq!(refused.status(), 429, "one address cannot fill the store");
     assert!(refused.headers().contains_key("retry-after"));
+}
+
+fn claims_of(jwt: &str) -> serde_json::Value {
+    use base64::Engine;
+    let payload = jwt.split('.').nth(1).unwrap();
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap();
+    serde_json::from_slice(&raw).unwrap()
+}
+
+async fn item_11_resource_indicators_set_the_audience(backend: Backend) {
+    const API: &str = "https://api.example.com";
+    let app = TestApp::spawn(backend).await;
+    let (verifier, challenge) = pkce_pair();
+    let mut params = standard_params(SPA, &challenge, "openid offline_access");
+    params.push(("resource", API));
+    let back = drive(
+        &app,
+        &app.http,
+        &authorize_url(&app, &params),
+        USER_EMAIL,
+        PASSWORD_OF_USER,
+        Choice::Allow,
+    )
+    .await;
+    let code = query(&back)["code"].clone();
+
+    let narrower = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", verifier.as_str()),
+        ("resource", "https://other.example.com"),
+    ];
+    let refused = token_request(&app, SPA, &narrower).await;
+    assert_eq!(
+        json_error(refused).await,
+        (400, "invalid_target".into()),
+        "not granted"
+    );
+
+    let (code, verifier) = {
+        let (verifier, challenge) = pkce_pair();
+        let mut params = standard_params(SPA, &challenge, "openid offline_access");
+        params.push(("resource", API));
+        let back = drive(
+            &app,
+            &app.http,
+            &authorize_url(&app, &params),
+            USER_EMAIL,
+            PASSWORD_OF_USER,
+            Choice::Allow,
+        )
+        .await;
+        (query(&back)["code"].clone(), verifier)
+    };
+    let tokens: serde_json::Value = exchange_code(&app, SPA, &code, &verifier)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let access = tokens["access_token"].as_str().unwrap();
+    assert_eq!(
+        claims_of(access)["aud"],
+        serde_json::json!([API, app.address])
+    );
+    assert_eq!(
+        userinfo_status(&app, access).await,
+        200,
+        "the issuer is an audience too"
+    );
+    let refreshed: serde_json::Value =
+        refresh(&app, SPA, tokens["refresh_token"].as_str().unwrap())
+            .await
+            .json()
+            .await
+            .unwrap();
+    let again = claims_of(refreshed["access_token"].as_str().unwrap());
+    assert_eq!(
+        again["aud"],
+        serde_json::json!([API, app.address]),
+        "kept by the refresh"
+    );
+
+    let machine = [
+        ("grant_type", "client_credentials"),
+        ("scope", "profile"),
+        ("resource", API),
+    ];
+    let body: serde_json::Value = token_request(&app, WEB, &machine)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        claims_of(body["access_token"].as_str().unwrap())["aud"],
+        API
+    );
+    let unknown = [
+        ("grant_type", "client_credentials"),
+        ("resource", "https://evil.example"),
+    ];
+    let refused = token_request(&app, WEB, &unknown).await;
+    assert_eq!(json_error(refused).await, (400, "invalid_target".into()));
+
+    let (_, challenge) = pkce_pair();
+    let mut params = standard_params(SPA, &challenge, "openid");
+    params.push(("resource", "https://evil.example"));
+    let (_, location, _) = navigate(&app, &authorize_url(&app, &params)).await;
+    assert_eq!(query(&location.unwrap())["error"], "invalid_target");
 }

@@ -79,6 +79,7 @@ mod tests {
                 prompt,
                 max_age,
                 login_hint: None,
+                resources: Default::default(),
             },
             client_name: "C".into(),
             browser: "b".into(),

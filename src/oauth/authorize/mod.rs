@@ -5,6 +5,8 @@
 mod decision;
 mod pending;
 pub mod request;
+#[cfg(test)]
+mod request_tests;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -255,6 +257,7 @@ impl Authorizer {
             sid: session.sid.clone(),
             amr: session.amr.clone(),
             expires_at: Some(self.clock.now().plus(self.code_ttl).secs()),
+            resources: request.resources.clone(),
         };
         Ok(code::issue(self.store(), &grant, self.code_ttl).await?)
     }

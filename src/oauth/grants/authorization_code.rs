@@ -42,6 +42,7 @@ pub async fn exchange(
         Redeemed::Unknown => return Err(Error::invalid_grant("the code is invalid or expired")),
     };
     matches_request(&grant, client, request)?;
+    let resources = grant.resources.narrowed(&request.resources)?;
     let user = UserGrant {
         user_id: &grant.user_id,
         scope: &grant.scope,
@@ -50,6 +51,8 @@ pub async fn exchange(
         sid: &grant.sid,
         amr: &grant.amr,
         nonce: grant.nonce.as_deref(),
+        resources: &resources,
+        family_resources: &grant.resources,
     };
     let (response, writes) = ctx.mint(client, &user, &ids, at).await?;
     commit(ctx, client, &grant.sid, &ids, writes, at).await?;

@@ -43,10 +43,15 @@ pub async fn grant(
         }
     };
     let ttl = ctx.access_ttl(client);
+    let resources = request
+        .resources
+        .clone()
+        .allowed_for(&client.allowed_resources)?;
     let subject = AccessSubject {
         sub: &client.id,
         client_id: &client.id,
         scope: &scope,
+        resources: &resources,
         auth_time: None,
         sid: None,
         ttl,

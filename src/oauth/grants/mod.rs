@@ -13,6 +13,7 @@ use crate::accounts::UserStatus;
 use crate::clients::{Client, GrantType};
 use crate::clock::{SharedClock, UnixTime};
 use crate::keys::KeyRing;
+use crate::oauth::resource::Resources;
 use crate::oauth::token_request::TokenRequest;
 use crate::oauth::tokens::{AccessSubject, IdClaims, Minter, TokenResponse, at_hash};
 use crate::oauth::{Error, Scopes, refresh};
@@ -47,6 +48,10 @@ pub struct UserGrant<'a> {
     pub sid: &'a str,
     pub amr: &'a [String],
     pub nonce: Option<&'a str>,
+    /// What the access token is for (RFC 8707)...
+    pub resources: &'a Resources,
+    /// ...and what the refresh token keeps, like `family_scope`.
+    pub family_resources: &'a Resources,
 }
 
 /// The ids minted tokens will carry, chosen before minting so markers can name them.
@@ -134,6 +139,7 @@ impl Grants {
             sub: grant.user_id,
             client_id: &client.id,
             scope: grant.scope,
+            resources: grant.resources,
             auth_time: Some(grant.auth_time),
             sid: Some(grant.sid),
             ttl,
@@ -206,6 +212,7 @@ impl Grants {
             auth_time: grant.auth_time,
             amr: grant.amr.to_vec(),
             family_expires_at: ids.family_expires_at,
+            resources: grant.family_resources.clone(),
         };
         let (token, write) = refresh::new_token(&record, self.refresh_idle_ttl(client), at)?;
         writes.push(refresh::start_family(

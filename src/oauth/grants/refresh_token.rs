@@ -77,6 +77,7 @@ async fn validate(
         return Err(Error::invalid_grant("the refresh token has been revoked"));
     }
     granted_scope(grant, request)?;
+    grant.resources.narrowed(&request.resources)?;
     ctx.active_user(&grant.user_id).await
 }
 
@@ -101,6 +102,7 @@ async fn rotate(
     now: UnixTime,
 ) -> Result<Vec<u8>, Error> {
     let scope = granted_scope(grant, request)?;
+    let resources = grant.resources.narrowed(&request.resources)?;
     let ids = TokenIds {
         jti: crate::random::token(),
         family: grant.family.clone(),
@@ -114,6 +116,8 @@ async fn rotate(
         sid: &grant.sid,
         amr: &grant.amr,
         nonce: None,
+        resources: &resources,
+        family_resources: &grant.resources,
     };
     let (response, mut writes) = ctx.mint(client, &user, &ids, now).await?;
     let body = serde_json::to_vec(&response).map_err(|e| Error::Unexpected(e.into()))?;
