@@ -630,22 +630,28 @@ fn claims_of(jwt: &str) -> serde_json::Value {
     serde_json::from_slice(&raw).unwrap()
 }
 
-async fn item_11_resource_indicators_set_the_audience(backend: Backend) {
-    const API: &str = "https://api.example.com";
-    let app = TestApp::spawn(backend).await;
+/// A code (and its verifier) for the demo SPA, asked for `resource`.
+async fn code_for_resource(app: &TestApp, resource: &str) -> (String, String) {
     let (verifier, challenge) = pkce_pair();
     let mut params = standard_params(SPA, &challenge, "openid offline_access");
-    params.push(("resource", API));
+    params.push(("resource", resource));
+    let url = authorize_url(app, &params);
     let back = drive(
-        &app,
+        app,
         &app.http,
-        &authorize_url(&app, &params),
+        &url,
         USER_EMAIL,
         PASSWORD_OF_USER,
         Choice::Allow,
     )
     .await;
-    let code = query(&back)["code"].clone();
+    (query(&back)["code"].clone(), verifier)
+}
+
+async fn item_11_resource_indicators_set_the_audience(backend: Backend) {
+    const API: &str = "https://api.example.com";
+    let app = TestApp::spawn(backend).await;
+    let (code, verifier) = code_for_resource(&app, API).await;
 
     let narrower = [
         ("grant_type", "authorization_code"),
@@ -661,21 +667,7 @@ async fn item_11_resource_indicators_set_the_audience(backend: Backend) {
         "not granted"
     );
 
-    let (code, verifier) = {
-        let (verifier, challenge) = pkce_pair();
-        let mut params = standard_params(SPA, &challenge, "openid offline_access");
-        params.push(("resource", API));
-        let back = drive(
-            &app,
-            &app.http,
-            &authorize_url(&app, &params),
-            USER_EMAIL,
-            PASSWORD_OF_USER,
-            Choice::Allow,
-        )
-        .await;
-        (query(&back)["code"].clone(), verifier)
-    };
+    let (code, verifier) = code_for_resource(&app, API).await;
     let tokens: serde_json::Value = exchange_code(&app, SPA, &code, &verifier)
         .await
         .json()
