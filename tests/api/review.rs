@@ -368,12 +368,7 @@ async fn item_07_id_token_hint_names_the_user_at_authorize(backend: Backend) {
 
 async fn item_09_revoking_a_refresh_token_revokes_its_access_tokens(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let (code, verifier) = obtain_code(&app, SPA, "openid offline_access").await;
-    let first: serde_json::Value = exchange_code(&app, SPA, &code, &verifier)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let first = spa_tokens(&app).await;
     let rt = first["refresh_token"].as_str().unwrap();
     let second: serde_json::Value = refresh(&app, SPA, rt).await.json().await.unwrap();
     let (at1, at2) = (
@@ -430,12 +425,7 @@ async fn introspect_as(app: &TestApp, id: &str, secret: &str, token: &str) -> se
 
 async fn item_10_introspection_shows_a_client_only_its_own_tokens(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let (code, verifier) = obtain_code(&app, SPA, "openid offline_access").await;
-    let spa: serde_json::Value = exchange_code(&app, SPA, &code, &verifier)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let spa = spa_tokens(&app).await;
     let resource_server = gatehouse::clients::Client {
         id: "resource-server".into(),
         secret_sha256: Some(gatehouse::clients::digest("rs-secret")),
@@ -462,12 +452,7 @@ async fn item_10_introspection_shows_a_client_only_its_own_tokens(backend: Backe
 
 async fn item_12_public_clients_get_no_refresh_grace(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let (code, verifier) = obtain_code(&app, SPA, "openid offline_access").await;
-    let first: serde_json::Value = exchange_code(&app, SPA, &code, &verifier)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let first = spa_tokens(&app).await;
     let rt = first["refresh_token"].as_str().unwrap();
     let rotated: serde_json::Value = refresh(&app, SPA, rt).await.json().await.unwrap();
 
