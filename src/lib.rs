@@ -3,6 +3,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod accounts;
+pub mod audit;
 pub mod clients;
 pub mod clock;
 pub mod database;
@@ -10,6 +11,7 @@ pub mod demo;
 pub mod entities;
 pub mod http;
 pub mod keys;
+pub mod limits;
 pub mod oauth;
 pub mod oidc;
 pub mod paths;

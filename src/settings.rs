@@ -23,6 +23,9 @@ pub struct Settings {
     pub tokens: TokenSettings,
     pub sessions: SessionSettings,
     pub passwords: PasswordSettings,
+    pub limits: LimitSettings,
+    pub lockout: LockoutSettings,
+    pub audit: AuditSettings,
     pub log: LogSettings,
     pub demo: DemoSettings,
 }
@@ -106,6 +109,47 @@ pub struct PasswordSettings {
     pub iterations: u32,
     pub parallelism: u32,
     pub max_concurrent: usize,
+    /// Verifications allowed to wait for a hashing thread; beyond that a sign-in is
+    /// answered 503 at once. 0 means four per hashing thread.
+    pub max_queued: usize,
+}
+
+/// "`limit` requests per `window_secs`", per subject; a limit of 0 is no limit.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateSettings {
+    pub limit: u32,
+    pub window_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitSettings {
+    pub login_per_ip: RateSettings,
+    pub login_failures_per_ip: RateSettings,
+    pub authorize_per_ip: RateSettings,
+    pub token_failures_per_ip: RateSettings,
+    pub token_per_client: RateSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LockoutSettings {
+    /// Failed sign-ins within `window_secs` that lock an account; 0 turns lockout off.
+    pub failures: u32,
+    pub window_secs: u64,
+    pub delay_secs: u64,
+    pub max_delay_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditSettings {
+    /// Days an audit event is kept.
+    pub retention_days: u32,
+    /// Events waiting to be written; when full, further events are dropped (and counted)
+    /// rather than delay a request.
+    pub queue: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

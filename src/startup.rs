@@ -6,17 +6,19 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Server;
-use actix_web::middleware::{DefaultHeaders, from_fn};
+use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use sea_orm::DatabaseConnection;
 use secrecy::{ExposeSecret, SecretString};
 use tracing_actix_web::TracingLogger;
 
 use crate::accounts::{Passwords, UserStatus};
+use crate::audit::Audit;
 use crate::clients::{AllowedOrigins, ClientCache};
 use crate::clock::{self, SharedClock};
 use crate::http::cookies::CookiePolicy;
 use crate::keys::KeyRing;
+use crate::limits::{Limiter, Lockout, Throttle};
 use crate::oauth::authorize::Authorizer;
 use crate::oauth::client_auth::ClientAuthenticator;
 use crate::oauth::grants::Grants;
@@ -51,6 +53,9 @@ struct Parts {
     notifier: Notifier,
     clients: Arc<ClientCache>,
     clock: SharedClock,
+    audit: Audit,
+    throttle: Throttle,
+    lockout: Lockout,
 }
 
 impl Parts {
@@ -72,6 +77,10 @@ impl Parts {
         let notifier = Notifier::new(keys.clone(), issuer.clone(), clock.clone())?;
         let user_status = UserStatus::start(&db, sqlite_file.as_deref(), clock.clone())?;
         let clients = Arc::new(ClientCache::new(Duration::from_secs(10), clock.clone()));
+        let audit = Audit::start(db.clone(), clock.clone(), &settings.audit);
+        let limiter = Limiter::new(store.clone(), clock.clone());
+        let throttle = Throttle::new(limiter.clone(), &settings.limits, audit.clone());
+        let lockout = Lockout::new(limiter, store.clone(), clock.clone(), &settings.lockout);
         Ok(Self {
             settings,
             issuer,
@@ -83,6 +92,9 @@ impl Parts {
             notifier,
             clients,
             clock,
+            audit,
+            throttle,
+            lockout,
         })
     }
 
@@ -96,6 +108,9 @@ impl Parts {
             store: self.store.clone(),
             clients: self.clients.clone(),
             passwords: self.passwords.clone(),
+            throttle: self.throttle.clone(),
+            lockout: self.lockout.clone(),
+            audit: self.audit.clone(),
             notifier: self.notifier.clone(),
             clock: self.clock.clone(),
             session_ttl: Duration::from_secs(self.settings.sessions.ttl_secs.max(1) as u64),
@@ -113,6 +128,8 @@ impl Parts {
             issuer: self.issuer.clone(),
             clock: self.clock.clone(),
             code_ttl: Duration::from_secs(code_ttl),
+            throttle: self.throttle.clone(),
+            audit: self.audit.clone(),
         }
     }
 
@@ -127,6 +144,8 @@ impl Parts {
             clock: self.clock.clone(),
             // Two store timeouts and a second: a claimed rotation signs and writes once.
             claim_lease: Duration::from_millis(2 * self.settings.redis.timeout_ms + 1000),
+            audit: self.audit.clone(),
+            throttle: self.throttle.clone(),
         }
     }
 
@@ -143,6 +162,8 @@ impl Parts {
                     .client_assertion_max_lifetime_secs
                     .max(1) as u64,
             ),
+            throttle: self.throttle.clone(),
+            audit: self.audit.clone(),
         }
     }
 
@@ -153,6 +174,7 @@ impl Parts {
             issuer: self.issuer.clone(),
             clock: self.clock.clone(),
             family_ttl: self.family_ttl(),
+            audit: self.audit.clone(),
         }
     }
 
@@ -325,10 +347,11 @@ fn serve(
         App::new()
             .wrap(from_fn(http::cookies::set_new_binding))
             .wrap(from_fn(http::cors::middleware))
-            .wrap(security_headers(hsts))
+            .wrap(http::bounds::security_headers(hsts))
             .wrap(TracingLogger::<RequestSpan>::new())
-            .app_data(form_errors())
-            .app_data(query_errors())
+            .app_data(http::bounds::forms())
+            .app_data(http::bounds::queries())
+            .app_data(http::bounds::payloads())
             .configure(|cfg| data.register(cfg))
             .configure(http::configure)
     })
@@ -338,42 +361,6 @@ fn serve(
         server = server.workers(workers);
     }
     Ok(server.run())
-}
-
-/// Malformed form bodies become `invalid_request` instead of actix's plain-text 400.
-fn form_errors() -> web::FormConfig {
-    web::FormConfig::default()
-        .limit(64 * 1024)
-        .error_handler(|err, _| {
-            crate::oauth::Error::invalid_request(format!("malformed form body: {err}")).into()
-        })
-}
-
-fn query_errors() -> web::QueryConfig {
-    web::QueryConfig::default().error_handler(|err, _| {
-        crate::oauth::Error::invalid_request(format!("malformed query: {err}")).into()
-    })
-}
-
-/// Added to every response that does not set its own.
-fn security_headers(hsts: bool) -> DefaultHeaders {
-    let headers = DefaultHeaders::new()
-        .add(("X-Content-Type-Options", "nosniff"))
-        .add(("X-Frame-Options", "DENY"))
-        .add(("Referrer-Policy", "no-referrer"))
-        .add((
-            "Content-Security-Policy",
-            "default-src 'none'; style-src 'self'; img-src 'self'; script-src 'self'; \
-             frame-ancestors 'none'; base-uri 'none'",
-        ));
-    if hsts {
-        headers.add((
-            "Strict-Transport-Security",
-            "max-age=63072000; includeSubDomains",
-        ))
-    } else {
-        headers
-    }
 }
 
 /// Generates a value suitable for `keys.encryption_key`.

@@ -17,32 +17,86 @@ pub struct Credentials {
     pub password: SecretString,
 }
 
-/// The enabled user with this email and password; `None` otherwise. Every failure does the
-/// same work — one lookup (a malformed email is looked up too, and cannot match) and one
-/// Argon2 verification (against a dummy hash for an unknown email) — so the response time
-/// does not tell which emails exist. Only a right password loads the user's roles.
+impl Credentials {
+    /// The email as it is looked up: normalised when it parses, else trimmed, lower-cased
+    /// and cut to 320 characters (and then it matches nobody).
+    pub fn lookup(&self) -> String {
+        match Email::parse(&self.email) {
+            Some(email) => email.0,
+            None => self.email.trim().to_lowercase().chars().take(320).collect(),
+        }
+    }
+}
+
+/// How a password is checked: against the user's hash, or (`Refuse`, for a locked account)
+/// against the dummy hash, so the answer is "wrong" in the same time and the same way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Check {
+    Verify,
+    Refuse,
+}
+
+/// Why a password sign-in was refused: for the audit log only — the person sees one answer
+/// ("wrong email or password") whatever it was.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rejected {
+    UnknownUser,
+    WrongPassword { user_id: String },
+    Disabled { user_id: String },
+    Locked { user_id: Option<String> },
+}
+
+impl Rejected {
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::UnknownUser => "unknown_user",
+            Self::WrongPassword { .. } => "wrong_password",
+            Self::Disabled { .. } => "disabled",
+            Self::Locked { .. } => "locked",
+        }
+    }
+
+    pub fn user_id(&self) -> Option<&str> {
+        match self {
+            Self::UnknownUser => None,
+            Self::WrongPassword { user_id } | Self::Disabled { user_id } => Some(user_id),
+            Self::Locked { user_id } => user_id.as_deref(),
+        }
+    }
+}
+
+/// The enabled user with this email and password, or why not. Every refusal does the same
+/// work — one lookup (a malformed email is looked up too, and cannot match) and one Argon2
+/// verification (against a dummy hash for an unknown email or a locked account) — so the
+/// response time does not tell which emails exist. Only a right password loads the roles.
 pub async fn check_password(
     db: &DatabaseConnection,
     passwords: &Passwords,
     credentials: &Credentials,
-) -> anyhow::Result<Option<User>> {
-    let lookup = match Email::parse(&credentials.email) {
-        Some(email) => email.0,
-        None => credentials
-            .email
-            .trim()
-            .to_lowercase()
-            .chars()
-            .take(320)
-            .collect(),
-    };
-    let found = store::password_of(db, &lookup).await?;
+    check: Check,
+) -> anyhow::Result<Result<User, Rejected>> {
+    let found = store::password_of(db, &credentials.lookup()).await?;
     let stored = found.as_ref().map(|f| f.password_hash.as_str());
+    let stored = stored.filter(|_| check == Check::Verify);
     let matches = passwords.verify(&credentials.password, stored).await?;
-    match found {
-        Some(f) if matches && !f.disabled => store::find_by_id(db, &f.user_id).await,
-        _ => Ok(None),
-    }
+    let Some(found) = found else {
+        return Ok(Err(match check {
+            Check::Refuse => Rejected::Locked { user_id: None },
+            Check::Verify => Rejected::UnknownUser,
+        }));
+    };
+    let user_id = found.user_id;
+    Ok(match (check, matches, found.disabled) {
+        (Check::Refuse, ..) => Err(Rejected::Locked {
+            user_id: Some(user_id),
+        }),
+        (_, false, _) => Err(Rejected::WrongPassword { user_id }),
+        (_, true, true) => Err(Rejected::Disabled { user_id }),
+        (_, true, false) => match store::find_by_id(db, &user_id).await? {
+            Some(user) => Ok(user),
+            None => Err(Rejected::UnknownUser),
+        },
+    })
 }
 
 /// An email address as we store it: trimmed and lower-cased, so uniqueness is case-insensitive.
@@ -97,6 +151,7 @@ mod tests {
             iterations: 2,
             parallelism: 1,
             max_concurrent: 1,
+            max_queued: 0,
         })
         .unwrap();
         let email = Email::parse("user@example.com").unwrap();
@@ -122,10 +177,10 @@ mod tests {
                 password: SecretString::from("wrong"),
             };
             assert!(
-                check_password(&db, &passwords, &credentials)
+                check_password(&db, &passwords, &credentials, Check::Verify)
                     .await
                     .unwrap()
-                    .is_none()
+                    .is_err()
             );
             counts.push(queries.load(Ordering::SeqCst));
         }

@@ -2,6 +2,7 @@
 //! hashing threads so a login storm queues instead of starving the token endpoint.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{Context, anyhow};
 use argon2::password_hash::phc::PasswordHash;
@@ -39,9 +40,13 @@ impl Passwords {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
             n => n,
         };
+        let queued = match settings.max_queued {
+            0 => 4 * concurrency,
+            n => n,
+        };
         Ok(Self {
             argon,
-            pool: HashPool::start(concurrency)?,
+            pool: HashPool::start(concurrency, concurrency + queued)?,
             dummy_hash: dummy_hash.into(),
         })
     }
@@ -74,14 +79,18 @@ impl Passwords {
         Ok(known && matches)
     }
 
+    /// Runs `work` on the pool, or fails at once with [`Busy`] when the pool already holds
+    /// its bound of jobs (running and waiting): a login flood is answered, not queued.
     async fn blocking<T: Send + 'static>(
         &self,
         work: impl FnOnce() -> anyhow::Result<T> + Send + 'static,
     ) -> anyhow::Result<T> {
+        let held = JobSlot::take(&self.pool)?;
         let (done, result) = tokio::sync::oneshot::channel();
         let span = tracing::Span::current();
         let job: Job = Box::new(move || {
             let _ = done.send(span.in_scope(work));
+            drop(held);
         });
         self.pool
             .jobs
@@ -92,6 +101,32 @@ impl Passwords {
 }
 
 type Job = Box<dyn FnOnce() + Send>;
+
+/// Every hashing thread is busy and the queue is full: try again in a moment (503).
+#[derive(Debug, thiserror::Error)]
+#[error("the password hasher is at capacity")]
+pub struct Busy;
+
+/// One of the pool's places, held from submission until the job has run (even when the
+/// request that submitted it has gone away meanwhile).
+struct JobSlot(Arc<AtomicUsize>);
+
+impl JobSlot {
+    fn take(pool: &HashPool) -> Result<Self, Busy> {
+        let held = pool.jobs_held.fetch_add(1, Ordering::AcqRel);
+        let slot = Self(pool.jobs_held.clone());
+        if held >= pool.capacity {
+            return Err(Busy);
+        }
+        Ok(slot)
+    }
+}
+
+impl Drop for JobSlot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
 
 /// Hashing threads yield to the request workers: on a busy core a token request then waits
 /// for the scheduler's next slice, not behind a whole Argon2 hash (Linux niceness is per
@@ -124,10 +159,13 @@ fn next_job(
 #[derive(Clone)]
 struct HashPool {
     jobs: std::sync::mpsc::Sender<Job>,
+    /// Jobs submitted and not yet finished, at most `capacity`.
+    jobs_held: Arc<AtomicUsize>,
+    capacity: usize,
 }
 
 impl HashPool {
-    fn start(threads: usize) -> anyhow::Result<Self> {
+    fn start(threads: usize, capacity: usize) -> anyhow::Result<Self> {
         let (jobs, queue) = std::sync::mpsc::channel::<Job>();
         let queue = Arc::new(std::sync::Mutex::new(queue));
         for n in 0..threads {
@@ -147,7 +185,11 @@ impl HashPool {
                     }
                 })?;
         }
-        Ok(Self { jobs })
+        Ok(Self {
+            jobs,
+            jobs_held: Arc::new(AtomicUsize::new(0)),
+            capacity,
+        })
     }
 }
 
@@ -235,6 +277,7 @@ mod tests {
             iterations: 2,
             parallelism: 1,
             max_concurrent: 1,
+            max_queued: 0,
         })
         .unwrap()
     }
@@ -269,5 +312,26 @@ mod tests {
                 .unwrap()
         );
         assert!(!p.verify(&secret, None).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_full_pool_refuses_at_once_and_recovers() {
+        let p = Passwords::new(&PasswordSettings {
+            memory_kib: 19456,
+            iterations: 2,
+            parallelism: 1,
+            max_concurrent: 1,
+            max_queued: 1,
+        })
+        .unwrap();
+        let secret = SecretString::from("x");
+        let attempts = (0..6).map(|_| p.verify(&secret, None));
+        let results = futures_util::future::join_all(attempts).await;
+        let busy = results
+            .iter()
+            .filter(|r| r.as_ref().is_err_and(|e| e.is::<Busy>()))
+            .count();
+        assert_eq!(busy, 4, "one running, one waiting, the rest refused");
+        assert!(!p.verify(&secret, None).await.unwrap(), "room again");
     }
 }

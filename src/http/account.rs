@@ -7,9 +7,7 @@ use serde::Deserialize;
 
 use super::cookies::{CookiePolicy, with_cookie};
 use super::error::PageError;
-use super::extract::{
-    BrowserBinding, CsrfForm, CsrfProtected, CurrentUser, DeviceInfo, SessionCookie,
-};
+use super::extract::{BrowserBinding, Caller, CsrfForm, CsrfProtected, CurrentUser, SessionCookie};
 use super::reply;
 use super::views::{self, AccountLoginPage, SessionRow, SessionsPage};
 use crate::accounts::Credentials;
@@ -54,7 +52,7 @@ impl CsrfProtected for LoginForm {
 async fn login_submit(
     CsrfForm { form, binding }: CsrfForm<LoginForm>,
     session: SessionCookie,
-    device: DeviceInfo,
+    caller: Caller,
     sign_on: web::Data<SignOn>,
     policy: web::Data<CookiePolicy>,
 ) -> Result<HttpResponse, PageError> {
@@ -63,7 +61,7 @@ async fn login_submit(
         password: SecretString::from(form.password),
     };
     let signed_in = sign_on
-        .sign_in_with_password(session.0.as_deref(), &credentials, &device.0)
+        .sign_in_with_password(session.0.as_deref(), &credentials, &caller.0)
         .await?;
     Ok(match signed_in {
         Some((cookie, _)) => with_cookie(
@@ -123,10 +121,11 @@ impl CsrfProtected for EndForm {
 async fn end(
     CsrfForm { form, .. }: CsrfForm<EndForm>,
     CurrentUser(me): CurrentUser,
+    caller: Caller,
     sign_on: web::Data<SignOn>,
     policy: web::Data<CookiePolicy>,
 ) -> Result<HttpResponse, PageError> {
-    let ended = sign_on.end_own(&me.user.id, &form.sid).await?;
+    let ended = sign_on.end_own(&me.user.id, &form.sid, &caller.0).await?;
     let response = reply::see_other(paths::ACCOUNT_SESSIONS);
     Ok(match ended {
         Some(id) if id == me.session_id => with_cookie(response, &policy.session_removal()),

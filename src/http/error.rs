@@ -18,8 +18,8 @@ pub fn status_of(error: &Error) -> StatusCode {
             StatusCode::UNAUTHORIZED
         }
         Error::AccessDenied(_) | Error::InsufficientScope(_) => StatusCode::FORBIDDEN,
-        Error::TemporarilyUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-        Error::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+        Error::TemporarilyUnavailable(_) | Error::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
+        Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         Error::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
         _ => StatusCode::BAD_REQUEST,
     }
@@ -81,8 +81,16 @@ impl ResponseError for Error {
             Error::TemporarilyUnavailable(_) => {
                 response.insert_header(("Retry-After", "5"));
             }
-            Error::RateLimited(_) => {
-                response.insert_header(("Retry-After", "60"));
+            Error::Overloaded => {
+                response.insert_header(("Retry-After", "1"));
+            }
+            // RFC 6585 §4: the status and Retry-After say it all; a plain body explains.
+            Error::RateLimited { retry_after, .. } => {
+                let secs = retry_after.as_secs().max(1);
+                return response
+                    .insert_header(("Retry-After", secs.to_string()))
+                    .content_type("text/plain; charset=utf-8")
+                    .body(format!("Too many requests. Try again in {secs} seconds.\n"));
             }
             _ => {}
         }
@@ -136,18 +144,12 @@ impl ResponseError for PageError {
     fn error_response(&self) -> HttpResponse {
         let status = self.status_code();
         match self {
+            Self::SignIn(Error::Overloaded) => busy_page(),
             Self::SignIn(e) | Self::SignOut(e) if status.is_server_error() => {
                 log_cause(e);
                 failure_page(status)
             }
-            Self::SignIn(e @ Error::RateLimited(_)) => {
-                let mut page = rejection_page(status, "Too many sign-in requests", e);
-                page.headers_mut().insert(
-                    actix_web::http::header::RETRY_AFTER,
-                    actix_web::http::header::HeaderValue::from_static("60"),
-                );
-                page
-            }
+            Self::SignIn(Error::RateLimited { retry_after, .. }) => too_many_page(*retry_after),
             Self::SignIn(e) => rejection_page(status, "Sign-in request rejected", e),
             Self::SignOut(e) => rejection_page(status, "Sign-out request rejected", e),
             Self::Expired => views::error_page(
@@ -169,6 +171,40 @@ impl ResponseError for PageError {
 
 fn rejection_page(status: StatusCode, title: &str, error: &Error) -> HttpResponse {
     views::error_page(status, title, &error.description(), Some(error.code()))
+}
+
+fn with_retry_after(mut page: HttpResponse, secs: u64) -> HttpResponse {
+    if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&secs.to_string()) {
+        page.headers_mut()
+            .insert(actix_web::http::header::RETRY_AFTER, value);
+    }
+    page
+}
+
+/// RFC 6585 §4, for people: how long to wait, in words.
+fn too_many_page(retry_after: std::time::Duration) -> HttpResponse {
+    let secs = retry_after.as_secs().max(1);
+    let wait = match secs {
+        0..=90 => format!("{secs} seconds"),
+        _ => format!("{} minutes", secs.div_ceil(60)),
+    };
+    let page = views::error_page(
+        StatusCode::TOO_MANY_REQUESTS,
+        "Too many attempts",
+        &format!("Too many attempts from your network. Please try again in {wait}."),
+        None,
+    );
+    with_retry_after(page, secs)
+}
+
+fn busy_page() -> HttpResponse {
+    let page = views::error_page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Busy",
+        "We are handling many sign-ins right now. Please try again in a moment.",
+        Some("temporarily_unavailable"),
+    );
+    with_retry_after(page, 1)
 }
 
 fn failure_page(status: StatusCode) -> HttpResponse {

@@ -12,13 +12,14 @@ use serde::de::DeserializeOwned;
 use super::cookies::{CookiePolicy, NewBinding};
 use super::error::PageError;
 use super::wire;
+use crate::audit::Origin;
 use crate::clients::Client;
 use crate::oauth::Error;
 use crate::oauth::authorize::{Browser, Params};
 use crate::oauth::client_auth::{self, ClientAuthenticator};
 use crate::oidc::session::{SignOn, SignedIn};
 use crate::proxies::TrustedProxies;
-use crate::sessions::Device;
+use tracing_actix_web::RequestId;
 
 type Extracted<T> = Pin<Box<dyn Future<Output = Result<T, actix_web::Error>>>>;
 
@@ -83,7 +84,7 @@ impl FromRequest for SessionCookie {
 pub struct BrowserState {
     pub binding: BrowserBinding,
     pub session: Option<String>,
-    pub address: String,
+    pub origin: Origin,
 }
 
 impl BrowserState {
@@ -91,7 +92,7 @@ impl BrowserState {
         Browser {
             binding: &self.binding.value,
             session: self.session.as_deref(),
-            address: &self.address,
+            origin: &self.origin,
         }
     }
 }
@@ -103,35 +104,40 @@ impl FromRequest for BrowserState {
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let binding = BrowserBinding::from_request(req, payload).into_inner();
         let session = SessionCookie::from_request(req, payload).into_inner();
-        let device = DeviceInfo::from_request(req, payload).into_inner();
+        let caller = Caller::from_request(req, payload).into_inner();
         ready((|| {
             Ok(Self {
                 binding: binding?,
                 session: session?.0,
-                address: device?.0.ip,
+                origin: caller?.0,
             })
         })())
     }
 }
 
-/// The device a sign-in comes from, as the account page lists it.
-pub struct DeviceInfo(pub Device);
+/// Where the request came from (address after `server.trusted_proxies`, user agent, request
+/// id): what the audit log records and a new session's device.
+pub struct Caller(pub Origin);
 
-impl FromRequest for DeviceInfo {
+impl FromRequest for Caller {
     type Error = actix_web::Error;
     type Future = Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         ready(
             registered::<TrustedProxies>(req)
-                .map(|proxies| {
-                    Self(Device {
-                        user_agent: wire::user_agent(req),
-                        ip: wire::client_ip(req, &proxies),
-                    })
-                })
+                .map(|proxies| Self(origin(req, &proxies)))
                 .map_err(Into::into),
         )
+    }
+}
+
+fn origin(req: &HttpRequest, proxies: &TrustedProxies) -> Origin {
+    let request_id = req.extensions().get::<RequestId>().map(ToString::to_string);
+    Origin {
+        ip: wire::client_ip(req, proxies),
+        user_agent: wire::user_agent(req),
+        request_id: request_id.unwrap_or_default(),
     }
 }
 
@@ -210,6 +216,7 @@ impl FromRequest for CurrentUser {
 pub struct AuthenticatedClient {
     pub client: Client,
     pub params: Params,
+    pub origin: Origin,
 }
 
 impl FromRequest for AuthenticatedClient {
@@ -220,10 +227,16 @@ impl FromRequest for AuthenticatedClient {
         let form = web::Form::<Vec<(String, String)>>::from_request(req, payload);
         let basic = wire::basic_credentials(req);
         let authenticator = registered::<ClientAuthenticator>(req);
+        let caller = Caller::from_request(req, payload).into_inner();
         Box::pin(async move {
             let params = Params::new(form.await?.into_inner());
-            let client = authenticate(&params, basic, authenticator).await?;
-            Ok(Self { client, params })
+            let origin = caller?.0;
+            let client = authenticate(&params, basic, authenticator, &origin).await?;
+            Ok(Self {
+                client,
+                params,
+                origin,
+            })
         })
     }
 }
@@ -232,6 +245,7 @@ async fn authenticate(
     params: &Params,
     basic: Result<Option<(String, String)>, Error>,
     authenticator: Result<web::Data<ClientAuthenticator>, Error>,
+    origin: &Origin,
 ) -> Result<Client, Error> {
     if let Some(name) = params.first_duplicate() {
         return Err(Error::invalid_request(format!(
@@ -239,5 +253,5 @@ async fn authenticate(
         )));
     }
     let presented = client_auth::presented(basic?, params)?;
-    authenticator?.authenticate(presented).await
+    authenticator?.authenticate(presented, origin).await
 }

@@ -7,9 +7,7 @@ use serde::Deserialize;
 
 use super::cookies::{CookiePolicy, with_cookie};
 use super::error::PageError;
-use super::extract::{
-    BrowserBinding, CsrfForm, CsrfProtected, DeviceInfo, MaybeUser, SessionCookie,
-};
+use super::extract::{BrowserBinding, Caller, CsrfForm, CsrfProtected, MaybeUser, SessionCookie};
 use super::reply;
 use super::views::{self, ConsentPage, LoginPage};
 use crate::accounts::Credentials;
@@ -90,21 +88,21 @@ impl CsrfProtected for LoginForm {
 async fn login_submit(
     CsrfForm { form, binding }: CsrfForm<LoginForm>,
     session: SessionCookie,
-    device: DeviceInfo,
+    caller: Caller,
     pipeline: web::Data<LoginPipeline>,
     (policy, issuer): (web::Data<CookiePolicy>, web::Data<Issuer>),
 ) -> Result<HttpResponse, PageError> {
     let browser = Browser {
         binding: &binding.value,
         session: session.0.as_deref(),
-        address: &device.0.ip,
+        origin: &caller.0,
     };
     let credentials = Credentials {
         email: form.email.clone(),
         password: SecretString::from(form.password),
     };
     match pipeline
-        .password(&form.request, browser, &credentials, &device.0)
+        .password(&form.request, browser, &credentials)
         .await?
     {
         PasswordStep::Retry(pending) => Ok(render_login(
@@ -168,7 +166,7 @@ impl CsrfProtected for ConsentForm {
 #[tracing::instrument(skip_all)]
 async fn consent_submit(
     CsrfForm { form, binding }: CsrfForm<ConsentForm>,
-    MaybeUser(user): MaybeUser,
+    (MaybeUser(user), session, caller): (MaybeUser, SessionCookie, Caller),
     authorizer: web::Data<Authorizer>,
     issuer: web::Data<Issuer>,
 ) -> Result<HttpResponse, PageError> {
@@ -180,8 +178,13 @@ async fn consent_submit(
         )));
     };
     let allow = form.decision == "allow";
+    let browser = Browser {
+        binding: &binding.value,
+        session: session.0.as_deref(),
+        origin: &caller.0,
+    };
     let step = authorizer
-        .consent(&form.request, &binding.value, &signed_in.user.id, allow)
+        .consent(&form.request, browser, &signed_in.user.id, allow)
         .await?;
     reply::step(&issuer, step)
 }

@@ -7,9 +7,10 @@ use serde::Deserialize;
 
 use super::cookies::{CookiePolicy, with_cookie};
 use super::error::PageError;
-use super::extract::{BrowserBinding, CsrfForm, CsrfProtected, SessionCookie};
+use super::extract::{BrowserBinding, Caller, CsrfForm, CsrfProtected, SessionCookie};
 use super::reply;
 use super::views::{self, LogoutConfirmPage, MessagePage};
+use crate::audit::Origin;
 use crate::oauth::Error;
 use crate::oauth::authorize::Params;
 use crate::oidc::logout::{LogoutRequest, LogoutStep, RpLogout, Target};
@@ -23,22 +24,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 async fn logout_get(
     query: web::Query<Vec<(String, String)>>,
-    session: SessionCookie,
-    binding: BrowserBinding,
+    (session, binding, caller): (SessionCookie, BrowserBinding, Caller),
     (logout, policy): (web::Data<RpLogout>, web::Data<CookiePolicy>),
 ) -> Result<HttpResponse, PageError> {
     let params = Params::new(query.into_inner());
-    answer(&params, session, binding, &logout, &policy).await
+    answer(&params, session, binding, (&logout, &policy), &caller.0).await
 }
 
 async fn logout_post(
     form: web::Form<Vec<(String, String)>>,
-    session: SessionCookie,
-    binding: BrowserBinding,
+    (session, binding, caller): (SessionCookie, BrowserBinding, Caller),
     (logout, policy): (web::Data<RpLogout>, web::Data<CookiePolicy>),
 ) -> Result<HttpResponse, PageError> {
     let params = Params::new(form.into_inner());
-    answer(&params, session, binding, &logout, &policy).await
+    answer(&params, session, binding, (&logout, &policy), &caller.0).await
 }
 
 #[tracing::instrument(skip_all)]
@@ -46,8 +45,8 @@ async fn answer(
     params: &Params,
     session: SessionCookie,
     binding: BrowserBinding,
-    logout: &RpLogout,
-    policy: &CookiePolicy,
+    (logout, policy): (&RpLogout, &CookiePolicy),
+    origin: &Origin,
 ) -> Result<HttpResponse, PageError> {
     if let Some(name) = params.first_duplicate() {
         let error = Error::invalid_request(format!("parameter {name} is repeated"));
@@ -60,7 +59,7 @@ async fn answer(
         state: params.get("state"),
     };
     let step = logout
-        .request(&request, session.0.as_deref())
+        .request(&request, session.0.as_deref(), origin)
         .await
         .map_err(PageError::SignOut)?;
     Ok(match step {
@@ -102,6 +101,7 @@ impl CsrfProtected for ConfirmForm {
 async fn confirm(
     CsrfForm { form, .. }: CsrfForm<ConfirmForm>,
     session: SessionCookie,
+    caller: Caller,
     logout: web::Data<RpLogout>,
     policy: web::Data<CookiePolicy>,
 ) -> Result<HttpResponse, PageError> {
@@ -115,7 +115,7 @@ async fn confirm(
         state: non_empty(&form.state),
     };
     let target = logout
-        .confirm(&request, session.0.as_deref())
+        .confirm(&request, session.0.as_deref(), &caller.0)
         .await
         .map_err(PageError::SignOut)?;
     Ok(finish(&target, Some(&policy)))

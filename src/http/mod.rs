@@ -3,6 +3,7 @@
 pub mod account;
 pub mod assets;
 pub mod authorize;
+pub mod bounds;
 pub mod cookies;
 pub mod cors;
 pub mod error;

@@ -21,11 +21,17 @@ fn token(params: &Params) -> Result<&str, Error> {
 
 #[tracing::instrument(skip_all)]
 async fn revoke(
-    AuthenticatedClient { client, params }: AuthenticatedClient,
+    AuthenticatedClient {
+        client,
+        params,
+        origin,
+    }: AuthenticatedClient,
     revocation: web::Data<Revocation>,
 ) -> Result<HttpResponse, Error> {
     let hint = params.get("token_type_hint");
-    revocation.revoke(&client, token(&params)?, hint).await?;
+    revocation
+        .revoke(&client, token(&params)?, hint, &origin)
+        .await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .finish())
@@ -33,7 +39,7 @@ async fn revoke(
 
 #[tracing::instrument(skip_all)]
 async fn introspect(
-    AuthenticatedClient { client, params }: AuthenticatedClient,
+    AuthenticatedClient { client, params, .. }: AuthenticatedClient,
     revocation: web::Data<Revocation>,
 ) -> Result<HttpResponse, Error> {
     let hint = params.get("token_type_hint");

@@ -15,14 +15,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 #[tracing::instrument(skip_all, fields(client_id, grant_type))]
 async fn token(
-    AuthenticatedClient { client, params }: AuthenticatedClient,
+    AuthenticatedClient {
+        client,
+        params,
+        origin,
+    }: AuthenticatedClient,
     grants: web::Data<Grants>,
 ) -> Result<HttpResponse, Error> {
     let span = tracing::Span::current();
     span.record("client_id", client.id.as_str());
     let request = TokenRequest::parse(&params)?;
     span.record("grant_type", request.grant_type().as_str());
-    let body = grants.issue(&client, request).await?;
+    let body = grants.issue(&client, request, &origin).await?;
     Ok(HttpResponse::Ok()
         .content_type("application/json")
         .insert_header(("Cache-Control", "no-store"))

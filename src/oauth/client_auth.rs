@@ -9,9 +9,11 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sea_orm::DatabaseConnection;
 use serde::Deserialize;
 
+use crate::audit::{Audit, Event, Kind, Origin};
 use crate::clients::{AuthMethod, Client, ClientCache, ClientId};
 use crate::clock::SharedClock;
 use crate::keys;
+use crate::limits::Throttle;
 use crate::oauth::Error;
 use crate::oauth::authorize::Params;
 use crate::paths;
@@ -160,33 +162,62 @@ pub struct ClientAuthenticator {
     pub clock: SharedClock,
     /// The longest an assertion may live (`exp` − now).
     pub max_assertion_lifetime: Duration,
+    pub throttle: Throttle,
+    pub audit: Audit,
 }
 
 impl ClientAuthenticator {
     /// Looks up the client and checks the presented credentials (secrets in constant time).
-    pub async fn authenticate(&self, presented: Presented) -> Result<Client, Error> {
+    pub async fn authenticate(
+        &self,
+        presented: Presented,
+        origin: &Origin,
+    ) -> Result<Client, Error> {
+        self.throttle.token_request(origin)?;
         let basic = matches!(presented, Presented::SecretBasic { .. });
-        let fail = || Error::invalid_client("client authentication failed", basic);
+        // An unknown client costs nothing to refuse, and spends no budget.
         let client = self
             .clients
             .get(&self.db, presented.client_id().as_str())
             .await?
-            .ok_or_else(fail)?;
-        if !client.allows_auth_method(presented.method()) {
-            return Err(fail());
+            .ok_or_else(|| Error::invalid_client("client authentication failed", basic))?;
+        match self.verify(client, presented, basic).await {
+            Ok(client) => Ok(client),
+            Err((error, client_id)) => {
+                let failed = Event::new(Kind::ClientAuthFailed).client(client_id);
+                self.audit.record(origin, failed);
+                self.throttle.token_failed(origin).await?;
+                Err(error)
+            }
         }
-        match presented {
-            Presented::None { .. } if client.is_public() => Ok(client),
+    }
+
+    /// Whether `presented` proves `client`; on failure, the error and the client's id.
+    async fn verify(
+        &self,
+        client: Client,
+        presented: Presented,
+        basic: bool,
+    ) -> Result<Client, (Error, String)> {
+        let fail = || Error::invalid_client("client authentication failed", basic);
+        if !client.allows_auth_method(presented.method()) {
+            return Err((fail(), client.id.to_string()));
+        }
+        let checked = match presented {
+            Presented::None { .. } if client.is_public() => Ok(()),
             Presented::SecretBasic { secret, .. } | Presented::SecretPost { secret, .. }
                 if client.secret_matches(&secret) =>
             {
-                Ok(client)
+                Ok(())
             }
             Presented::PrivateKeyJwt { assertion, .. } => {
-                self.check_assertion(&client, &assertion).await?;
-                Ok(client)
+                self.check_assertion(&client, &assertion).await
             }
             _ => Err(fail()),
+        };
+        match checked {
+            Ok(()) => Ok(client),
+            Err(error) => Err((error, client.id.to_string())),
         }
     }
 

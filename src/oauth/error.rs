@@ -1,7 +1,11 @@
 //! The protocol's error codes as one type (RFC 6749 §4.1.2.1, §5.2; RFC 6750 §3.1;
 //! OIDC Core §3.1.2.6). `http::error` decides the transport.
 
+use std::time::Duration;
+
+use crate::accounts::password::Busy;
 use crate::database::DatabaseUnavailable;
+use crate::limits::Limited;
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -55,10 +59,18 @@ pub enum Error {
     /// cannot be reached. The cause is logged, never sent.
     #[error("the service is temporarily unavailable")]
     TemporarilyUnavailable(#[source] anyhow::Error),
-    /// Too many requests from one address: `temporarily_unavailable` (RFC 6749 §4.1.2.1's
-    /// "temporary overloading"), with HTTP 429 and Retry-After.
-    #[error("{0}")]
-    RateLimited(String),
+    /// Over a rate limit (RFC 6585 §4): HTTP 429 with `Retry-After`. JSON endpoints answer
+    /// with a plain-text body (no OAuth code fits: `slow_down` is the device grant's, RFC
+    /// 8628 §3.5); a redirect carries `temporarily_unavailable`, RFC 6749 §4.1.2.1.
+    #[error("{description}")]
+    RateLimited {
+        description: String,
+        retry_after: Duration,
+    },
+    /// Every password-hashing thread is busy and its queue full: 503 with `Retry-After`
+    /// at once, rather than queue a login flood (`temporarily_unavailable`).
+    #[error("the service is busy; try again in a moment")]
+    Overloaded,
     /// A failure of ours: 500 `server_error`, the cause logged, never sent.
     #[error(transparent)]
     Unexpected(anyhow::Error),
@@ -83,7 +95,9 @@ impl Error {
             Self::RequestUriNotSupported(_) => "request_uri_not_supported",
             Self::InvalidToken(_) | Self::MissingToken => "invalid_token",
             Self::InsufficientScope(_) => "insufficient_scope",
-            Self::TemporarilyUnavailable(_) | Self::RateLimited(_) => "temporarily_unavailable",
+            Self::TemporarilyUnavailable(_) | Self::RateLimited { .. } | Self::Overloaded => {
+                "temporarily_unavailable"
+            }
             Self::Unexpected(_) => "server_error",
         }
     }
@@ -116,7 +130,9 @@ impl Error {
 /// ([`StoreError`], [`DatabaseUnavailable`]) set where the error was created.
 impl From<anyhow::Error> for Error {
     fn from(error: anyhow::Error) -> Self {
-        if is_outage(&error) {
+        if error.chain().any(|cause| cause.is::<Busy>()) {
+            Self::Overloaded
+        } else if is_outage(&error) {
             Self::TemporarilyUnavailable(error)
         } else {
             Self::Unexpected(error)
@@ -134,5 +150,17 @@ pub fn is_outage(error: &anyhow::Error) -> bool {
 impl From<StoreError> for Error {
     fn from(e: StoreError) -> Self {
         Self::TemporarilyUnavailable(e.into())
+    }
+}
+
+impl From<Limited> for Error {
+    fn from(limited: Limited) -> Self {
+        match limited {
+            Limited::Over { retry_after, .. } => Self::RateLimited {
+                description: "too many requests; try again later".to_owned(),
+                retry_after,
+            },
+            Limited::Unavailable(e) => e.into(),
+        }
     }
 }

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use crate::audit::{Audit, Event, Kind, Origin};
 use crate::clients::Client;
 use crate::clock::{SharedClock, UnixTime};
 use crate::keys::KeyRing;
@@ -22,6 +23,7 @@ pub struct Revocation {
     pub clock: SharedClock,
     /// How long a revoked family must stay known (the longest a refresh token can live).
     pub family_ttl: Duration,
+    pub audit: Audit,
 }
 
 /// What a presented token turned out to be.
@@ -72,16 +74,23 @@ impl Revocation {
         client: &Client,
         token: &str,
         hint: Option<&str>,
+        origin: &Origin,
     ) -> Result<(), Error> {
         let now = self.clock.now();
         let store = self.store();
+        let revoked = Event::new(Kind::TokenRevoked).client(client.id.as_str());
         match find(store, &self.keys, &self.issuer, token, hint, now).await? {
             Found::Refresh(grant) if grant.client_id == client.id => {
                 refresh::revoke_family(store, &grant.family, self.family_ttl, now).await?;
                 refresh::forget(store, token).await?;
+                let revoked = revoked.user(&grant.user_id);
+                self.audit
+                    .record(origin, revoked.with("token_type", "refresh_token"));
             }
             Found::Access(claims) if claims.client_id == client.id => {
                 tokens::revoke_access(store, &claims.jti, claims.exp, now).await?;
+                let revoked = revoked.with("token_type", "access_token");
+                self.audit.record(origin, revoked);
             }
             Found::Refresh(_) | Found::Access(_) => {
                 return Err(Error::UnauthorizedClient(

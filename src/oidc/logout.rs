@@ -4,7 +4,8 @@
 
 use std::sync::Arc;
 
-use super::session::SignOn;
+use super::session::{EndReason, SignOn};
+use crate::audit::Origin;
 use crate::clients::Client;
 use crate::keys::KeyRing;
 use crate::oauth::Error;
@@ -55,6 +56,7 @@ impl RpLogout {
         &self,
         request: &LogoutRequest<'_>,
         cookie: Option<&str>,
+        origin: &Origin,
     ) -> Result<LogoutStep, Error> {
         let hint = match request.id_token_hint {
             Some(token) => Some(
@@ -82,7 +84,9 @@ impl RpLogout {
         if !hint.is_some_and(|h| ties(&h, &signed_in.1)) {
             return Ok(LogoutStep::Confirm(target));
         }
-        self.sign_on.end(&signed_in.0).await?;
+        self.sign_on
+            .end(&signed_in.0, origin, EndReason::Logout)
+            .await?;
         Ok(LogoutStep::SignedOut {
             target,
             ended: true,
@@ -94,10 +98,11 @@ impl RpLogout {
         &self,
         request: &LogoutRequest<'_>,
         cookie: Option<&str>,
+        origin: &Origin,
     ) -> Result<Target, Error> {
         let target = self.target(request.client_id, request).await?;
         if let Some((id, _)) = self.sign_on.session(cookie).await? {
-            self.sign_on.end(&id).await?;
+            self.sign_on.end(&id, origin, EndReason::Logout).await?;
         }
         Ok(target)
     }

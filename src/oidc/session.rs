@@ -8,12 +8,35 @@ use std::time::Duration;
 use sea_orm::DatabaseConnection;
 
 use super::backchannel::{Logout, Notifier};
-use crate::accounts::{self, Credentials, Passwords, User};
+use crate::accounts::{self, Check, Credentials, Passwords, Rejected, User};
+use crate::audit::{Audit, Event, Kind, Origin};
 use crate::clients::ClientCache;
 use crate::clock::SharedClock;
+use crate::limits::{Lockout, Throttle, lockout};
 use crate::oauth::{Error, refresh};
 use crate::sessions::{self, Device, LoginContext, Session};
 use crate::store::Store;
+
+/// Why a session ends, as the audit log records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndReason {
+    /// RP-initiated logout, or the user's own sign-out.
+    Logout,
+    /// The user ended it from the account page.
+    ByUser,
+    /// Another user signed in in the same browser.
+    SignedInAsAnother,
+}
+
+impl EndReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Logout => "logout",
+            Self::ByUser => "by_user",
+            Self::SignedInAsAnother => "signed_in_as_another",
+        }
+    }
+}
 
 /// A signed-in browser: the user, their session, and the session's storage id.
 #[derive(Debug, Clone)]
@@ -29,6 +52,9 @@ pub struct SignOn {
     pub store: Store,
     pub clients: Arc<ClientCache>,
     pub passwords: Passwords,
+    pub throttle: Throttle,
+    pub lockout: Lockout,
+    pub audit: Audit,
     pub notifier: Notifier,
     pub clock: SharedClock,
     pub session_ttl: Duration,
@@ -60,21 +86,62 @@ impl SignOn {
     }
 
     /// Checks the password and, when it is right, starts the session; returns its cookie
-    /// value. `None` for a wrong email or password, in the same time either way.
+    /// value. `None` for a wrong email or password or a locked account, in the same time
+    /// and with the same answer whichever it was. Refused (429) once the address has spent
+    /// its attempts or failures.
     pub async fn sign_in_with_password(
         &self,
         previous_cookie: Option<&str>,
         credentials: &Credentials,
-        device: &Device,
+        origin: &Origin,
     ) -> Result<Option<(String, User)>, Error> {
-        let Some(user) = accounts::check_password(&self.db, &self.passwords, credentials).await?
-        else {
-            tracing::info!(ip = %device.ip, "sign-in failed");
-            return Ok(None);
+        self.throttle.sign_in_attempt(origin).await?;
+        let account = lockout::account_of(&credentials.lookup());
+        let check = match self.lockout.is_locked(&account).await? {
+            true => Check::Refuse,
+            false => Check::Verify,
         };
-        let cookie = self.sign_in(previous_cookie, &user.id, device).await?;
-        tracing::info!(user_id = %user.id, ip = %device.ip, "signed in");
+        let checked = accounts::check_password(&self.db, &self.passwords, credentials, check);
+        let user = match checked.await? {
+            Ok(user) => user,
+            Err(rejected) => {
+                self.refused(&account, &rejected, origin).await?;
+                return Ok(None);
+            }
+        };
+        self.lockout.succeeded(&account).await?;
+        let cookie = self.sign_in(previous_cookie, &user.id, origin).await?;
+        let event = Event::new(Kind::LoginSucceeded).user(&user.id);
+        self.audit.record(origin, event.with("method", "password"));
         Ok(Some((cookie, user)))
+    }
+
+    /// Accounts for a refused password: the address's failures, the account's lockout
+    /// (not while it is locked: attempts then neither count nor lengthen the lock), and
+    /// the audit log, which alone records why.
+    async fn refused(
+        &self,
+        account: &str,
+        rejected: &Rejected,
+        origin: &Origin,
+    ) -> Result<(), Error> {
+        self.throttle.sign_in_failed(origin).await?;
+        let with_user = |event: Event| match rejected.user_id() {
+            Some(id) => event.user(id),
+            None => event,
+        };
+        let failed = Event::new(Kind::LoginFailed).with("reason", rejected.reason());
+        self.audit.record(origin, with_user(failed));
+        if matches!(rejected, Rejected::Locked { .. }) {
+            return Ok(());
+        }
+        if let Some(lock) = self.lockout.failed(account).await? {
+            let started = Event::new(Kind::LockoutStarted)
+                .with("delay_secs", lock.delay.as_secs())
+                .with("level", lock.level);
+            self.audit.record(origin, with_user(started));
+        }
+        Ok(())
     }
 
     /// Starts the session. The same user's session in this browser continues (same `sid`,
@@ -83,7 +150,7 @@ impl SignOn {
         &self,
         previous_cookie: Option<&str>,
         user_id: &str,
-        device: &Device,
+        at_origin: &Origin,
     ) -> Result<String, Error> {
         let now = self.clock.now();
         let store = self.store.as_ref();
@@ -97,13 +164,15 @@ impl SignOn {
                 Some(session)
             }
             Some((old, _)) => {
-                self.end(&sessions::id_of(old)).await?;
+                let replaced = EndReason::SignedInAsAnother;
+                self.end(&sessions::id_of(old), at_origin, replaced).await?;
                 None
             }
             None => None,
         };
+        let device = Device::from(at_origin);
         let at = LoginContext {
-            device,
+            device: &device,
             continuing: continuing.as_ref(),
             now,
         };
@@ -112,7 +181,12 @@ impl SignOn {
     }
 
     /// Ends the session stored under `id`; `None` when it was already gone.
-    pub async fn end(&self, id: &str) -> Result<Option<Session>, Error> {
+    pub async fn end(
+        &self,
+        id: &str,
+        origin: &Origin,
+        reason: EndReason,
+    ) -> Result<Option<Session>, Error> {
         let store = self.store.as_ref();
         let Some(session) = sessions::remove(store, id).await? else {
             return Ok(None);
@@ -135,7 +209,16 @@ impl SignOn {
                 });
             }
         }
-        tracing::info!(user_id = %session.user_id, "session ended");
+        let event = match reason {
+            EndReason::Logout => Event::new(Kind::Logout),
+            other => Event::new(Kind::SessionEnded).with("reason", other.as_str()),
+        };
+        self.audit.record(
+            origin,
+            event
+                .user(&session.user_id)
+                .with("sid", session.sid.as_str()),
+        );
         Ok(Some(session))
     }
 
@@ -146,12 +229,17 @@ impl SignOn {
 
     /// Ends one of the user's own sessions, named by its public `sid`; returns its storage
     /// id, or `None` when the user has no such session.
-    pub async fn end_own(&self, user_id: &str, sid: &str) -> Result<Option<String>, Error> {
+    pub async fn end_own(
+        &self,
+        user_id: &str,
+        sid: &str,
+        origin: &Origin,
+    ) -> Result<Option<String>, Error> {
         let listed = self.list(user_id).await?;
         let Some((id, _)) = listed.into_iter().find(|(_, s)| s.sid == sid) else {
             return Ok(None);
         };
-        self.end(&id).await?;
+        self.end(&id, origin, EndReason::ByUser).await?;
         Ok(Some(id))
     }
 }

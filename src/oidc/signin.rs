@@ -7,7 +7,6 @@ use super::session::SignOn;
 use crate::accounts::Credentials;
 use crate::oauth::Error;
 use crate::oauth::authorize::{Authorizer, Browser, Pending, Step};
-use crate::sessions::Device;
 
 #[derive(Clone)]
 pub struct LoginPipeline {
@@ -32,14 +31,13 @@ impl LoginPipeline {
         id: &str,
         browser: Browser<'_>,
         credentials: &Credentials,
-        device: &Device,
     ) -> Result<PasswordStep, Error> {
         let Some(pending) = self.authorizer.pending(id, browser.binding).await? else {
             return Ok(PasswordStep::Expired);
         };
         let signed_in = self
             .sign_on
-            .sign_in_with_password(browser.session, credentials, device)
+            .sign_in_with_password(browser.session, credentials, browser.origin)
             .await?;
         let Some((cookie, _user)) = signed_in else {
             return Ok(PasswordStep::Retry(pending));

@@ -58,6 +58,15 @@ pub struct Device {
     pub ip: String,
 }
 
+impl From<&crate::audit::Origin> for Device {
+    fn from(origin: &crate::audit::Origin) -> Self {
+        Self {
+            user_agent: origin.user_agent.clone(),
+            ip: origin.ip.clone(),
+        }
+    }
+}
+
 /// Starts (or re-authenticates) a session after a successful login; returns the cookie
 /// value and the session.
 pub async fn start(

@@ -75,6 +75,28 @@ pub trait EphemeralStore: Send + Sync + 'static {
     /// Increments a counter, creating it with `ttl` when absent; returns the new value.
     async fn incr(&self, key: &str, ttl: Duration) -> StoreResult<i64>;
 
+    /// A counter's value; 0 when there is none (never counted, or expired).
+    async fn counter(&self, key: &str) -> StoreResult<i64>;
+
+    /// The two halves of a sliding-window estimate (see `limits::window`): counts one hit in
+    /// the `current` fixed window (only reads it when `count` is false; `ttl` as for
+    /// [`incr`](Self::incr)) and reads the `previous` window's counter. One round trip to
+    /// Redis; give both keys one hash tag (`{…}`) so they share a cluster slot.
+    async fn window(
+        &self,
+        current: &str,
+        previous: &str,
+        ttl: Duration,
+        count: bool,
+    ) -> StoreResult<(i64, i64)> {
+        let now = if count {
+            self.incr(current, ttl).await?
+        } else {
+            self.counter(current).await?
+        };
+        Ok((now, self.counter(previous).await?))
+    }
+
     /// Adds a member to a set; it is listed for at least `ttl` from now (Redis keeps the
     /// whole set that long, the SQL store expires members one by one).
     async fn set_add(&self, key: &str, member: &str, ttl: Duration) -> StoreResult<()>;

@@ -269,6 +269,43 @@ impl EphemeralStore for RedisStore {
         Ok(count)
     }
 
+    async fn counter(&self, key: &str) -> StoreResult<i64> {
+        let key = self.key(key);
+        let count: Option<i64> = self
+            .run("counter", |mut c| async move { c.get(&key).await })
+            .await?;
+        Ok(count.unwrap_or(0))
+    }
+
+    /// One pipeline: `INCR` + `PEXPIRE … NX` (or a `GET`) of the current window and a `GET`
+    /// of the previous one.
+    async fn window(
+        &self,
+        current: &str,
+        previous: &str,
+        ttl: Duration,
+        count: bool,
+    ) -> StoreResult<(i64, i64)> {
+        let (current, previous, ms) = (self.key(current), self.key(previous), ttl_millis(ttl));
+        let (now, before): (Option<i64>, Option<i64>) = self
+            .run("window", |mut c| async move {
+                let mut pipe = redis::pipe();
+                if count {
+                    pipe.incr(&current, 1)
+                        .cmd("PEXPIRE")
+                        .arg(&current)
+                        .arg(ms)
+                        .arg("NX")
+                        .ignore();
+                } else {
+                    pipe.get(&current);
+                }
+                pipe.get(&previous).query_async(&mut c).await
+            })
+            .await?;
+        Ok((now.unwrap_or(0), before.unwrap_or(0)))
+    }
+
     async fn set_add(&self, key: &str, member: &str, ttl: Duration) -> StoreResult<()> {
         let (key, ms) = (self.key(key), ttl_millis(ttl));
         self.run("set_add", |mut c| async move {

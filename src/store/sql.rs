@@ -116,6 +116,8 @@ pub(super) const INCR: &str = "INSERT INTO ephemeral_entries (key, value, counte
     counter = CASE WHEN ephemeral_entries.expires_at <= $4 THEN 1 ELSE ephemeral_entries.counter + 1 END, \
     expires_at = CASE WHEN ephemeral_entries.expires_at <= $4 THEN excluded.expires_at ELSE ephemeral_entries.expires_at END \
     RETURNING counter";
+pub(super) const COUNTER: &str =
+    "SELECT counter FROM ephemeral_entries WHERE key = $1 AND expires_at > $2";
 pub(super) const SET_REMOVE: &str = "DELETE FROM ephemeral_sets WHERE key = $1 AND member = $2";
 pub(super) const SET_MEMBERS: &str =
     "SELECT member FROM ephemeral_sets WHERE key = $1 AND expires_at > $2 ORDER BY member";
@@ -319,6 +321,13 @@ impl EphemeralStore for SqlStore {
         let row = self.db.query_one_raw(stmt).await.context("store incr")?;
         let row = row.context("store incr returned no row")?;
         Ok(row.try_get_by_index::<i64>(0).context("store incr row")?)
+    }
+
+    async fn counter(&self, key: &str) -> StoreResult<i64> {
+        let stmt = self.stmt(COUNTER, vec![key.into(), self.now().into()]);
+        let row = self.db.query_one_raw(stmt).await.context("store counter")?;
+        let count = row.map(|r| r.try_get_by_index::<i64>(0)).transpose();
+        Ok(count.context("store counter row")?.unwrap_or(0))
     }
 
     async fn set_add(&self, key: &str, member: &str, ttl: Duration) -> StoreResult<()> {

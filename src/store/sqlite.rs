@@ -19,8 +19,8 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
 use super::sql::{
-    DELETE, DELETE_IF, EXPIRING_TABLES, GET, INCR, PUT, PUT_IF_ABSENT, PUT_IF_PRESENT, SET_ADD,
-    SET_MEMBERS, SET_REMOVE, TAKE,
+    COUNTER, DELETE, DELETE_IF, EXPIRING_TABLES, GET, INCR, PUT, PUT_IF_ABSENT, PUT_IF_PRESENT,
+    SET_ADD, SET_MEMBERS, SET_REMOVE, TAKE,
 };
 use crate::clock::SharedClock;
 use crate::database::sqlite_in_place;
@@ -281,6 +281,15 @@ impl EphemeralStore for SqliteStore {
             s.query_row(values, |row| row.get(0))
         });
         Ok(run.context("store incr")?)
+    }
+
+    async fn counter(&self, key: &str) -> StoreResult<i64> {
+        let conn = self.lock()?;
+        let run = conn.prepare_cached(COUNTER).and_then(|mut s| {
+            s.query_row(params![key, self.now()], |row| row.get(0))
+                .optional()
+        });
+        Ok(run.context("store counter")?.unwrap_or(0))
     }
 
     async fn set_add(&self, key: &str, member: &str, ttl: Duration) -> StoreResult<()> {

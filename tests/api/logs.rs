@@ -28,8 +28,8 @@ async fn no_password_code_or_token_is_logged() {
     let logs = String::from_utf8_lossy(&captured_logs().lock().unwrap()).into_owned();
     assert!(logs.contains("request finished"), "logs were captured");
     assert!(
-        logs.contains("sign-in failed"),
-        "the failed login was logged"
+        logs.contains("login_failed") && logs.contains("wrong_password"),
+        "the failed login was logged, with its reason"
     );
     let secrets = [
         PASSWORD_OF_USER,

@@ -579,7 +579,7 @@ async fn item_01_a_store_fault_during_a_refresh_does_not_burn_the_token() {
 }
 
 async fn item_03_authorization_requests_are_bounded(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
+    let app = TestApp::spawn_with(backend, |s| s.limits.authorize_per_ip.limit = 100).await;
     let (_, challenge) = pkce_pair();
     let long_state = "s".repeat(2049);
     let mut params = standard_params(SPA, &challenge, "openid");

@@ -222,6 +222,26 @@ async fn counters_count_and_restart_after_expiry() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn windows_count_the_current_and_read_the_previous() {
+    for (name, _iso, store, time) in stores().await {
+        let ttl = Duration::from_secs(30);
+        let (cur, prev) = ("w:{ip}:2", "w:{ip}:1");
+        assert_eq!(store.window(cur, prev, ttl, false).await.unwrap(), (0, 0));
+        assert_eq!(store.incr(prev, ttl).await.unwrap(), 1, "{name}");
+        assert_eq!(store.window(cur, prev, ttl, true).await.unwrap(), (1, 1));
+        assert_eq!(store.window(cur, prev, ttl, true).await.unwrap(), (2, 1));
+        assert_eq!(store.window(cur, prev, ttl, false).await.unwrap(), (2, 1));
+        assert_eq!(store.counter(cur).await.unwrap(), 2, "{name}");
+        time.advance(Duration::from_secs(31)).await;
+        assert_eq!(
+            store.window(cur, prev, ttl, false).await.unwrap(),
+            (0, 0),
+            "{name}: both expired"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sets_add_remove_list_and_expire() {
     for (name, _iso, store, time) in stores().await {
         let ttl = Duration::from_secs(30);

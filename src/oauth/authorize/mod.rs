@@ -18,9 +18,11 @@ pub use pending::Pending;
 pub use request::{AuthorizationRequest, Params, Prompt, Rejection, ReplyTo, ResponseMode};
 
 use crate::accounts;
+use crate::audit::{Audit, Event, Kind, Origin};
 use crate::clients::ClientCache;
 use crate::clock::SharedClock;
 use crate::keys::KeyRing;
+use crate::limits::Throttle;
 use crate::oauth::code::{self, CodeGrant};
 use crate::oauth::tokens::IdTokenHint;
 use crate::oauth::{Error, consent};
@@ -49,8 +51,8 @@ pub enum Step {
 pub struct Browser<'a> {
     pub binding: &'a str,
     pub session: Option<&'a str>,
-    /// The client's address, for the budget of pending requests.
-    pub address: &'a str,
+    /// Where the request comes from: the budget of pending requests, the audit log.
+    pub origin: &'a Origin,
 }
 
 #[derive(Clone)]
@@ -62,6 +64,8 @@ pub struct Authorizer {
     pub issuer: Issuer,
     pub clock: SharedClock,
     pub code_ttl: Duration,
+    pub throttle: Throttle,
+    pub audit: Audit,
 }
 
 impl Authorizer {
@@ -140,11 +144,11 @@ impl Authorizer {
     pub async fn consent(
         &self,
         id: &str,
-        binding: &str,
+        browser: Browser<'_>,
         user_id: &str,
         allow: bool,
     ) -> Result<Step, Error> {
-        let Some(mut pending) = self.pending(id, binding).await? else {
+        let Some(mut pending) = self.pending(id, browser.binding).await? else {
             return Ok(Step::Expired);
         };
         if !allow {
@@ -158,6 +162,11 @@ impl Authorizer {
         let request = &pending.request;
         let now = self.clock.now();
         consent::remember(&self.db, user_id, &request.client_id, &request.scope, now).await?;
+        let granted = Event::new(Kind::ConsentGranted)
+            .user(user_id)
+            .client(request.client_id.as_str())
+            .with("scope", request.scope.to_string());
+        self.audit.record(browser.origin, granted);
         pending.consent_given = true;
         pending::update(self.store(), id, &pending).await?;
         Ok(Step::Resume {
@@ -200,11 +209,10 @@ impl Authorizer {
                         pending::update(self.store(), id, &pending).await?;
                         id.to_owned()
                     }
-                    None => pending::save(self.store(), &pending, browser.address)
-                        .await?
-                        .ok_or_else(|| {
-                            Error::RateLimited("too many sign-in requests from this address".into())
-                        })?,
+                    None => {
+                        self.throttle.new_authorization(browser.origin).await?;
+                        pending::save(self.store(), &pending).await?
+                    }
                 };
                 Ok(Step::Show { page, request })
             }

@@ -12,9 +12,6 @@ use crate::store::EphemeralStore;
 
 /// How long a user may take on the pages.
 const PENDING_TTL: Duration = Duration::from_secs(10 * 60);
-/// How many new pending requests one address may open per [`PENDING_TTL`]: far more than a
-/// person (or an office behind one NAT) signs in, far fewer than would fill the store.
-const PER_ADDRESS: i64 = 100;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Pending {
@@ -35,22 +32,12 @@ fn key(id: &str) -> String {
     format!("pending:{}", random::digest(id))
 }
 
-/// Stores a new pending request from `address`; returns its id, or `None` when that address
-/// has opened its share already.
-pub async fn save(
-    store: &dyn EphemeralStore,
-    pending: &Pending,
-    address: &str,
-) -> anyhow::Result<Option<String>> {
-    let opened = store
-        .incr(&format!("pending-budget:{address}"), PENDING_TTL)
-        .await?;
-    if opened > PER_ADDRESS {
-        return Ok(None);
-    }
+/// Stores a new pending request; returns its id. How many one address may open is
+/// `limits.authorize_per_ip`'s to say (`limits::Throttle::new_authorization`).
+pub async fn save(store: &dyn EphemeralStore, pending: &Pending) -> anyhow::Result<String> {
     let id = random::token();
     update(store, &id, pending).await?;
-    Ok(Some(id))
+    Ok(id)
 }
 
 pub async fn update(store: &dyn EphemeralStore, id: &str, pending: &Pending) -> anyhow::Result<()> {

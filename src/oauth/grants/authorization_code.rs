@@ -7,14 +7,15 @@ use crate::oauth::token_request::CodeExchange;
 use crate::oauth::tokens::{TokenResponse, revoke_access};
 use crate::oauth::{Error, pkce, refresh};
 
-use super::{Grants, TokenIds, UserGrant, new_ids, seconds};
+use super::{Granted, Grants, TokenIds, UserGrant, new_ids, seconds};
+use crate::audit::{Event, Kind, Origin};
 use crate::store::Write;
 
 pub async fn exchange(
     ctx: &Grants,
     client: &Client,
     request: &CodeExchange,
-    at: UnixTime,
+    (at, origin): (UnixTime, &Origin),
 ) -> Result<TokenResponse, Error> {
     let now = at.secs();
     // What this exchange will issue, named before the code is taken: the code leaves a
@@ -34,6 +35,8 @@ pub async fn exchange(
     let grant = match code::redeem(ctx.store(), &request.code, &issued, marker_ttl, at).await? {
         Redeemed::Fresh(grant) => grant,
         Redeemed::Replayed(issued) => {
+            let replayed = Event::new(Kind::CodeReplayDetected).client(client.id.as_str());
+            ctx.audit.record(origin, replayed);
             revoke_issued(ctx, &issued, at).await?;
             return Err(Error::invalid_grant(
                 "the code was already used; tokens issued for it are revoked",
@@ -56,6 +59,12 @@ pub async fn exchange(
     };
     let (response, writes) = ctx.mint(client, &user, &ids, at).await?;
     commit(ctx, client, &grant.sid, &ids, writes, at).await?;
+    let granted = Granted {
+        grant_type: "authorization_code",
+        scope: &response.scope,
+        user_id: Some(&grant.user_id),
+    };
+    ctx.issued(origin, Kind::TokenIssued, client, granted);
     Ok(response)
 }
 

@@ -10,9 +10,11 @@ use std::time::Duration;
 use sea_orm::DatabaseConnection;
 
 use crate::accounts::UserStatus;
+use crate::audit::{Audit, Event, Kind, Origin};
 use crate::clients::{Client, GrantType};
 use crate::clock::{SharedClock, UnixTime};
 use crate::keys::KeyRing;
+use crate::limits::Throttle;
 use crate::oauth::resource::Resources;
 use crate::oauth::token_request::TokenRequest;
 use crate::oauth::tokens::{AccessSubject, IdClaims, Minter, TokenResponse, at_hash};
@@ -34,6 +36,15 @@ pub struct Grants {
     /// How long a refresh claim holds before another presenter may take it over: longer
     /// than a rotation takes once claimed (signing and one store write).
     pub claim_lease: Duration,
+    pub audit: Audit,
+    pub throttle: Throttle,
+}
+
+/// What the audit log says of an issued token.
+struct Granted<'a> {
+    grant_type: &'static str,
+    scope: &'a str,
+    user_id: Option<&'a str>,
 }
 
 /// A user's authorization, as carried by a code or a refresh token.
@@ -64,7 +75,30 @@ pub struct TokenIds {
 impl Grants {
     /// Answers an authenticated client's token request (RFC 6749 §5.1) with the response
     /// body: serialised once, since a refresh seals the same bytes for its retries.
-    pub async fn issue(&self, client: &Client, request: TokenRequest) -> Result<Vec<u8>, Error> {
+    pub async fn issue(
+        &self,
+        client: &Client,
+        request: TokenRequest,
+        origin: &Origin,
+    ) -> Result<Vec<u8>, Error> {
+        self.throttle.client_request(origin, &client.id).await?;
+        match self.grant(client, request, origin).await {
+            // A bad code or refresh token spends the address's failures (guessing them is
+            // hopeless, but a flood of them is still work).
+            Err(error @ Error::InvalidGrant(_)) => {
+                self.throttle.token_failed(origin).await?;
+                Err(error)
+            }
+            other => other,
+        }
+    }
+
+    async fn grant(
+        &self,
+        client: &Client,
+        request: TokenRequest,
+        origin: &Origin,
+    ) -> Result<Vec<u8>, Error> {
         let grant = request.grant_type();
         if !client.allows_grant(grant) {
             return Err(Error::UnauthorizedClient(format!(
@@ -75,13 +109,35 @@ impl Grants {
         let now = self.clock.now();
         match request {
             TokenRequest::AuthorizationCode(r) => {
-                json(&authorization_code::exchange(self, client, &r, now).await?)
+                let at = (now, origin);
+                json(&authorization_code::exchange(self, client, &r, at).await?)
             }
-            TokenRequest::RefreshToken(r) => refresh_token::refresh(self, client, &r, now).await,
+            TokenRequest::RefreshToken(r) => {
+                refresh_token::refresh(self, client, &r, (now, origin)).await
+            }
             TokenRequest::ClientCredentials(r) => {
-                json(&client_credentials::grant(self, client, &r, now).await?)
+                let response = client_credentials::grant(self, client, &r, now).await?;
+                let granted = Granted {
+                    grant_type: "client_credentials",
+                    scope: &response.scope,
+                    user_id: None,
+                };
+                self.issued(origin, Kind::TokenIssued, client, granted);
+                json(&response)
             }
         }
+    }
+
+    /// A token was issued: which grant, to whom, with what scope (never the token).
+    fn issued(&self, origin: &Origin, kind: Kind, client: &Client, grant: Granted<'_>) {
+        let mut event = Event::new(kind)
+            .client(client.id.as_str())
+            .with("grant_type", grant.grant_type)
+            .with("scope", grant.scope);
+        if let Some(user_id) = grant.user_id {
+            event = event.user(user_id);
+        }
+        self.audit.record(origin, event);
     }
 
     fn store(&self) -> &dyn EphemeralStore {

@@ -9,7 +9,8 @@ use crate::oauth::refresh::{self, RefreshGrant};
 use crate::oauth::rotation::{Presentation, Presented};
 use crate::oauth::token_request::RefreshRequest;
 
-use super::{Grants, TokenIds, UserGrant, seconds};
+use super::{Granted, Grants, TokenIds, UserGrant, seconds};
+use crate::audit::{Event, Kind, Origin};
 
 /// Rotates the presented token and returns the response body: a fresh one, or for a retry
 /// within the grace window the very bytes the first request got. Bytes either way, because
@@ -18,12 +19,12 @@ pub async fn refresh(
     ctx: &Grants,
     client: &Client,
     request: &RefreshRequest,
-    now: UnixTime,
+    (now, origin): (UnixTime, &Origin),
 ) -> Result<Vec<u8>, Error> {
     let token = request.refresh_token.as_str();
     // Checked before the claim: a refused request leaves the token as it was.
     if let Some(grant) = refresh::find(ctx.store(), token).await? {
-        validate(ctx, client, &grant, request, now).await?;
+        validate(ctx, client, &grant, request, (now, origin)).await?;
     }
     let presentation = Presentation {
         store: ctx.store(),
@@ -38,6 +39,10 @@ pub async fn refresh(
         Presented::Retry(response) => return Ok(response),
         Presented::Reused { family } => {
             tracing::warn!("rotated refresh token reused; revoking its family");
+            let reused = Event::new(Kind::RefreshReuseDetected)
+                .client(client.id.as_str())
+                .with("family_revoked", true);
+            ctx.audit.record(origin, reused);
             let family_ttl = seconds(ctx.settings.refresh_token_max_ttl_secs);
             refresh::revoke_family(ctx.store(), &family, family_ttl, now).await?;
             return Err(Error::invalid_grant(
@@ -51,8 +56,16 @@ pub async fn refresh(
         }
     };
     let rotated = rotate(ctx, client, token, &grant, request, now).await;
-    if rotated.is_err() {
-        presentation.release(&claim).await;
+    match &rotated {
+        Ok(_) => {
+            let granted = Granted {
+                grant_type: "refresh_token",
+                scope: &grant.scope.to_string(),
+                user_id: Some(&grant.user_id),
+            };
+            ctx.issued(origin, Kind::TokenRefreshed, client, granted);
+        }
+        Err(_) => presentation.release(&claim).await,
     }
     rotated
 }
@@ -64,9 +77,15 @@ async fn validate(
     client: &Client,
     grant: &RefreshGrant,
     request: &RefreshRequest,
-    now: UnixTime,
+    (now, origin): (UnixTime, &Origin),
 ) -> Result<(), Error> {
     if grant.client_id != client.id {
+        let leaked = Event::new(Kind::RefreshReuseDetected)
+            .client(client.id.as_str())
+            .user(&grant.user_id)
+            .with("reason", "presented_by_another_client")
+            .with("family_revoked", true);
+        ctx.audit.record(origin, leaked);
         let family_ttl = seconds(ctx.settings.refresh_token_max_ttl_secs);
         refresh::revoke_family(ctx.store(), &grant.family, family_ttl, now).await?;
         return Err(Error::invalid_grant(

@@ -1,0 +1,74 @@
+//! The audit writer: drains the queue in batches (one multi-row insert each) and purges
+//! events past their retention once an hour.
+
+use std::time::Duration;
+
+use sea_orm::DatabaseConnection;
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+use super::{Event, Origin, store};
+use crate::clock::{SharedClock, UnixTime};
+use crate::entities::audit_events;
+
+/// The most rows one insert carries (well under SQLite's 32,766 bound variables).
+const BATCH: usize = 500;
+const PURGE_EVERY: Duration = Duration::from_secs(60 * 60);
+
+/// A queued event, ready to insert.
+pub struct Row(audit_events::Model);
+
+impl Row {
+    pub fn new(origin: &Origin, event: Event, at: UnixTime) -> Self {
+        Self(audit_events::Model {
+            id: uuid::Uuid::new_v4().to_string(),
+            at: at.millis(),
+            kind: event.kind.as_str().to_owned(),
+            user_id: event.user_id,
+            client_id: event.client_id,
+            ip: origin.ip.clone(),
+            user_agent: origin.user_agent.chars().take(512).collect(),
+            request_id: origin.request_id.clone(),
+            detail: Value::Object(event.detail).to_string(),
+        })
+    }
+}
+
+pub fn spawn(
+    db: DatabaseConnection,
+    rows: mpsc::Receiver<Row>,
+    clock: SharedClock,
+    retention_days: u32,
+) {
+    tokio::spawn(write(db.clone(), rows));
+    tokio::spawn(purge(db, clock, retention_days));
+}
+
+/// Writes until every sender is gone. A failed batch is retried once after a pause (a
+/// database restart), then logged and dropped: the queue must keep moving.
+async fn write(db: DatabaseConnection, mut rows: mpsc::Receiver<Row>) {
+    let mut batch = Vec::with_capacity(BATCH);
+    while rows.recv_many(&mut batch, BATCH).await > 0 {
+        let models: Vec<_> = batch.drain(..).map(|Row(model)| model).collect();
+        if let Err(first) = store::insert(&db, models.clone()).await {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            if let Err(e) = store::insert(&db, models).await {
+                tracing::error!(error = %e, first = %first, "audit events lost");
+            }
+        }
+    }
+}
+
+async fn purge(db: DatabaseConnection, clock: SharedClock, retention_days: u32) {
+    let retention = Duration::from_secs(u64::from(retention_days.max(1)) * 24 * 60 * 60);
+    let mut tick = tokio::time::interval(PURGE_EVERY);
+    loop {
+        tick.tick().await;
+        let before = UnixTime::from_millis(clock.now().millis() - retention.as_millis() as i64);
+        match store::purge_before(&db, before).await {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(purged, "old audit events purged"),
+            Err(e) => tracing::warn!(error = %e, "purging audit events failed"),
+        }
+    }
+}
