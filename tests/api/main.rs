@@ -4,6 +4,7 @@
 mod flow;
 mod helpers;
 
+mod abuse;
 mod browser;
 mod config;
 mod cors;
