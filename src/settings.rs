@@ -62,6 +62,10 @@ pub struct RedisSettings {
 pub struct KeySettings {
     pub encryption_key: Option<SecretString>,
     pub encryption_key_file: Option<PathBuf>,
+    /// During a rotation, the key being replaced: tried when the current key cannot decrypt
+    /// a stored secret, never used to encrypt. Remove it once `gatehouse keys rewrap` ran.
+    pub previous_encryption_key: Option<SecretString>,
+    pub previous_encryption_key_file: Option<PathBuf>,
     pub rsa_bits: u32,
     pub verification_window_secs: i64,
 }

@@ -15,7 +15,7 @@ use josekit::jws::{self, JwsHeader, JwsVerifier, RS256};
 use sea_orm::DatabaseConnection;
 use sha2::{Digest, Sha256};
 
-pub use master::{MasterKey, open, seal};
+pub use master::{MasterKey, MasterKeys, open, seal};
 pub use signer::Rs256Signer;
 
 use crate::clock::UnixTime;
@@ -23,6 +23,9 @@ use crate::entities::signing_keys;
 use crate::settings::Settings;
 
 pub const ALGORITHM: &str = "RS256";
+
+/// What the CSRF form key is derived from the master key for (see [`MasterKey::derive`]).
+const FORM_KEY_PURPOSE: &str = "csrf-form";
 
 /// The keys in use: one that signs, all that verify, and the JWKS document for RPs.
 pub struct KeyRing {
@@ -41,7 +44,7 @@ impl KeyRing {
         settings: &Settings,
         now: UnixTime,
     ) -> anyhow::Result<Self> {
-        let master = MasterKey::load(settings)?;
+        let master = MasterKeys::load(settings)?;
         let window = chrono::Duration::seconds(settings.keys.verification_window_secs);
         let since = now.to_datetime() - window;
         let mut rows = store::published(db, since).await?;
@@ -56,12 +59,13 @@ impl KeyRing {
         Self::from_rows(&master, &rows)
     }
 
-    fn from_rows(master: &MasterKey, rows: &[signing_keys::Model]) -> anyhow::Result<Self> {
+    fn from_rows(master: &MasterKeys, rows: &[signing_keys::Model]) -> anyhow::Result<Self> {
         let active = rows
             .iter()
             .find(|r| r.retired_at.is_none())
             .context("no active signing key")?;
-        let private_der = master.decrypt(&active.private_key_jwe)?;
+        let what = format!("signing key {}", active.kid);
+        let private_der = master.decrypt(&what, &active.private_key_jwe)?;
         let signer = Rs256Signer::from_der(&private_der)?;
         let mut jwks = JwkSet::new();
         let mut verifiers: HashMap<String, Box<dyn JwsVerifier>> = HashMap::new();
@@ -71,7 +75,7 @@ impl KeyRing {
             jwks.push_key(jwk);
         }
         Ok(Self {
-            form_key: master.derive("csrf-form"),
+            form_key: master.current.derive(FORM_KEY_PURPOSE),
             signing_kid: active.kid.clone(),
             signer,
             verifiers,
@@ -175,7 +179,7 @@ pub fn verify_with_jwks(jwks_json: &str, token: &str) -> anyhow::Result<Vec<u8>>
 
 /// Generates an RSA key pair off the async workers (it takes tens of milliseconds).
 async fn generate(
-    master: &MasterKey,
+    master: &MasterKeys,
     bits: u32,
     now: UnixTime,
 ) -> anyhow::Result<signing_keys::Model> {
