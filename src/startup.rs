@@ -227,7 +227,11 @@ impl AppData {
             store: web::Data::new(parts.store.clone()),
             keys: web::Data::from(parts.keys.clone()),
             issuer: web::Data::new(parts.issuer.clone()),
-            cookies: web::Data::new(CookiePolicy::new(&parts.settings, parts.keys.form_key())),
+            cookies: web::Data::new(CookiePolicy::new(
+                &parts.settings,
+                parts.keys.form_key(),
+                parts.keys.previous_form_key(),
+            )),
             proxies: web::Data::new(TrustedProxies::parse(
                 &parts.settings.server.trusted_proxies,
             )?),

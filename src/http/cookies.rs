@@ -25,10 +25,18 @@ pub struct CookiePolicy {
     /// Keys the CSRF value, so that a binding cookie an attacker planted (cookie tossing
     /// from a sibling domain) does not tell them the form value.
     form_key: [u8; 32],
+    /// While the master key is being rotated: values made under the old one still match.
+    previous_form_key: Option<[u8; 32]>,
 }
 
 impl CookiePolicy {
-    pub fn new(settings: &Settings, form_key: [u8; 32]) -> Self {
+    /// `previous_form_key` is accepted but never used to make values; see
+    /// `KeyRing::previous_form_key`.
+    pub fn new(
+        settings: &Settings,
+        form_key: [u8; 32],
+        previous_form_key: Option<[u8; 32]>,
+    ) -> Self {
         let secure = match settings.sessions.cookie_secure {
             CookieSecure::Always => true,
             CookieSecure::Never => false,
@@ -50,27 +58,26 @@ impl CookiePolicy {
             same_site,
             session_ttl_secs: settings.sessions.ttl_secs,
             form_key,
+            previous_form_key,
         }
     }
 
     /// The synchroniser token forms carry: HMAC-SHA-256 of the binding under a server key.
     pub fn csrf_value(&self, binding: &str) -> String {
-        use base64::Engine;
-        use hmac::Mac;
-        // HMAC takes a key of any length, so this never fails.
-        let mut mac = Hmac::new_from_slice(&self.form_key).unwrap_or_else(|_| unreachable!());
-        mac.update(b"csrf-form:");
-        mac.update(binding.as_bytes());
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+        csrf_value_under(&self.form_key, binding)
     }
 
-    /// Constant-time comparison of a posted CSRF value with this browser's.
+    /// Constant-time comparison of a posted CSRF value with this browser's, under the form
+    /// key or, during a master-key rotation, the previous one.
     pub fn csrf_matches(&self, binding: &str, presented: &str) -> bool {
         use subtle::ConstantTimeEq;
-        self.csrf_value(binding)
-            .as_bytes()
-            .ct_eq(presented.as_bytes())
-            .into()
+        let under = |key: &[u8; 32]| -> bool {
+            csrf_value_under(key, binding)
+                .as_bytes()
+                .ct_eq(presented.as_bytes())
+                .into()
+        };
+        under(&self.form_key) || self.previous_form_key.as_ref().is_some_and(under)
     }
 
     fn build(&self, name: &str, value: String, max_age_secs: i64) -> Cookie<'static> {
@@ -95,6 +102,16 @@ impl CookiePolicy {
     pub fn binding(&self, value: String) -> Cookie<'static> {
         self.build(&self.binding_name, value, BINDING_TTL_SECS)
     }
+}
+
+fn csrf_value_under(form_key: &[u8; 32], binding: &str) -> String {
+    use base64::Engine;
+    use hmac::Mac;
+    // HMAC takes a key of any length, so this never fails.
+    let mut mac = Hmac::new_from_slice(form_key).unwrap_or_else(|_| unreachable!());
+    mac.update(b"csrf-form:");
+    mac.update(binding.as_bytes());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
 }
 
 /// Adds a cookie to a response. Our values are base64url, so this cannot fail in practice;
@@ -128,4 +145,23 @@ pub async fn set_new_binding(
         }
     }
     Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_under_the_previous_form_key_match_but_are_never_made() {
+        let settings = Settings::built_in().unwrap();
+        let old = CookiePolicy::new(&settings, [1; 32], None);
+        let rotating = CookiePolicy::new(&settings, [2; 32], Some([1; 32]));
+        let stranger = CookiePolicy::new(&settings, [3; 32], None);
+
+        assert!(rotating.csrf_matches("b", &old.csrf_value("b")));
+        assert!(rotating.csrf_matches("b", &rotating.csrf_value("b")));
+        assert_ne!(rotating.csrf_value("b"), old.csrf_value("b"));
+        assert!(!rotating.csrf_matches("b", &stranger.csrf_value("b")));
+        assert!(!rotating.csrf_matches("other", &old.csrf_value("b")));
+    }
 }

@@ -31,6 +31,8 @@ const FORM_KEY_PURPOSE: &str = "csrf-form";
 pub struct KeyRing {
     /// Derived from the master key: keys the CSRF values of forms.
     form_key: [u8; 32],
+    /// Derived from the previous master key during a rotation: still accepted for forms.
+    previous_form_key: Option<[u8; 32]>,
     signing_kid: String,
     signer: Rs256Signer,
     verifiers: HashMap<String, Box<dyn JwsVerifier>>,
@@ -76,6 +78,7 @@ impl KeyRing {
         }
         Ok(Self {
             form_key: master.current.derive(FORM_KEY_PURPOSE),
+            previous_form_key: master.previous.as_ref().map(|p| p.derive(FORM_KEY_PURPOSE)),
             signing_kid: active.kid.clone(),
             signer,
             verifiers,
@@ -99,6 +102,7 @@ impl KeyRing {
         rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut form_key);
         Ok(Self {
             form_key,
+            previous_form_key: None,
             signing_kid: kid,
             signer: Rs256Signer::from_der(&pair.to_der_private_key())?,
             verifiers,
@@ -109,6 +113,12 @@ impl KeyRing {
     /// The key form CSRF values are computed with (the same on every instance).
     pub fn form_key(&self) -> [u8; 32] {
         self.form_key
+    }
+
+    /// The form key of the previous master key while one is configured, so that forms an
+    /// instance not yet restarted with the new key served still post to one that was.
+    pub fn previous_form_key(&self) -> Option<[u8; 32]> {
+        self.previous_form_key
     }
 
     /// The JWKS document (RFC 7517 §5) with every key still valid for verification.
