@@ -2,6 +2,7 @@
 //! josekit is used here and nowhere else.
 
 mod master;
+mod rewrap;
 mod signer;
 mod store;
 
@@ -16,6 +17,7 @@ use sea_orm::DatabaseConnection;
 use sha2::{Digest, Sha256};
 
 pub use master::{MasterKey, MasterKeys, open, seal};
+pub use rewrap::{RewrapCounts, RewrapReport, rewrap};
 pub use signer::Rs256Signer;
 
 use crate::clock::UnixTime;

@@ -2,9 +2,10 @@
 
 use crate::database::DbContext;
 use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder,
+    ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, DatabaseTransaction, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 
 use crate::entities::signing_keys::{self, Entity as SigningKeys};
@@ -41,4 +42,38 @@ pub async fn insert(db: &DatabaseConnection, key: signing_keys::Model) -> anyhow
         .await
         .db_context("storing a signing key")?;
     Ok(())
+}
+
+/// Every key's id and encrypted private key, locked until the transaction ends (PostgreSQL
+/// `FOR UPDATE`; SQLite has one writer at a time anyway).
+pub async fn all_private_for_update(
+    txn: &DatabaseTransaction,
+) -> anyhow::Result<Vec<(String, String)>> {
+    SigningKeys::find()
+        .select_only()
+        .column(signing_keys::Column::Kid)
+        .column(signing_keys::Column::PrivateKeyJwe)
+        .order_by_asc(signing_keys::Column::Kid)
+        .lock_exclusive()
+        .into_tuple()
+        .all(txn)
+        .await
+        .db_context("reading signing keys to rewrap")
+}
+
+/// Replaces a key's encrypted private key with `sealed` if it is still `was`; whether it was.
+pub async fn replace_private(
+    txn: &DatabaseTransaction,
+    kid: &str,
+    was: &str,
+    sealed: String,
+) -> anyhow::Result<bool> {
+    let done = SigningKeys::update_many()
+        .col_expr(signing_keys::Column::PrivateKeyJwe, Expr::value(sealed))
+        .filter(signing_keys::Column::Kid.eq(kid))
+        .filter(signing_keys::Column::PrivateKeyJwe.eq(was))
+        .exec(txn)
+        .await
+        .db_context("storing a rewrapped signing key")?;
+    Ok(done.rows_affected == 1)
 }
