@@ -1,25 +1,31 @@
-//! The `gatehouse` binary: `serve` (default), `migrate`, `check-config`.
+//! The `gatehouse` binary: `serve` (default), `migrate`, `check-config`, `gen-key`,
+//! `keys rewrap`.
 
+use std::path::Path;
 use std::process::ExitCode;
 
+use anyhow::Context;
+use gatehouse::keys::MasterKey;
 use gatehouse::settings::Settings;
 use gatehouse::startup::Application;
 use gatehouse::{database, telemetry};
 
-const USAGE: &str = "usage: gatehouse [serve | migrate | check-config | gen-key]
+const USAGE: &str = "usage: gatehouse [serve | migrate | check-config | gen-key | keys rewrap]
   serve         run the server (default)
   migrate       apply database migrations and exit
   check-config  load and validate the configuration and exit
   gen-key       print a new value for keys.encryption_key
+  keys rewrap --old-key-file PATH --new-key-file PATH
+                re-encrypt every stored secret under the new key, in one transaction (a
+                rerun is harmless); --old-key / --new-key VALUE work too, but prefer files:
+                arguments show in `ps` and in shell history
 configuration: config/default.toml, the file in GATEHOUSE_CONFIG, then GATEHOUSE__SECTION__KEY variables";
 
 #[tokio::main]
 async fn main() -> ExitCode {
     release_large_allocations();
-    let command = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "serve".to_owned());
-    match run(&command).await {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(&args).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             // One line, the whole cause chain, no backtrace.
@@ -52,9 +58,14 @@ fn release_large_allocations() {
     }
 }
 
-async fn run(command: &str) -> anyhow::Result<()> {
+async fn run(args: &[String]) -> anyhow::Result<()> {
+    let command = args.first().map_or("serve", String::as_str);
     match command {
         "serve" => serve().await,
+        "keys" => match args.get(1).map(String::as_str) {
+            Some("rewrap") => rewrap(&args[2..]).await,
+            _ => anyhow::bail!("the keys command is `keys rewrap`\n{USAGE}"),
+        },
         "migrate" => {
             let settings = Settings::load()?;
             telemetry::init(&settings.log, std::io::stdout);
@@ -98,4 +109,62 @@ async fn serve() -> anyhow::Result<()> {
     app.run_until_stopped().await?;
     tracing::info!("gatehouse stopped");
     Ok(())
+}
+
+/// `keys rewrap`: every stored secret from the old master key to the new one.
+async fn rewrap(args: &[String]) -> anyhow::Result<()> {
+    let (old, new) = rewrap_keys(args)?;
+    let settings = Settings::load()?;
+    telemetry::init(&settings.log, std::io::stdout);
+    // A rewrap to a key the servers are not configured with would stop their next start;
+    // warn, not refuse: an offline rotation may rewrap before the configuration changes.
+    let configured = MasterKey::configured(&settings);
+    if matches!(configured, Ok(Some(current)) if !current.same_as(&new)) {
+        eprintln!(
+            "gatehouse: warning: the new key is not this configuration's keys.encryption_key; \
+             servers started with this configuration will not decrypt the rewrapped secrets"
+        );
+    }
+    let db = database::connect(&settings.database).await?;
+    database::migrate(&db).await?;
+    let report = gatehouse::keys::rewrap(&db, &old, &new).await?;
+    println!("{report}");
+    Ok(())
+}
+
+/// The old and new keys from `--old-key[-file]` and `--new-key[-file]` (`--flag value` or
+/// `--flag=value`). Errors never repeat an argument that might be a key.
+fn rewrap_keys(args: &[String]) -> anyhow::Result<(MasterKey, MasterKey)> {
+    let (mut old, mut new) = (None, None);
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((flag, value)) => (flag, Some(value.to_owned())),
+            None => (arg.as_str(), None),
+        };
+        let slot = match flag {
+            "--old-key" | "--old-key-file" => &mut old,
+            "--new-key" | "--new-key-file" => &mut new,
+            _ if looks_like_an_option(flag) => anyhow::bail!("unknown option {flag}\n{USAGE}"),
+            _ => anyhow::bail!("unexpected argument (not shown: it may be a key)\n{USAGE}"),
+        };
+        let value = inline
+            .or_else(|| args.next().cloned())
+            .with_context(|| format!("{flag} needs a value"))?;
+        anyhow::ensure!(slot.is_none(), "{flag}: the key is given twice");
+        *slot = Some(match flag.strip_suffix("-file") {
+            Some(_) => MasterKey::from_file(Path::new(&value), flag)?,
+            None => MasterKey::from_encoded(&value, flag)?,
+        });
+    }
+    let old = old.with_context(|| format!("--old-key-file (or --old-key) is required\n{USAGE}"))?;
+    let new = new.with_context(|| format!("--new-key-file (or --new-key) is required\n{USAGE}"))?;
+    Ok((old, new))
+}
+
+/// Short, lowercase and dashed: safe to repeat in an error (a key is 43 base64url characters).
+fn looks_like_an_option(arg: &str) -> bool {
+    arg.starts_with("--")
+        && arg.len() <= 24
+        && arg.bytes().all(|b| b == b'-' || b.is_ascii_lowercase())
 }

@@ -18,6 +18,7 @@ mod logs;
 mod negative;
 mod private_key_jwt;
 mod review;
+mod rewrap;
 mod rp;
 mod shape;
 mod sso;
