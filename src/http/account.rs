@@ -9,7 +9,7 @@ use super::cookies::{CookiePolicy, with_cookie};
 use super::error::PageError;
 use super::extract::{BrowserBinding, Caller, CsrfForm, CsrfProtected, CurrentUser, SessionCookie};
 use super::reply;
-use super::views::{self, AccountLoginPage, SessionRow, SessionsPage};
+use super::views::{self, AccountLoginPage, ActivityRow, SessionRow, SessionsPage};
 use crate::accounts::Credentials;
 use crate::oidc::session::SignOn;
 use crate::paths;
@@ -77,6 +77,15 @@ fn format_time(unix: i64) -> String {
         .map_or_else(String::new, |t| t.format("%Y-%m-%d %H:%M UTC").to_string())
 }
 
+fn activity_rows(events: Vec<crate::audit::Recorded>) -> Vec<ActivityRow> {
+    let row = |e: crate::audit::Recorded| ActivityRow {
+        what: views::describe_event(&e.kind, &e.detail),
+        when: format_time(e.at / 1000),
+        ip: e.ip,
+    };
+    events.into_iter().map(row).collect()
+}
+
 async fn sessions_page(
     CurrentUser(me): CurrentUser,
     binding: BrowserBinding,
@@ -95,11 +104,13 @@ async fn sessions_page(
             last_seen: format_time(s.last_seen),
         })
         .collect();
+    let activity = activity_rows(sign_on.recent_activity(&me.user.id).await?);
     let page = SessionsPage {
         email: &me.user.email,
         end_action: paths::ACCOUNT_SESSIONS_END,
         csrf: &binding.csrf,
         sessions: rows,
+        activity,
     };
     Ok(views::render(StatusCode::OK, &page))
 }

@@ -9,7 +9,7 @@ use sea_orm::DatabaseConnection;
 
 use super::backchannel::{Logout, Notifier};
 use crate::accounts::{self, Check, Credentials, Passwords, Rejected, User};
-use crate::audit::{Audit, Event, Kind, Origin};
+use crate::audit::{self, Audit, Event, Kind, Origin};
 use crate::clients::ClientCache;
 use crate::clock::SharedClock;
 use crate::limits::{Lockout, Throttle, lockout};
@@ -220,6 +220,11 @@ impl SignOn {
                 .with("sid", session.sid.as_str()),
         );
         Ok(Some(session))
+    }
+
+    /// The user's own most recent security events (the account page's "recent activity").
+    pub async fn recent_activity(&self, user_id: &str) -> Result<Vec<audit::Recorded>, Error> {
+        Ok(audit::recent_for_user(&self.db, user_id, 20).await?)
     }
 
     /// The user's live sessions (storage id and session), newest first.

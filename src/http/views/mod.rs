@@ -121,6 +121,13 @@ pub struct SessionRow {
     pub current: bool,
 }
 
+/// One line of the account page's recent activity.
+pub struct ActivityRow {
+    pub what: String,
+    pub when: String,
+    pub ip: String,
+}
+
 #[derive(Template)]
 #[template(path = "sessions.html")]
 pub struct SessionsPage<'a> {
@@ -128,4 +135,24 @@ pub struct SessionsPage<'a> {
     pub end_action: &'a str,
     pub csrf: &'a str,
     pub sessions: Vec<SessionRow>,
+    pub activity: Vec<ActivityRow>,
+}
+
+/// An audit event in words, for its owner.
+pub fn describe_event(kind: &str, detail: &str) -> String {
+    let detail: serde_json::Value = serde_json::from_str(detail).unwrap_or_default();
+    let field = |name: &str| detail[name].as_str().unwrap_or_default().replace('_', " ");
+    match kind {
+        "login_succeeded" => "Signed in".to_owned(),
+        "login_failed" => format!("Failed sign-in ({})", field("reason")),
+        "lockout_started" => "Password sign-in paused after failed attempts".to_owned(),
+        "logout" => "Signed out".to_owned(),
+        "session_ended" => format!("Session ended ({})", field("reason")),
+        "consent_granted" => "Allowed an application".to_owned(),
+        "token_issued" => "An application received access".to_owned(),
+        "token_refreshed" => "An application renewed its access".to_owned(),
+        "token_revoked" => "An application's access was revoked".to_owned(),
+        "refresh_reuse_detected" => "A reused token was refused and revoked".to_owned(),
+        other => other.replace('_', " "),
+    }
 }

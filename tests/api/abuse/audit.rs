@@ -68,6 +68,15 @@ async fn every_security_event_is_audited_without_its_secrets(backend: Backend) {
     for secret in &secrets {
         assert!(!text.contains(secret.as_str()), "a secret in the audit log");
     }
+    let b = browser(None);
+    assert!(
+        sign_in(&app, &b, "admin@example.com", "Admin@123")
+            .await
+            .signed_in()
+    );
+    let page = b.get(app.url("/account/sessions")).send().await.unwrap();
+    let page = page.text().await.unwrap();
+    assert!(page.contains("Recent activity") && page.contains("Session ended"));
 }
 
 async fn revoke_a_fresh_refresh_token(app: &TestApp, secrets: &mut Vec<String>) {

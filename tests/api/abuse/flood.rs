@@ -157,7 +157,11 @@ async fn malformed_requests_get_4xx_and_spend_nothing(backend: Backend) {
         .collect()
         .await;
 
-    let failed: Vec<_> = answers.iter().filter_map(|a| a.as_ref().err()).take(5).collect();
+    let failed: Vec<_> = answers
+        .iter()
+        .filter_map(|a| a.as_ref().err())
+        .take(5)
+        .collect();
     assert!(failed.is_empty(), "every request was answered: {failed:?}");
     let server_errors = answers.iter().flatten().filter(|s| **s >= 500).count();
     assert_eq!(server_errors, 0, "no 5xx among {total} malformed requests");
