@@ -39,9 +39,9 @@ fn log_cause(error: &Error) {
 const BEARER_REALM: &str = r#"Bearer realm="gatehouse""#;
 
 /// RFC 6750 §3: the realm, the error, its description, and for `insufficient_scope` the
-/// scope the resource needs.
+/// scope the resource needs. The description holds no `"` or `\` ([`Error::description`]).
 fn bearer_challenge(error: &Error) -> String {
-    let description = error.description().replace(['"', '\\'], "'");
+    let description = error.description();
     let mut value = format!(
         r#"{BEARER_REALM}, error="{}", error_description="{description}""#,
         error.code()

@@ -102,11 +102,18 @@ impl Error {
         }
     }
 
-    /// Human-readable `error_description`; never details of an unexpected failure.
+    /// Human-readable `error_description`; never details of an unexpected failure. Some
+    /// descriptions quote the request (a repeated name, an unknown `grant_type`), so any
+    /// character RFC 6749 §5.2 forbids there (outside `%x20-21 / %x23-5B / %x5D-7E`, the
+    /// set RFC 6750 §3 also requires) becomes `?`.
     pub fn description(&self) -> String {
         match self {
             Self::Unexpected(_) => "the server failed to handle the request".to_owned(),
-            other => other.to_string(),
+            other => other
+                .to_string()
+                .chars()
+                .map(|c| if allowed_in_description(c) { c } else { '?' })
+                .collect(),
         }
     }
 
@@ -124,6 +131,11 @@ impl Error {
             basic,
         }
     }
+}
+
+/// RFC 6749 §5.2's `error_description` characters: printable ASCII but `"` and `\`.
+pub(crate) fn allowed_in_description(c: char) -> bool {
+    matches!(c, ' '..='~') && c != '"' && c != '\\'
 }
 
 /// Failures arrive as `anyhow` chains; whether one is an outage is a typed fact
@@ -162,5 +174,35 @@ impl From<Limited> for Error {
             },
             Limited::Unavailable(e) => e.into(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Whatever a description quotes, what is sent stays in §5.2's set, and text already
+        /// in it is sent unchanged.
+        #[test]
+        fn descriptions_stay_within_rfc_6749_section_5_2(quoted in any::<String>()) {
+            let message = format!("grant_type {quoted} is not supported");
+            let sent = Error::UnsupportedGrantType(message.clone()).description();
+            prop_assert!(sent.chars().all(allowed_in_description), "{sent:?}");
+            prop_assert_eq!(sent.chars().count(), message.chars().count());
+            if message.chars().all(allowed_in_description) {
+                prop_assert_eq!(sent, message);
+            }
+        }
+    }
+
+    #[test]
+    fn quoted_control_characters_and_quotes_are_replaced() {
+        let error = Error::invalid_request("parameter a\"b\\c\né is repeated");
+        assert_eq!(error.description(), "parameter a?b?c?? is repeated");
     }
 }

@@ -16,7 +16,7 @@ impl Scopes {
     pub fn parse(raw: &str) -> Result<Self, Error> {
         raw.parse::<oxide_auth::primitives::scope::Scope>()
             .map_err(|_| {
-                Error::InvalidScope("scope contains characters RFC 6749 §3.3 forbids".into())
+                Error::InvalidScope("scope contains characters RFC 6749 section 3.3 forbids".into())
             })?;
         Ok(Self(
             raw.split(' ')
