@@ -67,3 +67,56 @@ impl Params {
         self.duplicated.first().map(String::as_str)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Few names, so that repeats are common; `resource` among them.
+    fn pairs() -> impl Strategy<Value = Vec<(String, String)>> {
+        let key = prop_oneof![
+            Just("resource".to_owned()),
+            Just("scope".to_owned()),
+            "[a-c]{1,2}",
+            any::<String>(),
+        ];
+        let value = prop_oneof![Just(String::new()), "[a-z]{1,4}", any::<String>()];
+        proptest::collection::vec((key, value), 0..12)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn each_name_keeps_its_first_value_and_repeats_are_noted(pairs in pairs()) {
+            let params = Params::new(pairs.clone());
+            let once: Vec<_> = pairs.iter().filter(|(k, _)| k != "resource").collect();
+            for (key, _) in &once {
+                let first = once.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
+                let count = once.iter().filter(|(k, _)| k == key).count();
+                prop_assert_eq!(params.get(key), first.filter(|v| !v.is_empty()));
+                prop_assert_eq!(params.is_duplicated(key), count > 1);
+                prop_assert!(params.all(key).is_empty());
+            }
+            let resources: Vec<&String> =
+                pairs.iter().filter(|(k, _)| k == "resource").map(|(_, v)| v).collect();
+            prop_assert_eq!(params.all("resource").iter().collect::<Vec<_>>(), resources);
+            prop_assert_eq!(params.get("resource"), None);
+            prop_assert!(!params.is_duplicated("resource"));
+        }
+
+        #[test]
+        fn the_first_duplicate_is_the_first_name_sent_twice(pairs in pairs()) {
+            let params = Params::new(pairs.clone());
+            let mut seen = std::collections::HashSet::new();
+            let expected = pairs
+                .iter()
+                .map(|(k, _)| k.as_str())
+                .filter(|k| *k != "resource")
+                .find(|k| !seen.insert(*k));
+            prop_assert_eq!(params.first_duplicate(), expected);
+        }
+    }
+}
