@@ -106,6 +106,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+    use crate::oauth::error::allowed_in_description;
 
     fn parse(pairs: &[(&str, &str)]) -> Result<TokenRequest, Error> {
         TokenRequest::parse(&Params::from_pairs(pairs))
@@ -176,6 +177,7 @@ mod tests {
             Just("scope".to_owned()),
             Just("redirect_uri".to_owned()),
             Just("code_verifier".to_owned()),
+            Just("resource".to_owned()),
             "[a-z_]{1,12}",
         ];
         let value = prop_oneof![
@@ -183,22 +185,115 @@ mod tests {
             Just("refresh_token".to_owned()),
             Just("client_credentials".to_owned()),
             Just(VERIFIER.to_owned()),
+            Just("https://api.example/".to_owned()),
             any::<String>(),
         ];
         proptest::collection::vec((key, value), 0..8)
     }
 
+    /// What an accepted request holds is what was sent, under the name it was sent as.
+    fn agrees(parsed: &TokenRequest, params: &Params) -> Result<(), TestCaseError> {
+        let resources = Resources::parse(params.all("resource")).unwrap();
+        let scope = || params.get("scope").map(|s| Scopes::parse(s).unwrap());
+        prop_assert_eq!(params.get("grant_type"), Some(parsed.grant_type().as_str()));
+        match parsed {
+            TokenRequest::AuthorizationCode(x) => {
+                prop_assert_eq!(params.get("code"), Some(x.code.as_str()));
+                let uri = x.redirect_uri.as_ref().map(RedirectUri::as_str);
+                prop_assert_eq!(params.get("redirect_uri"), uri);
+                let verifier = x.code_verifier.as_ref().map(CodeVerifier::as_str);
+                prop_assert_eq!(params.get("code_verifier"), verifier);
+                prop_assert_eq!(&x.resources, &resources);
+            }
+            TokenRequest::RefreshToken(r) => {
+                prop_assert_eq!(params.get("refresh_token"), Some(r.refresh_token.as_str()));
+                prop_assert_eq!(&r.scope, &scope());
+                prop_assert_eq!(&r.resources, &resources);
+            }
+            TokenRequest::ClientCredentials(c) => {
+                prop_assert_eq!(&c.scope, &scope());
+                prop_assert_eq!(&c.resources, &resources);
+            }
+        }
+        Ok(())
+    }
+
+    /// A well-formed request of each grant, its parameters in any order.
+    fn well_formed() -> impl Strategy<Value = Vec<(String, String)>> {
+        let grant = proptest::sample::select(vec![
+            "authorization_code",
+            "refresh_token",
+            "client_credentials",
+        ]);
+        let optional = (
+            proptest::option::of("https://[a-z]{1,10}\\.example/[a-z]{0,10}"),
+            proptest::option::of("[A-Za-z0-9._~-]{43,128}"),
+            proptest::option::of("[a-z]{1,8}( [a-z]{1,8}){0,3}"),
+            proptest::collection::vec("https://[a-z]{1,8}\\.example/[a-z]{0,8}", 0..3),
+        );
+        (grant, "[A-Za-z0-9_-]{1,64}", optional).prop_flat_map(|(grant, token, optional)| {
+            let (uri, verifier, scope, resources) = optional;
+            let mut pairs = vec![("grant_type", grant.to_owned())];
+            match grant {
+                "authorization_code" => {
+                    pairs.push(("code", token));
+                    pairs.extend(uri.map(|u| ("redirect_uri", u)));
+                    pairs.extend(verifier.map(|v| ("code_verifier", v)));
+                }
+                "refresh_token" => {
+                    pairs.push(("refresh_token", token));
+                    pairs.extend(scope.map(|s| ("scope", s)));
+                }
+                _ => pairs.extend(scope.map(|s| ("scope", s))),
+            }
+            pairs.extend(resources.into_iter().map(|r| ("resource", r)));
+            let owned = pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+            Just(owned).prop_shuffle()
+        })
+    }
+
     proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
         #[test]
         fn parsing_never_panics_and_always_refuses_duplicates(pairs in pairs()) {
             let mut seen = std::collections::HashSet::new();
             let duplicated = pairs
                 .iter()
                 .any(|(k, _)| k != "resource" && !seen.insert(k.clone()));
-            let parsed = TokenRequest::parse(&Params::new(pairs));
-            if duplicated {
-                prop_assert_eq!(parsed.err().map(|e| e.code()), Some("invalid_request"));
+            let params = Params::new(pairs);
+            match TokenRequest::parse(&params) {
+                Ok(parsed) => {
+                    prop_assert!(!duplicated);
+                    agrees(&parsed, &params)?;
+                }
+                Err(e) => {
+                    let sent = e.description();
+                    prop_assert!(sent.chars().all(allowed_in_description), "{sent:?}");
+                    if duplicated {
+                        prop_assert_eq!(e.code(), "invalid_request");
+                    }
+                    prop_assert!(REFUSALS.contains(&e.code()), "{}", e.code());
+                }
             }
         }
+
+        #[test]
+        fn every_well_formed_request_round_trips(pairs in well_formed()) {
+            let params = Params::new(pairs);
+            let parsed = TokenRequest::parse(&params);
+            prop_assert!(parsed.is_ok(), "{:?}", parsed.err());
+            agrees(&parsed.unwrap(), &params)?;
+        }
     }
+
+    /// The codes a token request can be refused with before any grant is looked at (§5.2,
+    /// RFC 8707 §2).
+    const REFUSALS: [&str; 5] = [
+        "invalid_request",
+        "invalid_grant",
+        "invalid_scope",
+        "invalid_target",
+        "unsupported_grant_type",
+    ];
 }

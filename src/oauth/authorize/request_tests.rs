@@ -4,6 +4,7 @@ use proptest::prelude::*;
 
 use super::request::*;
 use crate::clients::Client;
+use crate::oauth::error::allowed_in_description;
 
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
@@ -132,6 +133,11 @@ proptest! {
         let result = validate_for(&client(), &Params::new(all));
         if duplicated {
             prop_assert!(result.is_err());
+        }
+        if let Err(Rejection::Page(e) | Rejection::Redirect(_, e)) = &result {
+            let sent = e.description();
+            prop_assert!(sent.chars().all(allowed_in_description), "{sent:?}");
+            prop_assert_ne!(e.code(), "server_error");
         }
     }
 }
