@@ -104,6 +104,8 @@ pub fn verify(stored: Option<&str>, verifier: Option<&CodeVerifier>) -> Result<(
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
 
     const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
@@ -132,5 +134,100 @@ mod tests {
     fn required_pkce_rejects_absence() {
         assert!(challenge(true, false, None, None).is_err());
         assert_eq!(challenge(false, false, None, None).unwrap(), None);
+    }
+
+    /// The §4.1 alphabet, and the lengths around its bounds.
+    const ALPHABET: &str = "[A-Za-z0-9._~-]";
+
+    fn verifier() -> impl Strategy<Value = String> {
+        proptest::string::string_regex(&format!("{ALPHABET}{{43,128}}")).unwrap()
+    }
+
+    /// RFC 7636 §4.2: `BASE64URL(SHA256(ASCII(code_verifier)))`, computed here independently.
+    fn s256(verifier: &str) -> String {
+        use base64::Engine;
+        use sha2::Digest;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn a_verifier_verifies_against_its_own_s256_challenge(v in verifier()) {
+            let stored = challenge(true, false, Some("S256"), Some(&s256(&v))).unwrap();
+            let parsed = CodeVerifier::parse(&v).unwrap();
+            prop_assert!(verify(stored.as_deref(), Some(&parsed)).is_ok());
+        }
+
+        #[test]
+        fn no_other_verifier_does(v in verifier(), other in verifier()) {
+            prop_assume!(v != other);
+            let stored = challenge(true, false, Some("S256"), Some(&s256(&v))).unwrap();
+            let other = CodeVerifier::parse(&other).unwrap();
+            let refused = verify(stored.as_deref(), Some(&other)).unwrap_err();
+            prop_assert_eq!(refused.code(), "invalid_grant");
+            // Nor does the challenge itself, sent as a verifier.
+            let challenge = CodeVerifier::parse(&s256(&v)).unwrap();
+            prop_assert!(verify(stored.as_deref(), Some(&challenge)).is_err());
+        }
+
+        #[test]
+        fn a_plain_verifier_verifies_only_against_itself(
+            v in verifier(),
+            other in verifier(),
+            same in any::<bool>(),
+        ) {
+            let other = if same { v.clone() } else { other };
+            let stored = challenge(true, true, Some("plain"), Some(&v)).unwrap();
+            let parsed = CodeVerifier::parse(&other).unwrap();
+            prop_assert_eq!(verify(stored.as_deref(), Some(&parsed)).is_ok(), v == other);
+        }
+
+        #[test]
+        fn verifiers_of_the_wrong_length_are_refused(
+            short in proptest::string::string_regex(&format!("{ALPHABET}{{0,42}}")).unwrap(),
+            long in proptest::string::string_regex(&format!("{ALPHABET}{{129,300}}")).unwrap(),
+        ) {
+            for bad in [short, long] {
+                prop_assert_eq!(CodeVerifier::parse(&bad).unwrap_err().code(), "invalid_grant");
+            }
+        }
+
+        #[test]
+        fn a_character_outside_the_alphabet_is_refused(
+            v in verifier(),
+            at in any::<proptest::sample::Index>(),
+            bad in any::<char>().prop_filter("outside §4.1", |c| {
+                !c.is_ascii_alphanumeric() && !"-._~".contains(*c)
+            }),
+        ) {
+            let mut chars: Vec<char> = v.chars().collect();
+            let at = at.index(chars.len());
+            chars[at] = bad;
+            let tampered: String = chars.into_iter().collect();
+            prop_assert_eq!(CodeVerifier::parse(&tampered).unwrap_err().code(), "invalid_grant");
+        }
+
+        #[test]
+        fn arbitrary_strings_never_panic_and_parse_only_when_well_formed(
+            raw in any::<String>(),
+            method in proptest::option::of(prop_oneof![
+                Just("S256".to_owned()), Just("plain".to_owned()), any::<String>(),
+            ]),
+            required in any::<bool>(),
+            allow_plain in any::<bool>(),
+        ) {
+            prop_assert_eq!(CodeVerifier::parse(&raw).is_ok(), well_formed(&raw));
+            let stored = challenge(required, allow_plain, method.as_deref(), Some(&raw));
+            match stored {
+                Ok(stored) => prop_assert!(stored.is_some() && well_formed(&raw)),
+                Err(e) => prop_assert_eq!(e.code(), "invalid_request"),
+            }
+            if let Ok(verifier) = CodeVerifier::parse(&raw) {
+                let stored = challenge(true, false, Some("S256"), Some(&s256(VERIFIER))).unwrap();
+                prop_assert_eq!(verify(stored.as_deref(), Some(&verifier)).is_ok(), raw == VERIFIER);
+            }
+        }
     }
 }
