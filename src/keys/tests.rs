@@ -1,0 +1,89 @@
+//! Thumbprints, and what verification accepts: only what one of our keys signed.
+
+use super::*;
+
+#[test]
+fn thumbprint_matches_rfc_7638_example() {
+    // RFC 7638 §3.1.
+    let jwk = Jwk::from_bytes(br#"{"kty":"RSA","n":"0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw","e":"AQAB","alg":"RS256","kid":"2011-04-29"}"#).unwrap();
+    assert_eq!(
+        thumbprint(&jwk).unwrap(),
+        "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+    );
+}
+
+mod properties {
+    use std::sync::LazyLock;
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// One key for every case: generating it is the slow part.
+    static RING: LazyLock<KeyRing> = LazyLock::new(|| KeyRing::in_memory(2048).unwrap());
+
+    fn b64(bytes: impl AsRef<[u8]>) -> String {
+        URL_SAFE_NO_PAD.encode(bytes)
+    }
+
+    /// Headers a forger would try (ours, `none`, HMAC with our `kid`), and noise.
+    fn header() -> impl Strategy<Value = String> {
+        let kid = RING.signing_kid().to_owned();
+        prop_oneof![
+            Just(b64(format!(
+                r#"{{"alg":"RS256","kid":"{kid}","typ":"at+jwt"}}"#
+            ))),
+            Just(b64(format!(r#"{{"alg":"HS256","kid":"{kid}"}}"#))),
+            Just(b64(r#"{"alg":"none"}"#)),
+            Just(b64(r#"{"alg":"ES256"}"#)),
+            proptest::collection::vec(any::<u8>(), 0..48).prop_map(b64),
+            any::<String>(),
+        ]
+    }
+
+    fn segment() -> impl Strategy<Value = String> {
+        prop_oneof![
+            proptest::collection::vec(any::<u8>(), 0..300).prop_map(b64),
+            "[A-Za-z0-9_-]{0,64}",
+            any::<String>(),
+        ]
+    }
+
+    /// Any text, or a header and more dot-separated segments.
+    fn token() -> impl Strategy<Value = String> {
+        prop_oneof![
+            any::<String>(),
+            (header(), proptest::collection::vec(segment(), 0..4)).prop_map(|(h, rest)| {
+                std::iter::once(h).chain(rest).collect::<Vec<_>>().join(".")
+            }),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn forged_or_garbled_tokens_never_verify(token in token()) {
+            prop_assert!(RING.verify(&token).is_err());
+            prop_assert!(verify_with_jwks(RING.jwks_json(), &token).is_err());
+        }
+
+        #[test]
+        fn signed_payloads_round_trip_and_any_change_breaks_them(
+            payload in proptest::collection::vec(any::<u8>(), 0..128),
+            typ in "[a-z+]{1,8}",
+            at in any::<proptest::sample::Index>(),
+            to in "[A-Za-z0-9_-]",
+        ) {
+            let token = RING.sign(&typ, &payload).unwrap();
+            let (read, read_typ) = RING.verify(&token).unwrap();
+            prop_assert_eq!((&read, read_typ.as_deref()), (&payload, Some(typ.as_str())));
+            prop_assert_eq!(verify_with_jwks(RING.jwks_json(), &token).unwrap(), payload);
+            let at = at.index(token.len());
+            prop_assume!(&token[at..=at] != "." && token[at..=at] != to);
+            let tampered = format!("{}{to}{}", &token[..at], &token[at + 1..]);
+            prop_assert!(RING.verify(&tampered).is_err());
+            prop_assert!(verify_with_jwks(RING.jwks_json(), &tampered).is_err());
+        }
+    }
+}
