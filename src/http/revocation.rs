@@ -13,7 +13,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(paths::INTROSPECT, web::post().to(introspect));
 }
 
-fn token(params: &Params) -> Result<&str, Error> {
+/// The `token` parameter (RFC 7009 §2.1, RFC 7662 §2.1). `pub` only for the fuzz targets.
+pub fn token(params: &Params) -> Result<&str, Error> {
     params
         .get("token")
         .ok_or_else(|| Error::invalid_request("token is missing"))
@@ -49,4 +50,46 @@ async fn introspect(
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .json(answer))
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn pairs() -> impl Strategy<Value = Vec<(String, String)>> {
+        let key = proptest::sample::select(vec!["token", "token_type_hint", "client_id"]);
+        let value = prop_oneof![
+            Just(String::new()),
+            Just("access_token".to_owned()),
+            Just("refresh_token".to_owned()),
+            any::<String>(),
+        ];
+        proptest::collection::vec((key.prop_map(str::to_owned), value), 0..6)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// What the handlers read: the first `token` sent, verbatim, or `invalid_request`;
+        /// the hint only as sent (any value, RFC 7009 §2.1: it is a hint). A repeated one
+        /// never gets here: the extractor refuses it first.
+        #[test]
+        fn the_token_is_what_was_sent_or_invalid_request(pairs in pairs()) {
+            let first = |name: &str| {
+                pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+            };
+            let params = Params::new(pairs.clone());
+            match token(&params) {
+                Ok(token) => prop_assert_eq!(Some(token), first("token")),
+                Err(e) => {
+                    prop_assert_eq!(e.code(), "invalid_request");
+                    prop_assert!(first("token").is_none_or(str::is_empty));
+                }
+            }
+            let hint = first("token_type_hint").filter(|h| !h.is_empty());
+            prop_assert_eq!(params.get("token_type_hint"), hint);
+        }
+    }
 }
