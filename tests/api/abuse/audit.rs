@@ -64,7 +64,14 @@ async fn every_security_event_is_audited_without_its_secrets(backend: Backend) {
         assert!(kinds.contains(kind), "{kind} was audited; got {kinds:?}");
     }
     let text: String = rows.iter().map(|r| r.1.clone()).collect();
-    assert!(text.contains("wrong_password") && text.contains("authorization_code"));
+    for detail in [
+        "wrong_password",
+        "unknown_user",
+        "locked",
+        "authorization_code",
+    ] {
+        assert!(text.contains(detail), "{detail} in the details");
+    }
     for secret in &secrets {
         assert!(!text.contains(secret.as_str()), "a secret in the audit log");
     }
@@ -108,6 +115,8 @@ async fn failures_and_a_lockout(app: &TestApp, secrets: &mut Vec<String>) {
         );
         secrets.push(guess);
     }
+    let locked = sign_in(app, &b, USER_EMAIL, PASSWORD_OF_USER).await;
+    assert!(locked.is_wrong_password(), "locked");
     let unknown = sign_in(app, &b, "nobody@example.com", "Unknown-Secret-1").await;
     assert!(unknown.is_wrong_password());
     secrets.push("Unknown-Secret-1".into());
