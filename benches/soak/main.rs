@@ -1,13 +1,15 @@
-//! The soak driver: honest code flows and client_credentials grants against one server for
-//! a bounded time, then a report. Exits non-zero on any 5xx or when fewer than 99% of the
-//! honest requests succeeded.
+//! The soak driver: honest code flows and client_credentials grants beside a
+//! password-guessing attacker, all at once against one server for a bounded time, then a
+//! report. Exits non-zero on any 5xx or when fewer than 99% of the honest requests succeeded.
 //!
 //! usage: soak BASE_URL SECONDS
-//! env:   HONEST_USERS (4), THINK_MS (100), CC_RATE (50)
+//! env:   HONEST_USERS (4), THINK_MS (100), CC_RATE (50), ATTACK_RATE (20)
 //!
 //! The server must trust the loopback proxy (`server.trusted_proxies = ["127.0.0.1/32"]`):
-//! every request names its sender in `X-Forwarded-For` (honest users: 198.51.100.0/24).
+//! every request names its sender in `X-Forwarded-For`, so the attacker (203.0.113.7) and
+//! the honest users (198.51.100.0/24) are different clients to it.
 
+mod attacker;
 mod browser;
 mod honest;
 mod pace;
@@ -25,6 +27,7 @@ pub struct Config {
     pub users: usize,
     pub think: Duration,
     pub cc_rate: u32,
+    pub attack_rate: u32,
 }
 
 fn env_or(name: &str, default: u64) -> anyhow::Result<u64> {
@@ -54,6 +57,7 @@ impl Config {
             users: env_or("HONEST_USERS", 4)?.try_into()?,
             think: Duration::from_millis(env_or("THINK_MS", 100)?),
             cc_rate: rate("CC_RATE", 50)?,
+            attack_rate: rate("ATTACK_RATE", 20)?,
         })
     }
 }
@@ -96,6 +100,7 @@ async fn run(config: &Config) -> anyhow::Result<bool> {
         tasks.spawn(honest::user(ctx.clone(), user, config.users, config.think));
     }
     tasks.spawn(honest::client_credentials(ctx.clone(), config.cc_rate));
+    tasks.spawn(attacker::run(ctx.clone(), config.attack_rate));
     // Work in flight at the deadline finishes (every request has a 15 s timeout).
     let mut crashed = 0;
     let finished = tokio::time::timeout(config.duration + Duration::from_secs(60), async {
