@@ -1,18 +1,21 @@
-//! The soak driver: honest code flows and client_credentials grants beside a
-//! password-guessing attacker, all at once against one server for a bounded time, then a
-//! report. Exits non-zero on any 5xx or when fewer than 99% of the honest requests succeeded.
+//! The soak driver (benches/soak/run.sh starts the server and runs it): honest code flows
+//! and client_credentials grants, a password-guessing attacker and a flood of malformed
+//! requests, all at once against one server for a bounded time, then a report. Exits
+//! non-zero on any 5xx or when fewer than 99% of the honest requests succeeded.
 //!
 //! usage: soak BASE_URL SECONDS
-//! env:   HONEST_USERS (4), THINK_MS (100), CC_RATE (50), ATTACK_RATE (20)
+//! env:   HONEST_USERS (4), THINK_MS (100), CC_RATE (50), ATTACK_RATE (20), FLOOD_RATE (200)
 //!
 //! The server must trust the loopback proxy (`server.trusted_proxies = ["127.0.0.1/32"]`):
-//! every request names its sender in `X-Forwarded-For`, so the attacker (203.0.113.7) and
-//! the honest users (198.51.100.0/24) are different clients to it.
+//! every request names its sender in `X-Forwarded-For`, so the attacker (203.0.113.7), the
+//! flood (192.0.2.66) and the honest users (198.51.100.0/24) are different clients to it.
 
 mod attacker;
 mod browser;
+mod flood;
 mod honest;
 mod pace;
+mod raw;
 mod report;
 mod stats;
 
@@ -28,6 +31,7 @@ pub struct Config {
     pub think: Duration,
     pub cc_rate: u32,
     pub attack_rate: u32,
+    pub flood_rate: u32,
 }
 
 fn env_or(name: &str, default: u64) -> anyhow::Result<u64> {
@@ -58,6 +62,7 @@ impl Config {
             think: Duration::from_millis(env_or("THINK_MS", 100)?),
             cc_rate: rate("CC_RATE", 50)?,
             attack_rate: rate("ATTACK_RATE", 20)?,
+            flood_rate: rate("FLOOD_RATE", 200)?,
         })
     }
 }
@@ -101,6 +106,7 @@ async fn run(config: &Config) -> anyhow::Result<bool> {
     }
     tasks.spawn(honest::client_credentials(ctx.clone(), config.cc_rate));
     tasks.spawn(attacker::run(ctx.clone(), config.attack_rate));
+    tasks.spawn(flood::run(ctx.clone(), config.flood_rate));
     // Work in flight at the deadline finishes (every request has a 15 s timeout).
     let mut crashed = 0;
     let finished = tokio::time::timeout(config.duration + Duration::from_secs(60), async {

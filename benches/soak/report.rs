@@ -1,7 +1,6 @@
 //! The report printed at the end, and the gate: no 5xx to anyone (a 503 with Retry-After
-//! to the attacker is listed but allowed: shedding it is the point), at least 99% of the
-//! honest flows and of the client_credentials grants succeeded, and no wrong password
-//! signed in.
+//! to the attacker or the flood is listed but allowed: shedding them is the point), and at
+//! least 99% of the honest flows and of the client_credentials grants succeeded.
 
 use std::time::Duration;
 
@@ -15,13 +14,16 @@ const MIN_SUCCESS: f64 = 99.0;
 pub fn print(ctx: &Ctx, config: &Config, elapsed: Duration) -> bool {
     let stats = &ctx.stats;
     println!(
-        "soak: {:.0} s against {} — {} users, client_credentials {}/s, attacker {}/s from {}",
+        "soak: {:.0} s against {} — {} users, client_credentials {}/s, attacker {}/s from {}, \
+         malformed flood {}/s from {}",
         elapsed.as_secs_f64(),
         ctx.base,
         config.users,
         config.cc_rate,
         config.attack_rate,
         crate::attacker::ADDRESS,
+        config.flood_rate,
+        crate::flood::ADDRESS,
     );
     let flows = success_line(stats, "honest flows", "flow.attempted", "flow.succeeded");
     let cc = success_line(stats, "client_credentials", "cc.sent", "cc.succeeded");
@@ -32,6 +34,7 @@ pub fn print(ctx: &Ctx, config: &Config, elapsed: Duration) -> bool {
     let paced = [
         ("client_credentials", "cc", config.cc_rate),
         ("attacker", "attacker", config.attack_rate),
+        ("flood", "flood", config.flood_rate),
     ];
     sent(stats, config.duration, &paced);
     let (five_xx, shed) = statuses(stats);
@@ -45,7 +48,7 @@ pub fn print(ctx: &Ctx, config: &Config, elapsed: Duration) -> bool {
     if signed_in > 0 {
         failed.push(format!("{signed_in} wrong passwords signed in"));
     }
-    println!("5xx: {five_xx} (+ {shed} 503 with Retry-After to the attacker)");
+    println!("5xx: {five_xx} (+ {shed} 503 with Retry-After to the attacker or the flood)");
     match failed.is_empty() {
         true => println!("PASS"),
         false => println!("FAIL: {}", failed.join(", ")),
@@ -166,5 +169,27 @@ fn statuses(stats: &Stats) -> (u64, u64) {
         failing += t.five_xx() - allowed;
         shed += allowed;
     }
+    flood_shapes(stats);
+    for (what, n) in stats.events_under("flood.5xx.").iter().take(10) {
+        println!("  flood 5xx ×{n}: {what}");
+    }
     (failing, shed)
+}
+
+/// The flood's answers by shape: `random path: 404 ×120, 405 ×3`.
+fn flood_shapes(stats: &Stats) {
+    let mut shapes: Vec<(String, Vec<String>)> = Vec::new();
+    for (key, n) in stats.events_under("flood.shape.") {
+        let Some((shape, answer)) = key.rsplit_once(": ") else {
+            continue;
+        };
+        let entry = format!("{answer} ×{n}");
+        match shapes.last_mut() {
+            Some((last, answers)) if last == shape => answers.push(entry),
+            _ => shapes.push((shape.to_owned(), vec![entry])),
+        }
+    }
+    for (shape, answers) in shapes {
+        println!("    {shape:<26} {}", answers.join(", "));
+    }
 }
