@@ -65,7 +65,8 @@ case "$BACKEND" in
     ;;
   postgres)
     db="gatehouse_soak_$$"
-    psql -q "$PG_ADMIN" -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
+    PGOPTIONS=--client-min-messages=warning \
+      psql -q "$PG_ADMIN" -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
     prefix="gatehouse-soak-$$:"
     export GATEHOUSE__DATABASE__URL="${PG_ADMIN%/*}/$db"
     export GATEHOUSE__REDIS__URL="$REDIS_URL" GATEHOUSE__REDIS__KEY_PREFIX="$prefix"
