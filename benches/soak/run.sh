@@ -76,7 +76,7 @@ case "$BACKEND" in
   *) echo "BACKEND must be embedded or postgres" >&2; exit 2 ;;
 esac
 
-rss_mb() { awk '/^VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$server_pid/status"; }
+rss_mb() { awk '/^VmRSS/ {printf "%.1f\n", $2 / 1024}' "/proc/$server_pid/status"; }
 hwm_mb() { awk '/^VmHWM/ {printf "%.1f", $2 / 1024}' "/proc/$server_pid/status"; }
 
 log="$work/server.log"
