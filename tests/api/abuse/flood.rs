@@ -169,3 +169,26 @@ async fn malformed_requests_get_4xx_and_spend_nothing(backend: Backend) {
     let exchanged = exchange_code(&app, SPA, &code, &verifier).await;
     assert_eq!(exchanged.status(), 200, "an honest flow still succeeds");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repeated_authorization_header_is_refused_not_picked() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let good = format!(
+        "Basic {}",
+        base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            format!("{WEB}:{WEB_SECRET}")
+        )
+    );
+
+    let answer = reqwest::Client::new()
+        .post(app.url("/token"))
+        .header("authorization", good)
+        .header("authorization", "Basic bm9ib2R5Om5vdGhpbmc=")
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(json_error(answer).await, (400, "invalid_request".into()));
+}
