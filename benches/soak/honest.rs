@@ -35,8 +35,8 @@ pub const WEB: Client = Client {
 
 /// The address of user `user`'s `flow`-th sign-in, out of 198.51.100.10–249. Each flow is
 /// another person's browser: one address signing in over and over would be a real user's
-/// pattern no more than the attacker's, and would meet the server's per-address budget of
-/// pending requests (100 per 10 minutes) within a minute.
+/// pattern no more than the attacker's, and would meet the server's per-address limits on
+/// sign-in pages and attempts (600 per 10 minutes each) within minutes.
 fn address(user: usize, users: usize, flow: u64) -> String {
     let slot = (flow * users as u64 + user as u64) % 240;
     format!("198.51.100.{}", 10 + slot)
