@@ -77,7 +77,12 @@ impl Parts {
         let notifier = Notifier::new(keys.clone(), issuer.clone(), clock.clone())?;
         let user_status = UserStatus::start(&db, sqlite_file.as_deref(), clock.clone())?;
         let clients = Arc::new(ClientCache::new(Duration::from_secs(10), clock.clone()));
-        let audit = Audit::start(db.clone(), clock.clone(), &settings.audit);
+        let audit = Audit::start(
+            db.clone(),
+            sqlite_file.as_deref(),
+            clock.clone(),
+            &settings.audit,
+        )?;
         let limiter = Limiter::new(store.clone(), clock.clone());
         let throttle = Throttle::new(limiter.clone(), &settings.limits, audit.clone());
         let lockout = Lockout::new(limiter, store.clone(), clock.clone(), &settings.lockout);

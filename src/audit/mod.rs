@@ -9,6 +9,7 @@
 mod store;
 mod writer;
 
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -111,15 +112,22 @@ pub struct Audit {
 }
 
 impl Audit {
-    /// Starts the writer and the purge task on the current runtime.
-    pub fn start(db: DatabaseConnection, clock: SharedClock, settings: &AuditSettings) -> Self {
+    /// Starts the writer and the purge task on the current runtime; on a SQLite file the
+    /// writer has a connection of its own to it.
+    pub fn start(
+        db: DatabaseConnection,
+        sqlite_file: Option<&Path>,
+        clock: SharedClock,
+        settings: &AuditSettings,
+    ) -> anyhow::Result<Self> {
         let (queue, rows) = mpsc::channel(settings.queue.max(1));
-        writer::spawn(db, rows, clock.clone(), settings.retention_days);
-        Self {
+        let retention = (clock.clone(), settings.retention_days);
+        writer::spawn(db, sqlite_file, rows, retention)?;
+        Ok(Self {
             queue,
             dropped: Arc::default(),
             clock,
-        }
+        })
     }
 
     /// Records `event`, never waiting: when the queue is full the event is dropped, counted

@@ -1,6 +1,9 @@
 //! The SQL of the audit log.
 
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Statement,
+};
 
 use crate::clock::UnixTime;
 use crate::database::DbContext;
@@ -9,8 +12,27 @@ use crate::entities::audit_events::{self, Entity as AuditEvents};
 /// A recorded event as pages and the admin API show it.
 pub type Recorded = audit_events::Model;
 
+/// PostgreSQL takes a batch as one JSON parameter: the statement's text never changes, so it
+/// is prepared once, and the server does the unpacking. Building a multi-row `VALUES` with a
+/// parameter per field cost the token path several percent at thousands of events a second.
+const INSERT_JSON: &str = "INSERT INTO audit_events \
+    SELECT * FROM json_populate_recordset(NULL::audit_events, $1::json)";
+
+const INSERT_ONE: &str = "INSERT INTO audit_events \
+    (id, at, kind, user_id, client_id, ip, user_agent, request_id, detail) \
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+
 pub async fn insert(db: &DatabaseConnection, rows: Vec<audit_events::Model>) -> anyhow::Result<()> {
     if rows.is_empty() {
+        return Ok(());
+    }
+    if db.get_database_backend() == DatabaseBackend::Postgres {
+        let batch = serde_json::to_string(&rows)?;
+        let stmt =
+            Statement::from_sql_and_values(DatabaseBackend::Postgres, INSERT_JSON, [batch.into()]);
+        db.execute_raw(stmt)
+            .await
+            .db_context("inserting audit events")?;
         return Ok(());
     }
     let models = rows.into_iter().map(audit_events::ActiveModel::from);
@@ -19,6 +41,32 @@ pub async fn insert(db: &DatabaseConnection, rows: Vec<audit_events::Model>) -> 
         .await
         .db_context("inserting audit events")?;
     Ok(())
+}
+
+/// A batch in one transaction on the SQLite file's own connection, with one prepared
+/// statement: no SQL to build and no worker-thread hop per batch.
+pub fn insert_in_place(
+    conn: &mut rusqlite::Connection,
+    rows: &[audit_events::Model],
+) -> rusqlite::Result<()> {
+    let txn = conn.transaction()?;
+    {
+        let mut insert = txn.prepare_cached(INSERT_ONE)?;
+        for r in rows {
+            insert.execute(rusqlite::params![
+                r.id,
+                r.at,
+                r.kind,
+                r.user_id,
+                r.client_id,
+                r.ip,
+                r.user_agent,
+                r.request_id,
+                r.detail
+            ])?;
+        }
+    }
+    txn.commit()
 }
 
 pub async fn purge_before(db: &DatabaseConnection, before: UnixTime) -> anyhow::Result<u64> {

@@ -1,6 +1,7 @@
 //! The audit writer: drains the queue in batches (one multi-row insert each) and purges
 //! events past their retention once an hour.
 
+use std::path::Path;
 use std::time::Duration;
 
 use sea_orm::DatabaseConnection;
@@ -9,6 +10,7 @@ use tokio::sync::mpsc;
 
 use super::{Event, Origin, store};
 use crate::clock::{SharedClock, UnixTime};
+use crate::database::sqlite_in_place;
 use crate::entities::audit_events;
 
 /// The most rows one insert carries (well under SQLite's 32,766 bound variables).
@@ -34,14 +36,46 @@ impl Row {
     }
 }
 
+/// Starts the writer (on a thread of its own with its own connection for a SQLite file,
+/// as a task on the pool otherwise) and the purge task.
 pub fn spawn(
     db: DatabaseConnection,
+    sqlite_file: Option<&Path>,
     rows: mpsc::Receiver<Row>,
-    clock: SharedClock,
-    retention_days: u32,
-) {
-    tokio::spawn(write(db.clone(), rows));
+    (clock, retention_days): (SharedClock, u32),
+) -> anyhow::Result<()> {
+    match sqlite_file {
+        Some(path) => {
+            let conn = sqlite_in_place(path)?;
+            std::thread::Builder::new()
+                .name("gatehouse-audit".into())
+                .spawn(move || write_in_place(conn, rows))?;
+        }
+        None => {
+            tokio::spawn(write(db.clone(), rows));
+        }
+    }
     tokio::spawn(purge(db, clock, retention_days));
+    Ok(())
+}
+
+/// The SQLite writer: blocks for the first row of a batch, takes what else is queued.
+fn write_in_place(mut conn: rusqlite::Connection, mut rows: mpsc::Receiver<Row>) {
+    while let Some(Row(first)) = rows.blocking_recv() {
+        let mut batch = vec![first];
+        while batch.len() < BATCH {
+            match rows.try_recv() {
+                Ok(Row(model)) => batch.push(model),
+                Err(_) => break,
+            }
+        }
+        if let Err(first) = store::insert_in_place(&mut conn, &batch) {
+            std::thread::sleep(Duration::from_secs(1));
+            if let Err(e) = store::insert_in_place(&mut conn, &batch) {
+                tracing::error!(error = %e, first = %first, "audit events lost");
+            }
+        }
+    }
 }
 
 /// Writes until every sender is gone. A failed batch is retried once after a pause (a

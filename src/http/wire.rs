@@ -16,7 +16,9 @@ pub fn basic_credentials(req: &HttpRequest) -> Result<Option<(String, String)>, 
     // RFC 9110 §5.3: Authorization is not a list; two of them make the request malformed,
     // and neither may be picked over the other.
     if req.headers().get_all("authorization").nth(1).is_some() {
-        return Err(Error::invalid_request("the Authorization header is repeated"));
+        return Err(Error::invalid_request(
+            "the Authorization header is repeated",
+        ));
     }
     let malformed = || Error::invalid_client("malformed Basic credentials", true);
     let value = header.to_str().map_err(|_| malformed())?;
