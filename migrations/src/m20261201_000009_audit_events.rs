@@ -29,10 +29,13 @@ impl MigrationTrait for Migration {
             .create_table(
                 Table::create()
                     .table(AuditEvents::Table)
+                    // An integer key: rows append in key order (a random text key would
+                    // scatter every insert across a B-tree of its own).
                     .col(
                         ColumnDef::new(AuditEvents::Id)
-                            .string()
+                            .big_integer()
                             .not_null()
+                            .auto_increment()
                             .primary_key(),
                     )
                     .col(ColumnDef::new(AuditEvents::At).big_integer().not_null())

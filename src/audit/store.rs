@@ -16,11 +16,13 @@ pub type Recorded = audit_events::Model;
 /// is prepared once, and the server does the unpacking. Building a multi-row `VALUES` with a
 /// parameter per field cost the token path several percent at thousands of events a second.
 const INSERT_JSON: &str = "INSERT INTO audit_events \
-    SELECT * FROM json_populate_recordset(NULL::audit_events, $1::json)";
+    (at, kind, user_id, client_id, ip, user_agent, request_id, detail) \
+    SELECT at, kind, user_id, client_id, ip, user_agent, request_id, detail \
+    FROM json_populate_recordset(NULL::audit_events, $1::json)";
 
 const INSERT_ONE: &str = "INSERT INTO audit_events \
-    (id, at, kind, user_id, client_id, ip, user_agent, request_id, detail) \
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+    (at, kind, user_id, client_id, ip, user_agent, request_id, detail) \
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
 
 pub async fn insert(db: &DatabaseConnection, rows: Vec<audit_events::Model>) -> anyhow::Result<()> {
     if rows.is_empty() {
@@ -35,7 +37,10 @@ pub async fn insert(db: &DatabaseConnection, rows: Vec<audit_events::Model>) -> 
             .db_context("inserting audit events")?;
         return Ok(());
     }
-    let models = rows.into_iter().map(audit_events::ActiveModel::from);
+    let models = rows.into_iter().map(|row| audit_events::ActiveModel {
+        id: sea_orm::ActiveValue::NotSet,
+        ..row.into()
+    });
     AuditEvents::insert_many(models)
         .exec(db)
         .await
@@ -54,7 +59,6 @@ pub fn insert_in_place(
         let mut insert = txn.prepare_cached(INSERT_ONE)?;
         for r in rows {
             insert.execute(rusqlite::params![
-                r.id,
                 r.at,
                 r.kind,
                 r.user_id,

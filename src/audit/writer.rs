@@ -13,8 +13,12 @@ use crate::clock::{SharedClock, UnixTime};
 use crate::database::sqlite_in_place;
 use crate::entities::audit_events;
 
-/// The most rows one insert carries (well under SQLite's 32,766 bound variables).
+/// The most rows one insert carries.
 const BATCH: usize = 500;
+/// How long a batch gathers after its first event: at thousands of events a second, one
+/// commit per batch instead of one per few events. Events are in the log stream at once;
+/// only their rows wait (and a crash loses at most this much of them).
+const GATHER: Duration = Duration::from_millis(200);
 const PURGE_EVERY: Duration = Duration::from_secs(60 * 60);
 
 /// A queued event, ready to insert.
@@ -23,7 +27,7 @@ pub struct Row(audit_events::Model);
 impl Row {
     pub fn new(origin: &Origin, event: Event, at: UnixTime) -> Self {
         Self(audit_events::Model {
-            id: uuid::Uuid::new_v4().to_string(),
+            id: 0,
             at: at.millis(),
             kind: event.kind.as_str().to_owned(),
             user_id: event.user_id,
@@ -63,6 +67,7 @@ pub fn spawn(
 fn write_in_place(mut conn: rusqlite::Connection, mut rows: mpsc::Receiver<Row>) {
     while let Some(Row(first)) = rows.blocking_recv() {
         let mut batch = vec![first];
+        std::thread::sleep(GATHER);
         while batch.len() < BATCH {
             match rows.try_recv() {
                 Ok(Row(model)) => batch.push(model),
@@ -83,6 +88,13 @@ fn write_in_place(mut conn: rusqlite::Connection, mut rows: mpsc::Receiver<Row>)
 async fn write(db: DatabaseConnection, mut rows: mpsc::Receiver<Row>) {
     let mut batch = Vec::with_capacity(BATCH);
     while rows.recv_many(&mut batch, BATCH).await > 0 {
+        tokio::time::sleep(GATHER).await;
+        while batch.len() < BATCH {
+            match rows.try_recv() {
+                Ok(row) => batch.push(row),
+                Err(_) => break,
+            }
+        }
         let models: Vec<_> = batch.drain(..).map(|Row(model)| model).collect();
         if let Err(first) = store::insert(&db, models.clone()).await {
             tokio::time::sleep(Duration::from_secs(1)).await;

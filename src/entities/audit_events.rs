@@ -3,8 +3,9 @@ use sea_orm::entity::prelude::*;
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
 #[sea_orm(table_name = "audit_events")]
 pub struct Model {
-    #[sea_orm(primary_key, auto_increment = false)]
-    pub id: String,
+    /// Assigned by the database; 0 in a row not yet written.
+    #[sea_orm(primary_key)]
+    pub id: i64,
     /// Unix milliseconds.
     pub at: i64,
     pub kind: String,
