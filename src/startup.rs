@@ -85,7 +85,8 @@ impl Parts {
         )?;
         let limiter = Limiter::new(store.clone(), clock.clone());
         let throttle = Throttle::new(limiter.clone(), &settings.limits, audit.clone());
-        let lockout = Lockout::new(limiter, store.clone(), clock.clone(), &settings.lockout);
+        let parts = (limiter, store.clone(), clock.clone());
+        let lockout = Lockout::new(parts, &settings.lockout, keys.form_key());
         Ok(Self {
             settings,
             issuer,

@@ -7,11 +7,13 @@ use serde::Deserialize;
 
 use super::cookies::{CookiePolicy, with_cookie};
 use super::error::PageError;
-use super::extract::{BrowserBinding, Caller, CsrfForm, CsrfProtected, CurrentUser, SessionCookie};
+use super::extract::{
+    BrowserBinding, Caller, CsrfForm, CsrfProtected, CurrentUser, DeviceCookie, SessionCookie,
+};
 use super::reply;
 use super::views::{self, AccountLoginPage, ActivityRow, SessionRow, SessionsPage};
 use crate::accounts::Credentials;
-use crate::oidc::session::SignOn;
+use crate::oidc::session::{PasswordBrowser, SignOn};
 use crate::paths;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -51,8 +53,7 @@ impl CsrfProtected for LoginForm {
 #[tracing::instrument(skip_all)]
 async fn login_submit(
     CsrfForm { form, binding }: CsrfForm<LoginForm>,
-    session: SessionCookie,
-    caller: Caller,
+    (session, device, caller): (SessionCookie, DeviceCookie, Caller),
     sign_on: web::Data<SignOn>,
     policy: web::Data<CookiePolicy>,
 ) -> Result<HttpResponse, PageError> {
@@ -60,14 +61,19 @@ async fn login_submit(
         email: form.email.clone(),
         password: SecretString::from(form.password),
     };
+    let browser = PasswordBrowser {
+        session: session.0.as_deref(),
+        device_token: device.0.as_deref(),
+    };
     let signed_in = sign_on
-        .sign_in_with_password(session.0.as_deref(), &credentials, &caller.0)
+        .sign_in_with_password(browser, &credentials, &caller.0)
         .await?;
     Ok(match signed_in {
-        Some((cookie, _)) => with_cookie(
-            reply::see_other(paths::ACCOUNT_SESSIONS),
-            &policy.session(cookie),
-        ),
+        Some(done) => {
+            let response = reply::see_other(paths::ACCOUNT_SESSIONS);
+            let response = with_cookie(response, &policy.session(done.cookie));
+            with_cookie(response, &policy.device(done.device_token))
+        }
         None => login_form(&binding.csrf, &form.email, Some("Wrong email or password.")),
     })
 }

@@ -14,11 +14,14 @@ type Hmac = hmac::Hmac<sha2::Sha256>;
 
 /// How long a binding cookie lives: longer than any pending request (15 minutes).
 const BINDING_TTL_SECS: i64 = 86_400;
+/// How long a browser is remembered as one its user signed in from (`limits::lockout`).
+const DEVICE_TTL_SECS: i64 = 365 * 86_400;
 
 #[derive(Clone)]
 pub struct CookiePolicy {
     pub session_name: String,
     pub binding_name: String,
+    pub device_name: String,
     secure: bool,
     same_site: SameSite,
     session_ttl_secs: i64,
@@ -54,6 +57,7 @@ impl CookiePolicy {
         Self {
             session_name: format!("{prefix}{name}"),
             binding_name: format!("{prefix}{name}_csrf"),
+            device_name: format!("{prefix}{name}_device"),
             secure,
             same_site,
             session_ttl_secs: settings.sessions.ttl_secs,
@@ -97,6 +101,11 @@ impl CookiePolicy {
     /// Deletes the session cookie in the browser.
     pub fn session_removal(&self) -> Cookie<'static> {
         self.build(&self.session_name, String::new(), 0)
+    }
+
+    /// The device token of a browser that signed in (its failures lock only itself).
+    pub fn device(&self, value: String) -> Cookie<'static> {
+        self.build(&self.device_name, value, DEVICE_TTL_SECS)
     }
 
     pub fn binding(&self, value: String) -> Cookie<'static> {

@@ -80,6 +80,22 @@ impl FromRequest for SessionCookie {
     }
 }
 
+/// The device-token cookie's value, if the browser sent one (`limits::lockout`).
+pub struct DeviceCookie(pub Option<String>);
+
+impl FromRequest for DeviceCookie {
+    type Error = actix_web::Error;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(
+            registered::<CookiePolicy>(req)
+                .map(|policy| Self(wire::cookie(req, &policy.device_name)))
+                .map_err(Into::into),
+        )
+    }
+}
+
 /// The browser as the sign-in pipeline sees it: binding value and session cookie.
 pub struct BrowserState {
     pub binding: BrowserBinding,

@@ -7,7 +7,9 @@ use serde::Deserialize;
 
 use super::cookies::{CookiePolicy, with_cookie};
 use super::error::PageError;
-use super::extract::{BrowserBinding, Caller, CsrfForm, CsrfProtected, MaybeUser, SessionCookie};
+use super::extract::{
+    BrowserBinding, Caller, CsrfForm, CsrfProtected, DeviceCookie, MaybeUser, SessionCookie,
+};
 use super::reply;
 use super::views::{self, ConsentPage, LoginPage};
 use crate::accounts::Credentials;
@@ -87,8 +89,7 @@ impl CsrfProtected for LoginForm {
 #[tracing::instrument(skip_all)]
 async fn login_submit(
     CsrfForm { form, binding }: CsrfForm<LoginForm>,
-    session: SessionCookie,
-    caller: Caller,
+    (session, device, caller): (SessionCookie, DeviceCookie, Caller),
     pipeline: web::Data<LoginPipeline>,
     (policy, issuer): (web::Data<CookiePolicy>, web::Data<Issuer>),
 ) -> Result<HttpResponse, PageError> {
@@ -102,7 +103,7 @@ async fn login_submit(
         password: SecretString::from(form.password),
     };
     match pipeline
-        .password(&form.request, browser, &credentials)
+        .password(&form.request, browser, &credentials, device.0.as_deref())
         .await?
     {
         PasswordStep::Retry(pending) => Ok(render_login(
@@ -112,10 +113,14 @@ async fn login_submit(
             &form.email,
             Some("Wrong email or password."),
         )),
-        PasswordStep::SignedIn { cookie, next } => Ok(with_cookie(
-            reply::step(&issuer, next)?,
-            &policy.session(cookie),
-        )),
+        PasswordStep::SignedIn {
+            cookie,
+            device_token,
+            next,
+        } => {
+            let response = with_cookie(reply::step(&issuer, next)?, &policy.session(cookie));
+            Ok(with_cookie(response, &policy.device(device_token)))
+        }
         PasswordStep::Expired => Err(PageError::Expired),
     }
 }

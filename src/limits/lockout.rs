@@ -5,10 +5,15 @@
 //! owner's signed-in sessions go on. Accounts are named by a digest of the email as typed
 //! (normalised), so an unknown email locks exactly like a known one and nothing tells them
 //! apart.
+//!
+//! A browser that has signed in to the account before carries a device token for it (OWASP's
+//! "device cookies"): its failures count, and lock, on their own, so an attacker elsewhere
+//! who locks the account does not lock its owner's browsers out.
 
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
 
 use super::window::{Verdict, Window};
 use super::{Limiter, Rule};
@@ -29,6 +34,8 @@ pub struct Lockout {
     enabled: bool,
     delay: Duration,
     max_delay: Duration,
+    /// Keys device tokens (HMAC-SHA-256): only we can make one for an account.
+    device_key: [u8; 32],
 }
 
 /// The account's current lock: until when, and how many locks in a row it has had.
@@ -55,7 +62,11 @@ fn key(account: &str) -> String {
 }
 
 impl Lockout {
-    pub fn new(limiter: Limiter, store: Store, clock: SharedClock, s: &LockoutSettings) -> Self {
+    pub fn new(
+        (limiter, store, clock): (Limiter, Store, SharedClock),
+        s: &LockoutSettings,
+        device_key: [u8; 32],
+    ) -> Self {
         let failures = Rule {
             name: "account-fail",
             // The `failures`-th failure is the one over the limit.
@@ -72,7 +83,42 @@ impl Lockout {
             enabled: s.failures > 0,
             delay: Duration::from_secs(s.delay_secs.max(1)),
             max_delay: Duration::from_secs(s.max_delay_secs.max(s.delay_secs).max(1)),
+            device_key,
         }
+    }
+
+    /// What failures of this attempt count against: the account, or for a browser whose
+    /// device token is one we made for this account, that browser's own share of it.
+    pub fn subject(&self, account: &str, device_token: Option<&str>) -> String {
+        let known = device_token.and_then(|token| {
+            let (nonce, _) = token.split_once('.')?;
+            let expected = self.device_token_with(account, nonce);
+            bool::from(expected.as_bytes().ct_eq(token.as_bytes())).then_some(nonce)
+        });
+        match known {
+            Some(nonce) => format!("{account}.{nonce}"),
+            None => account.to_owned(),
+        }
+    }
+
+    /// A new device token for a browser that just signed in to `account`.
+    pub fn device_token(&self, account: &str) -> String {
+        self.device_token_with(account, &random::token())
+    }
+
+    fn device_token_with(&self, account: &str, nonce: &str) -> String {
+        use base64::Engine;
+        use hmac::Mac;
+        // HMAC takes a key of any length, so this never fails.
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&self.device_key)
+            .unwrap_or_else(|_| unreachable!());
+        mac.update(b"known-device:");
+        mac.update(account.as_bytes());
+        mac.update(b":");
+        mac.update(nonce.as_bytes());
+        let tag =
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
+        format!("{nonce}.{tag}")
     }
 
     /// Whether `account` refuses passwords now.

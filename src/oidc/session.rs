@@ -17,6 +17,22 @@ use crate::oauth::{Error, refresh};
 use crate::sessions::{self, Device, LoginContext, Session};
 use crate::store::Store;
 
+/// What a password sign-in knows of the browser: its session cookie (a session to continue)
+/// and its device token (see `limits::lockout`), if it sent them.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PasswordBrowser<'a> {
+    pub session: Option<&'a str>,
+    pub device_token: Option<&'a str>,
+}
+
+/// A successful password sign-in: the session cookie's value, the user, and a device token
+/// for the browser to keep.
+pub struct PasswordSignIn {
+    pub cookie: String,
+    pub user: User,
+    pub device_token: String,
+}
+
 /// Why a session ends, as the audit log records it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EndReason {
@@ -91,12 +107,13 @@ impl SignOn {
     /// its attempts or failures.
     pub async fn sign_in_with_password(
         &self,
-        previous_cookie: Option<&str>,
+        browser: PasswordBrowser<'_>,
         credentials: &Credentials,
         origin: &Origin,
-    ) -> Result<Option<(String, User)>, Error> {
+    ) -> Result<Option<PasswordSignIn>, Error> {
         self.throttle.sign_in_attempt(origin).await?;
-        let account = lockout::account_of(&credentials.lookup());
+        let email = lockout::account_of(&credentials.lookup());
+        let account = self.lockout.subject(&email, browser.device_token);
         let check = match self.lockout.is_locked(&account).await? {
             true => Check::Refuse,
             false => Check::Verify,
@@ -110,10 +127,14 @@ impl SignOn {
             }
         };
         self.lockout.succeeded(&account).await?;
-        let cookie = self.sign_in(previous_cookie, &user.id, origin).await?;
+        let cookie = self.sign_in(browser.session, &user.id, origin).await?;
         let event = Event::new(Kind::LoginSucceeded).user(&user.id);
         self.audit.record(origin, event.with("method", "password"));
-        Ok(Some((cookie, user)))
+        Ok(Some(PasswordSignIn {
+            cookie,
+            user,
+            device_token: self.lockout.device_token(&email),
+        }))
     }
 
     /// Accounts for a refused password: the address's failures, the account's lockout

@@ -50,6 +50,17 @@ async fn twenty_wrong_passwords_lock_the_account_but_not_its_sessions(backend: B
         200,
         "the owner's session goes on"
     );
+    let known_device = account_sign_in(&app, &owner, USER_EMAIL, PASSWORD_OF_USER).await;
+    assert!(
+        known_device.signed_in(),
+        "a browser the owner signed in from before is not locked out"
+    );
+    let forged = with_device_cookie(&app, "AAAA.BBBB");
+    let guess = account_sign_in(&app, &forged, USER_EMAIL, PASSWORD_OF_USER).await;
+    assert!(
+        guess.body.contains("Wrong email or password."),
+        "a forged device token counts for nothing"
+    );
 
     // The first lock lasts delay_secs (60 s by default).
     app.advance_clock(Duration::from_secs(61));
@@ -159,4 +170,43 @@ async fn two_instances_share_the_limits_over_redis() {
             "six failures over two instances are six"
         );
     }
+}
+
+/// Signs in on the account pages (`/account/login`), as a returning user does.
+async fn account_sign_in(
+    app: &TestApp,
+    browser: &reqwest::Client,
+    email: &str,
+    password: &str,
+) -> Answer {
+    let page = browser.get(app.url("/account/login")).send().await.unwrap();
+    let csrf = hidden_field(&page.text().await.unwrap(), "csrf").unwrap();
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("email", email),
+        ("password", password),
+    ];
+    let answer = browser
+        .post(app.url("/account/login"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    Answer {
+        status: answer.status().as_u16(),
+        retry_after: None,
+        body: answer.text().await.unwrap(),
+    }
+}
+
+/// A browser holding a device-token cookie of its own making.
+fn with_device_cookie(app: &TestApp, value: &str) -> reqwest::Client {
+    let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+    let cookie = format!("gatehouse_session_device={value}; Path=/");
+    jar.add_cookie_str(&cookie, &app.url("/").parse().unwrap());
+    reqwest::Client::builder()
+        .cookie_provider(jar)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
 }
