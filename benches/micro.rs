@@ -32,6 +32,7 @@ fn jwt(c: &mut Criterion) {
         auth_time: Some(1),
         sid: Some("sid"),
         ttl: 600,
+        roles: None,
     };
     c.bench_function("access_token_sign_rs256", |b| {
         b.iter(|| {
@@ -59,6 +60,7 @@ fn jwt(c: &mut Criterion) {
         at_hash: at_hash(&token),
         sid: "sid",
         amr: &amr,
+        roles: None,
     };
     c.bench_function("id_token_claims_assembly", |b| {
         b.iter(|| {

@@ -66,8 +66,23 @@ pub async fn find_by_id(db: &DatabaseConnection, id: &str) -> anyhow::Result<Opt
 }
 
 async fn with_roles(db: &DatabaseConnection, row: users::Model) -> anyhow::Result<User> {
+    let roles = roles_of(db, &row.id).await?;
+    Ok(User {
+        id: row.id,
+        email: row.email,
+        name: row.name,
+        email_verified: row.email_verified,
+        disabled: row.disabled,
+        roles,
+        updated_at: row.updated_at,
+    })
+}
+
+/// The names of the user's roles, sorted: read when a token with the `roles` scope is
+/// minted, so a role taken away is gone from the next token.
+pub async fn roles_of(db: &DatabaseConnection, user_id: &str) -> anyhow::Result<Vec<String>> {
     let links = user_roles::Entity::find()
-        .filter(user_roles::Column::UserId.eq(row.id.as_str()))
+        .filter(user_roles::Column::UserId.eq(user_id))
         .all(db)
         .await
         .db_context("loading user roles")?;
@@ -81,15 +96,7 @@ async fn with_roles(db: &DatabaseConnection, row: users::Model) -> anyhow::Resul
         .map(|r| r.name)
         .collect();
     roles.sort();
-    Ok(User {
-        id: row.id,
-        email: row.email,
-        name: row.name,
-        email_verified: row.email_verified,
-        disabled: row.disabled,
-        roles,
-        updated_at: row.updated_at,
-    })
+    Ok(roles)
 }
 
 pub struct NewUser<'a> {

@@ -29,6 +29,9 @@ pub struct AccessClaims {
     pub auth_time: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub sid: Option<String>,
+    /// With the `roles` scope only: the user's role names.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub roles: Option<Vec<String>>,
 }
 
 /// `aud`: one value as a string, several as an array (RFC 7519 §4.1.3).
@@ -70,6 +73,9 @@ pub struct IdClaims<'a> {
     pub at_hash: String,
     pub sid: &'a str,
     pub amr: &'a [String],
+    /// With the `roles` scope only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub roles: Option<&'a [String]>,
 }
 
 /// The token response body (RFC 6749 §5.1, OIDC Core §3.1.3.3).
@@ -101,6 +107,8 @@ pub struct AccessSubject<'a> {
     pub auth_time: Option<i64>,
     pub sid: Option<&'a str>,
     pub ttl: i64,
+    /// The user's roles when the `roles` scope is granted.
+    pub roles: Option<&'a [String]>,
 }
 
 impl Minter<'_> {
@@ -125,6 +133,7 @@ impl Minter<'_> {
             scope: subject.scope.to_string(),
             auth_time: subject.auth_time,
             sid: subject.sid.map(str::to_owned),
+            roles: subject.roles.map(<[String]>::to_vec),
         };
         let token = self
             .keys

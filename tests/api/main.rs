@@ -19,6 +19,7 @@ mod negative;
 mod private_key_jwt;
 mod review;
 mod rewrap;
+mod roles;
 mod rp;
 mod shape;
 mod sso;

@@ -55,6 +55,7 @@ pub async fn grant(
         auth_time: None,
         sid: None,
         ttl,
+        roles: None,
     };
     let (access_token, _) =
         ctx.minter()

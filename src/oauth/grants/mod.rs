@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use sea_orm::DatabaseConnection;
 
-use crate::accounts::UserStatus;
+use crate::accounts::{self, UserStatus};
 use crate::audit::{Audit, Event, Kind, Origin};
 use crate::clients::{Client, GrantType};
 use crate::clock::{SharedClock, UnixTime};
@@ -190,6 +190,10 @@ impl Grants {
         at: UnixTime,
     ) -> Result<(TokenResponse, Vec<Write>), Error> {
         self.active_user(grant.user_id).await?;
+        let roles = match grant.scope.contains("roles") {
+            true => Some(accounts::store::roles_of(&self.db, grant.user_id).await?),
+            false => None,
+        };
         let ttl = self.access_ttl(client);
         let subject = AccessSubject {
             sub: grant.user_id,
@@ -199,10 +203,11 @@ impl Grants {
             auth_time: Some(grant.auth_time),
             sid: Some(grant.sid),
             ttl,
+            roles: roles.as_deref(),
         };
         let (access_token, _) = self.minter().access_token(&subject, &ids.jti, at.secs())?;
         let id_token = match grant.scope.contains("openid") {
-            true => Some(self.id_token(client, grant, &access_token, at)?),
+            true => Some(self.id_token(client, grant, (&access_token, roles.as_deref()), at)?),
             false => None,
         };
         let mut writes = Vec::new();
@@ -229,7 +234,7 @@ impl Grants {
         &self,
         client: &Client,
         grant: &UserGrant<'_>,
-        access_token: &str,
+        (access_token, roles): (&str, Option<&[String]>),
         at: UnixTime,
     ) -> anyhow::Result<String> {
         let now = at.secs();
@@ -245,6 +250,7 @@ impl Grants {
             at_hash: at_hash(access_token),
             sid: grant.sid,
             amr: grant.amr,
+            roles,
         };
         self.minter().id_token(&claims)
     }
