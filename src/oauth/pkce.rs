@@ -42,6 +42,9 @@ impl std::fmt::Debug for CodeVerifier {
     }
 }
 
+/// The length of base64url (unpadded) of a SHA-256 digest.
+const S256_CHALLENGE_LEN: usize = 43;
+
 /// Validates the challenge at the authorization endpoint; returns what to keep with the code.
 pub fn challenge(
     required: bool,
@@ -74,6 +77,13 @@ pub fn challenge(
     }
     if !well_formed(challenge) {
         return Err(Error::invalid_request("code_challenge is malformed"));
+    }
+    // §4.2: an S256 challenge is BASE64URL(SHA-256(verifier)), 43 characters; any other
+    // length could never match a verifier, so it is refused here rather than at /token.
+    if method == "S256" && challenge.len() != S256_CHALLENGE_LEN {
+        return Err(Error::invalid_request(
+            "an S256 code_challenge is 43 characters (RFC 7636 section 4.2)",
+        ));
     }
     let mut pkce = Pkce::required();
     if allow_plain {
@@ -124,6 +134,13 @@ mod tests {
     #[test]
     fn plain_needs_permission_and_missing_method_means_plain() {
         assert!(challenge(true, false, Some("plain"), Some(CHALLENGE)).is_err());
+        let one_too_long = format!("{CHALLENGE}A");
+        let refused = challenge(true, false, Some("S256"), Some(&one_too_long)).unwrap_err();
+        assert_eq!(
+            refused.code(),
+            "invalid_request",
+            "no verifier could match it"
+        );
         assert!(challenge(true, false, None, Some(CHALLENGE)).is_err());
         let stored = challenge(true, true, None, Some(VERIFIER)).unwrap();
         let verifier = CodeVerifier::parse(VERIFIER).unwrap();
@@ -221,7 +238,11 @@ mod tests {
             prop_assert_eq!(CodeVerifier::parse(&raw).is_ok(), well_formed(&raw));
             let stored = challenge(required, allow_plain, method.as_deref(), Some(&raw));
             match stored {
-                Ok(stored) => prop_assert!(stored.is_some() && well_formed(&raw)),
+                Ok(stored) => {
+                    prop_assert!(stored.is_some() && well_formed(&raw));
+                    let s256 = method.as_deref() == Some("S256");
+                    prop_assert!(!s256 || raw.len() == S256_CHALLENGE_LEN);
+                }
                 Err(e) => prop_assert_eq!(e.code(), "invalid_request"),
             }
             if let Ok(verifier) = CodeVerifier::parse(&raw) {
