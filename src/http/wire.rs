@@ -31,13 +31,16 @@ pub fn basic_credentials(req: &HttpRequest) -> Result<Option<(String, String)>, 
     let decoded = STANDARD.decode(encoded.trim()).map_err(|_| malformed())?;
     let decoded = String::from_utf8(decoded).map_err(|_| malformed())?;
     let (id, secret) = decoded.split_once(':').ok_or_else(malformed)?;
+    // Each is application/x-www-form-urlencoded (§2.3.1): `+` is a space, `%XX` a byte. A
+    // raw `&` or `=` a client failed to encode is kept, not taken for a separator.
     let unescape = |s: &str| {
-        url::form_urlencoded::parse(format!("v={s}").as_bytes())
-            .next()
-            .map(|(_, v)| v.into_owned())
-            .unwrap_or_default()
+        let spaced = s.replace('+', " ");
+        percent_encoding::percent_decode_str(&spaced)
+            .decode_utf8()
+            .map(|v| v.into_owned())
+            .map_err(|_| malformed())
     };
-    Ok(Some((unescape(id), unescape(secret))))
+    Ok(Some((unescape(id)?, unescape(secret)?)))
 }
 
 /// The bearer token of RFC 6750 §2.1, if sent.
@@ -80,4 +83,29 @@ pub fn client_ip(req: &HttpRequest, proxies: &TrustedProxies) -> String {
         .client_ip(peer, forwarded.as_deref(), x_forwarded_for.as_deref())
         .map(|ip| ip.to_string())
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::test::TestRequest;
+
+    use super::*;
+
+    fn basic(pair: &str) -> Result<Option<(String, String)>, Error> {
+        let value = format!("Basic {}", STANDARD.encode(pair));
+        basic_credentials(
+            &TestRequest::default()
+                .insert_header(("authorization", value))
+                .to_http_request(),
+        )
+    }
+
+    #[test]
+    fn basic_credentials_are_form_decoded_whole() {
+        let pair = |id: &str, secret: &str| Some((id.to_owned(), secret.to_owned()));
+        assert_eq!(basic("my%20app:a+b%2Bc").unwrap(), pair("my app", "a b+c"));
+        assert_eq!(basic("app:s&e=cret").unwrap(), pair("app", "s&e=cret"));
+        assert!(basic("app:%ff%fe").is_err(), "not UTF-8");
+        assert!(basic("no-colon").is_err());
+    }
 }
