@@ -133,8 +133,8 @@ impl Audit {
     /// Records `event`, never waiting: when the queue is full the event is dropped, counted
     /// ([`dropped`](Self::dropped)) and logged.
     pub fn record(&self, origin: &Origin, event: Event) {
-        emit(origin, &event);
         let row = writer::Row::new(origin, event, self.clock.now());
+        emit(&row);
         if self.queue.try_send(row).is_err() {
             let dropped = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
             tracing::warn!(dropped, "audit queue full; event dropped");
@@ -148,16 +148,16 @@ impl Audit {
 }
 
 /// The event as a structured tracing event (`target: "audit"`), for a JSON log shipper.
-fn emit(origin: &Origin, event: &Event) {
-    let detail = Value::Object(event.detail.clone());
+fn emit(row: &writer::Row) {
+    let event = &row.0;
     tracing::info!(
         target: "audit",
-        kind = event.kind.as_str(),
+        kind = %event.kind,
         user_id = event.user_id.as_deref(),
         client_id = event.client_id.as_deref(),
-        ip = %origin.ip,
-        request_id = %origin.request_id,
-        detail = %detail,
+        ip = %event.ip,
+        request_id = %event.request_id,
+        detail = %event.detail,
         "audit event"
     );
 }

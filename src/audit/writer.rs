@@ -21,8 +21,8 @@ const BATCH: usize = 500;
 const GATHER: Duration = Duration::from_millis(200);
 const PURGE_EVERY: Duration = Duration::from_secs(60 * 60);
 
-/// A queued event, ready to insert.
-pub struct Row(audit_events::Model);
+/// A queued event, ready to insert (its detail serialised once, for the row and the log).
+pub struct Row(pub(super) audit_events::Model);
 
 impl Row {
     pub fn new(origin: &Origin, event: Event, at: UnixTime) -> Self {

@@ -84,7 +84,8 @@ impl Limiter {
     /// Only what this instance remembers refusing: no store round trip, for paths that
     /// must not pay one per request (the token endpoint's success path).
     pub fn check_remembered(&self, rule: &Rule, subject: &str) -> Result<(), Limited> {
-        if rule.is_off() {
+        // The common case, and then not even the lookup key is built.
+        if rule.is_off() || self.refused.is_empty() {
             return Ok(());
         }
         self.remembered(&memo_key(rule, subject), self.clock.now())
