@@ -12,6 +12,7 @@ pub mod entities;
 pub mod http;
 pub mod keys;
 pub mod limits;
+pub mod mail;
 pub mod oauth;
 pub mod oidc;
 pub mod paths;

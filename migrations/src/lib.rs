@@ -11,6 +11,7 @@ mod m20261123_000006_sessions_and_client_keys;
 mod m20261123_000007_user_change_notices;
 mod m20261201_000008_client_policies;
 mod m20261201_000009_audit_events;
+mod m20261201_000010_mail_outbox;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000007_user_change_notices::Migration),
             Box::new(m20261201_000008_client_policies::Migration),
             Box::new(m20261201_000009_audit_events::Migration),
+            Box::new(m20261201_000010_mail_outbox::Migration),
         ]
     }
 }

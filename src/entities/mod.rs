@@ -3,6 +3,7 @@
 pub mod audit_events;
 pub mod clients;
 pub mod consents;
+pub mod mail_outbox;
 pub mod roles;
 pub mod signing_keys;
 pub mod user_roles;
