@@ -116,6 +116,8 @@ pub struct PasswordSettings {
     /// Verifications allowed to wait for a hashing thread; beyond that a sign-in is
     /// answered 503 at once. 0 means four per hashing thread.
     pub max_queued: usize,
+    /// The least zxcvbn score (0–4) a new password must reach (see `accounts::policy`).
+    pub min_strength: u8,
 }
 
 /// "`limit` requests per `window_secs`", per subject; a limit of 0 is no limit.
@@ -249,6 +251,9 @@ impl Settings {
             bail!(
                 "invalid configuration: passwords must be at least memory_kib = 19456, iterations = 2 (OWASP)"
             );
+        }
+        if self.passwords.min_strength > 4 {
+            bail!("invalid configuration: passwords.min_strength must be 0..=4 (a zxcvbn score)");
         }
         self.database.kind()?;
         if let Some(url) = &self.redis.url {

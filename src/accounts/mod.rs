@@ -1,6 +1,7 @@
 //! People who sign in: users, roles and their passwords.
 
 pub mod password;
+pub mod policy;
 pub mod status;
 pub mod store;
 
@@ -9,6 +10,7 @@ use sea_orm::DatabaseConnection;
 use secrecy::SecretString;
 
 pub use password::Passwords;
+pub use policy::PasswordPolicy;
 pub use status::UserStatus;
 
 /// What a sign-in attempt presents.
@@ -152,6 +154,7 @@ mod tests {
             parallelism: 1,
             max_concurrent: 1,
             max_queued: 0,
+            min_strength: 3,
         })
         .unwrap();
         let email = Email::parse("user@example.com").unwrap();

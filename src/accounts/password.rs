@@ -278,6 +278,7 @@ mod tests {
             parallelism: 1,
             max_concurrent: 1,
             max_queued: 0,
+            min_strength: 3,
         })
         .unwrap()
     }
@@ -322,6 +323,7 @@ mod tests {
             parallelism: 1,
             max_concurrent: 1,
             max_queued: 1,
+            min_strength: 3,
         })
         .unwrap();
         let secret = SecretString::from("x");
