@@ -37,6 +37,14 @@ pub enum Kind {
     RefreshReuseDetected,
     CodeReplayDetected,
     ClientAuthFailed,
+    UserRegistered,
+    EmailVerified,
+    VerificationSent,
+    PasswordResetRequested,
+    PasswordReset,
+    PasswordChanged,
+    ProfileUpdated,
+    ConsentRevoked,
 }
 
 impl Kind {
@@ -55,6 +63,14 @@ impl Kind {
             Self::RefreshReuseDetected => "refresh_reuse_detected",
             Self::CodeReplayDetected => "code_replay_detected",
             Self::ClientAuthFailed => "client_auth_failed",
+            Self::UserRegistered => "user_registered",
+            Self::EmailVerified => "email_verified",
+            Self::VerificationSent => "verification_sent",
+            Self::PasswordResetRequested => "password_reset_requested",
+            Self::PasswordReset => "password_reset",
+            Self::PasswordChanged => "password_changed",
+            Self::ProfileUpdated => "profile_updated",
+            Self::ConsentRevoked => "consent_revoked",
         }
     }
 }

@@ -153,6 +153,13 @@ pub fn describe_event(kind: &str, detail: &str) -> String {
         "token_refreshed" => "An application renewed its access".to_owned(),
         "token_revoked" => "An application's access was revoked".to_owned(),
         "refresh_reuse_detected" => "A reused token was refused and revoked".to_owned(),
+        "user_registered" => "Account created".to_owned(),
+        "email_verified" => "Email address verified".to_owned(),
+        "password_reset_requested" => "Password reset requested".to_owned(),
+        "password_reset" => "Password reset".to_owned(),
+        "password_changed" => "Password changed".to_owned(),
+        "profile_updated" => "Profile updated".to_owned(),
+        "consent_revoked" => "Removed an application's access".to_owned(),
         other => other.replace('_', " "),
     }
 }
