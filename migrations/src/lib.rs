@@ -12,6 +12,7 @@ mod m20261123_000007_user_change_notices;
 mod m20261201_000008_client_policies;
 mod m20261201_000009_audit_events;
 mod m20261201_000010_mail_outbox;
+mod m20261201_000011_account_tokens;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000008_client_policies::Migration),
             Box::new(m20261201_000009_audit_events::Migration),
             Box::new(m20261201_000010_mail_outbox::Migration),
+            Box::new(m20261201_000011_account_tokens::Migration),
         ]
     }
 }

@@ -108,6 +108,9 @@ pub struct Client {
     pub refresh_retry_grace_secs: Option<i64>,
     /// The resources (RFC 8707) this client may ask tokens for.
     pub allowed_resources: Vec<String>,
+    /// The client gets a code only for a user whose email is verified; others are asked to
+    /// verify it first (the request waits on the "verify your email" page).
+    pub require_verified_email: bool,
 }
 
 impl Client {
@@ -136,6 +139,7 @@ impl Client {
             introspect_any: false,
             refresh_retry_grace_secs: None,
             allowed_resources: vec![],
+            require_verified_email: false,
         }
     }
 

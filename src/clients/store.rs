@@ -48,6 +48,7 @@ fn from_row(row: clients::Model) -> anyhow::Result<Client> {
         introspect_any: row.introspect_any,
         refresh_retry_grace_secs: row.refresh_retry_grace_secs,
         allowed_resources: list(&row.allowed_resources)?,
+        require_verified_email: row.require_verified_email,
         id: row.id,
         name: row.name,
     })
@@ -82,6 +83,7 @@ pub async fn insert_if_absent(
         introspect_any: Set(client.introspect_any),
         refresh_retry_grace_secs: Set(client.refresh_retry_grace_secs),
         allowed_resources: Set(json(&client.allowed_resources)?),
+        require_verified_email: Set(client.require_verified_email),
         created_at: Set(now),
         updated_at: Set(now),
     };

@@ -1,5 +1,6 @@
 //! sea-orm entities, one per table. Rules live in the capability modules, not here.
 
+pub mod account_tokens;
 pub mod audit_events;
 pub mod clients;
 pub mod consents;
