@@ -1,7 +1,6 @@
 //! The one place that builds pools, stores and keys and mounts routes and middleware.
 
 use std::net::TcpListener;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -31,7 +30,7 @@ use crate::oidc::signin::LoginPipeline;
 use crate::oidc::userinfo::UserInfo;
 use crate::proxies::TrustedProxies;
 use crate::settings::{DatabaseKind, Issuer, Settings};
-use crate::store::{RedisStore, SqlStore, SqliteStore, Store};
+use crate::store::Store;
 use crate::telemetry::RequestSpan;
 use crate::{database, demo, http};
 
@@ -68,7 +67,8 @@ impl Parts {
             DatabaseKind::Sqlite => database::sqlite_file(settings.database.url.expose_secret())?,
             DatabaseKind::Postgres => None,
         };
-        let store = build_store(&settings, &db, sqlite_file.as_deref())?;
+        let wall_clock = clock::system();
+        let store = crate::store::build(&settings, &db, sqlite_file.as_deref(), wall_clock)?;
         let keys = Arc::new(KeyRing::load_or_create(&db, &settings, clock.now()).await?);
         let passwords = Passwords::new(&settings.passwords)?;
         if settings.demo.seed {
@@ -272,32 +272,6 @@ impl AppData {
             .app_data(self.revocation.clone())
             .app_data(self.userinfo.clone());
     }
-}
-
-/// Redis when `redis.url` is set, else the built-in table store in the same database: in
-/// place on a SQLite file, through the pool on PostgreSQL (or an in-memory SQLite). The
-/// store keeps time by the wall clock, as Redis does whatever the application's clock says:
-/// its TTLs reclaim storage, and the expiries the protocol depends on (codes, sessions)
-/// are checked against the application's clock by their owners.
-fn build_store(
-    settings: &Settings,
-    db: &DatabaseConnection,
-    sqlite_file: Option<&Path>,
-) -> anyhow::Result<Store> {
-    const PURGE_EVERY: Duration = Duration::from_secs(60);
-    if let Some(url) = &settings.redis.url {
-        return Ok(Arc::new(RedisStore::connect(&settings.redis, url)?));
-    }
-    if let Some(file) = sqlite_file {
-        return Ok(Arc::new(SqliteStore::open(
-            file,
-            PURGE_EVERY,
-            clock::system(),
-        )?));
-    }
-    let store = SqlStore::new(db.clone(), clock::system());
-    store.spawn_purger(PURGE_EVERY);
-    Ok(Arc::new(store))
 }
 
 impl Application {

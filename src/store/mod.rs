@@ -6,6 +6,7 @@ mod redis;
 mod sql;
 mod sqlite;
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -139,4 +140,27 @@ pub enum Write {
 
 fn ttl_millis(ttl: Duration) -> i64 {
     i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX).max(1)
+}
+
+/// Redis when `redis.url` is set, else the built-in table store in the same database: in
+/// place on a SQLite file, through the pool on PostgreSQL (or an in-memory SQLite). The
+/// store keeps time by the wall clock, as Redis does whatever the application's clock says:
+/// its TTLs reclaim storage, and the expiries the protocol depends on (codes, sessions)
+/// are checked against the application's clock by their owners.
+pub fn build(
+    settings: &crate::settings::Settings,
+    db: &sea_orm::DatabaseConnection,
+    sqlite_file: Option<&Path>,
+    wall_clock: crate::clock::SharedClock,
+) -> anyhow::Result<Store> {
+    const PURGE_EVERY: Duration = Duration::from_secs(60);
+    if let Some(url) = &settings.redis.url {
+        return Ok(Arc::new(RedisStore::connect(&settings.redis, url)?));
+    }
+    if let Some(file) = sqlite_file {
+        return Ok(Arc::new(SqliteStore::open(file, PURGE_EVERY, wall_clock)?));
+    }
+    let store = SqlStore::new(db.clone(), wall_clock);
+    store.spawn_purger(PURGE_EVERY);
+    Ok(Arc::new(store))
 }
