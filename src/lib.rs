@@ -18,6 +18,7 @@ pub mod oidc;
 pub mod paths;
 pub mod proxies;
 pub mod random;
+pub mod selfservice;
 pub mod sessions;
 pub mod settings;
 pub mod startup;

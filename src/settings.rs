@@ -26,6 +26,8 @@ pub struct Settings {
     pub limits: LimitSettings,
     pub lockout: LockoutSettings,
     pub audit: AuditSettings,
+    pub signup: SignupSettings,
+    pub recovery: RecoverySettings,
     pub log: LogSettings,
     pub demo: DemoSettings,
 }
@@ -136,6 +138,13 @@ pub struct LimitSettings {
     pub authorize_per_ip: RateSettings,
     pub token_failures_per_ip: RateSettings,
     pub token_per_client: RateSettings,
+    /// Registrations submitted from one address.
+    pub signup_per_ip: RateSettings,
+    /// Password reset requests and verification resends from one address.
+    pub recovery_per_ip: RateSettings,
+    /// Registration, verification and reset mails to one address, whoever asks: past it,
+    /// further requests are answered as usual and send nothing.
+    pub mail_per_address: RateSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -156,6 +165,22 @@ pub struct AuditSettings {
     /// Events waiting to be written; when full, further events are dropped (and counted)
     /// rather than delay a request.
     pub queue: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignupSettings {
+    /// Whether people may create their own accounts at `/register`.
+    pub enabled: bool,
+    /// How long an email verification link works.
+    pub verification_ttl_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecoverySettings {
+    /// How long a password reset link works.
+    pub reset_ttl_secs: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -232,6 +257,11 @@ impl Settings {
             t.refresh_token_max_ttl_secs,
         )?;
         positive("sessions.ttl_secs", self.sessions.ttl_secs)?;
+        if self.signup.verification_ttl_secs == 0 || self.recovery.reset_ttl_secs == 0 {
+            bail!(
+                "invalid configuration: signup.verification_ttl_secs and recovery.reset_ttl_secs must be greater than 0"
+            );
+        }
         positive(
             "tokens.client_assertion_max_lifetime_secs",
             t.client_assertion_max_lifetime_secs,

@@ -11,7 +11,7 @@ use sea_orm::DatabaseConnection;
 use secrecy::{ExposeSecret, SecretString};
 use tracing_actix_web::TracingLogger;
 
-use crate::accounts::{Passwords, UserStatus};
+use crate::accounts::{PasswordPolicy, Passwords, UserStatus};
 use crate::audit::Audit;
 use crate::clients::{AllowedOrigins, ClientCache};
 use crate::clock::{self, SharedClock};
@@ -29,6 +29,7 @@ use crate::oidc::session::SignOn;
 use crate::oidc::signin::LoginPipeline;
 use crate::oidc::userinfo::UserInfo;
 use crate::proxies::TrustedProxies;
+use crate::selfservice::SelfService;
 use crate::settings::{DatabaseKind, Issuer, Settings};
 use crate::store::Store;
 use crate::telemetry::RequestSpan;
@@ -124,6 +125,26 @@ impl Parts {
         }
     }
 
+    fn self_service(&self) -> SelfService {
+        let s = &self.settings;
+        SelfService {
+            db: self.db.clone(),
+            passwords: self.passwords.clone(),
+            policy: PasswordPolicy {
+                min_strength: s.passwords.min_strength,
+            },
+            throttle: self.throttle.clone(),
+            lockout: self.lockout.clone(),
+            audit: self.audit.clone(),
+            sign_on: self.sign_on(),
+            issuer: self.issuer.clone(),
+            clock: self.clock.clone(),
+            signup_enabled: s.signup.enabled,
+            verification_ttl: Duration::from_secs(s.signup.verification_ttl_secs),
+            reset_ttl: Duration::from_secs(s.recovery.reset_ttl_secs),
+        }
+    }
+
     fn authorizer(&self) -> Authorizer {
         let code_ttl = self.settings.tokens.authorization_code_ttl_secs.max(1) as u64;
         Authorizer {
@@ -214,6 +235,7 @@ struct AppData {
     client_auth: web::Data<ClientAuthenticator>,
     revocation: web::Data<Revocation>,
     userinfo: web::Data<UserInfo>,
+    self_service: web::Data<SelfService>,
 }
 
 impl AppData {
@@ -251,6 +273,7 @@ impl AppData {
             client_auth: web::Data::new(parts.client_authenticator()),
             revocation: web::Data::new(parts.revocation()),
             userinfo: web::Data::new(parts.userinfo()),
+            self_service: web::Data::new(parts.self_service()),
         })
     }
 
@@ -270,7 +293,8 @@ impl AppData {
             .app_data(self.grants.clone())
             .app_data(self.client_auth.clone())
             .app_data(self.revocation.clone())
-            .app_data(self.userinfo.clone());
+            .app_data(self.userinfo.clone())
+            .app_data(self.self_service.clone());
     }
 }
 

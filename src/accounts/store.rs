@@ -1,9 +1,10 @@
 //! Users and roles in the database.
 
 use anyhow::Context;
-use sea_orm::sea_query::OnConflict;
+use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QuerySelect,
 };
 
 use super::{Email, User};
@@ -186,5 +187,85 @@ pub async fn grant_role(db: &DatabaseConnection, user_id: &str, role: &str) -> a
         .exec_without_returning(db)
         .await
         .db_context("linking a role")?;
+    Ok(())
+}
+
+/// Inserts a new user in `conn` (a transaction, with what else the sign-up writes); `None`
+/// when the email is taken, so two sign-ups racing for one address cannot both win.
+pub async fn insert_new<C: ConnectionTrait>(
+    conn: &C,
+    new: NewUser<'_>,
+    now: UnixTime,
+) -> anyhow::Result<Option<String>> {
+    let id = uuid::Uuid::new_v4().to_string();
+    let now = now.to_datetime();
+    let row = users::ActiveModel {
+        id: Set(id.clone()),
+        email: Set(new.email.as_str().to_owned()),
+        name: Set(new.name.to_owned()),
+        password_hash: Set(new.password_hash),
+        email_verified: Set(new.email_verified),
+        disabled: Set(false),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    let inserted = users::Entity::insert(row)
+        .on_conflict(
+            OnConflict::column(users::Column::Email)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(conn)
+        .await
+        .db_context("inserting a user")?;
+    Ok((inserted == 1).then_some(id))
+}
+
+/// The user with this (normalised) email, if any.
+pub async fn find_by_email(db: &DatabaseConnection, email: &Email) -> anyhow::Result<Option<User>> {
+    let row = users::Entity::find()
+        .filter(users::Column::Email.eq(email.as_str()))
+        .one(db)
+        .await
+        .db_context("looking up a user by email")?;
+    match row {
+        Some(row) => Ok(Some(with_roles(db, row).await?)),
+        None => Ok(None),
+    }
+}
+
+/// Marks the email verified, if it is still the user's address (a link proves only the
+/// address it was sent to). Whether it was.
+pub async fn mark_email_verified<C: ConnectionTrait>(
+    conn: &C,
+    user_id: &str,
+    email: &str,
+    now: UnixTime,
+) -> anyhow::Result<bool> {
+    let done = users::Entity::update_many()
+        .col_expr(users::Column::EmailVerified, Expr::value(true))
+        .col_expr(users::Column::UpdatedAt, Expr::value(now.to_datetime()))
+        .filter(users::Column::Id.eq(user_id))
+        .filter(users::Column::Email.eq(email))
+        .exec(conn)
+        .await
+        .db_context("marking an email verified")?;
+    Ok(done.rows_affected == 1)
+}
+
+/// Replaces the user's password hash.
+pub async fn set_password_hash<C: ConnectionTrait>(
+    conn: &C,
+    user_id: &str,
+    password_hash: String,
+    now: UnixTime,
+) -> anyhow::Result<()> {
+    users::Entity::update_many()
+        .col_expr(users::Column::PasswordHash, Expr::value(password_hash))
+        .col_expr(users::Column::UpdatedAt, Expr::value(now.to_datetime()))
+        .filter(users::Column::Id.eq(user_id))
+        .exec(conn)
+        .await
+        .db_context("storing a new password")?;
     Ok(())
 }

@@ -29,6 +29,9 @@ fn login_form(csrf: &str, email: &str, error: Option<&str>) -> HttpResponse {
         csrf,
         email,
         error,
+        signup: true,
+        register_href: paths::REGISTER,
+        forgot_href: paths::PASSWORD_FORGOT,
     };
     views::render(StatusCode::OK, &page)
 }

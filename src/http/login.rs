@@ -16,6 +16,7 @@ use crate::accounts::Credentials;
 use crate::oauth::authorize::{Authorizer, Browser, Pending};
 use crate::oidc::signin::{LoginPipeline, PasswordStep};
 use crate::paths;
+use crate::selfservice::SelfService;
 use crate::settings::Issuer;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -42,32 +43,36 @@ async fn login_page(
     query: web::Query<PageQuery>,
     binding: BrowserBinding,
     authorizer: web::Data<Authorizer>,
+    service: web::Data<SelfService>,
 ) -> Result<HttpResponse, PageError> {
     let pending = pending(&authorizer, &query.request, &binding.value).await?;
     let hint = pending.request.login_hint.clone().unwrap_or_default();
-    Ok(render_login(
-        &pending,
-        &query.request,
-        &binding.csrf,
-        &hint,
-        None,
-    ))
+    let form = LoginForm {
+        request: query.request.clone(),
+        csrf: binding.csrf,
+        email: hint,
+        password: String::new(),
+    };
+    Ok(render_login(&pending, &form, service.signup_enabled, None))
 }
 
+/// The sign-in page for `pending`, with the form's values (never its password).
 fn render_login(
     pending: &Pending,
-    id: &str,
-    csrf: &str,
-    email: &str,
+    form: &LoginForm,
+    signup: bool,
     error: Option<&str>,
 ) -> HttpResponse {
     let page = LoginPage {
         action: paths::LOGIN,
         client_name: &pending.client_name,
-        request_id: id,
-        csrf,
-        email,
+        request_id: &form.request,
+        csrf: &form.csrf,
+        email: &form.email,
         error,
+        signup,
+        register_href: paths::REGISTER,
+        forgot_href: paths::PASSWORD_FORGOT,
     };
     views::render(StatusCode::OK, &page)
 }
@@ -88,9 +93,9 @@ impl CsrfProtected for LoginForm {
 
 #[tracing::instrument(skip_all)]
 async fn login_submit(
-    CsrfForm { form, binding }: CsrfForm<LoginForm>,
+    CsrfForm { mut form, binding }: CsrfForm<LoginForm>,
     (session, device, caller): (SessionCookie, DeviceCookie, Caller),
-    pipeline: web::Data<LoginPipeline>,
+    (pipeline, service): (web::Data<LoginPipeline>, web::Data<SelfService>),
     (policy, issuer): (web::Data<CookiePolicy>, web::Data<Issuer>),
 ) -> Result<HttpResponse, PageError> {
     let browser = Browser {
@@ -100,17 +105,17 @@ async fn login_submit(
     };
     let credentials = Credentials {
         email: form.email.clone(),
-        password: SecretString::from(form.password),
+        password: SecretString::from(std::mem::take(&mut form.password)),
     };
+    form.csrf = binding.csrf.clone();
     match pipeline
         .password(&form.request, browser, &credentials, device.0.as_deref())
         .await?
     {
         PasswordStep::Retry(pending) => Ok(render_login(
             &pending,
-            &form.request,
-            &binding.csrf,
-            &form.email,
+            &form,
+            service.signup_enabled,
             Some("Wrong email or password."),
         )),
         PasswordStep::SignedIn {

@@ -12,6 +12,7 @@ pub mod health;
 pub mod login;
 pub mod logout;
 pub mod oidc;
+pub mod register;
 pub mod reply;
 pub mod revocation;
 pub mod token;
@@ -30,6 +31,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     login::configure(cfg);
     logout::configure(cfg);
     account::configure(cfg);
+    register::configure(cfg);
     token::configure(cfg);
     userinfo::configure(cfg);
     revocation::configure(cfg);

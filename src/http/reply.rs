@@ -18,6 +18,7 @@ pub fn page_path(page: Page) -> &'static str {
     match page {
         Page::Login => paths::LOGIN,
         Page::Consent => paths::CONSENT,
+        Page::VerifyEmail => paths::VERIFY_EMAIL_PENDING,
     }
 }
 

@@ -23,6 +23,9 @@ struct Rules {
     authorize_per_ip: Rule,
     token_failures_per_ip: Rule,
     token_per_client: Rule,
+    signup_per_ip: Rule,
+    recovery_per_ip: Rule,
+    mail_per_address: Rule,
 }
 
 fn rule(name: &'static str, rate: &RateSettings) -> Rule {
@@ -43,6 +46,9 @@ impl Throttle {
             authorize_per_ip: rule("authorize", &settings.authorize_per_ip),
             token_failures_per_ip: rule("token_failures", &settings.token_failures_per_ip),
             token_per_client: rule("token_client", &settings.token_per_client),
+            signup_per_ip: rule("signup", &settings.signup_per_ip),
+            recovery_per_ip: rule("recovery", &settings.recovery_per_ip),
+            mail_per_address: rule("mail_address", &settings.mail_per_address),
         };
         Self {
             limiter,
@@ -96,6 +102,30 @@ impl Throttle {
     pub async fn client_request(&self, origin: &Origin, client_id: &str) -> Result<(), Limited> {
         let rule = &self.rules.token_per_client;
         self.noted(origin, self.limiter.hit(rule, client_id).await)
+    }
+
+    /// A registration submitted (valid CSRF) from this address.
+    pub async fn signup(&self, origin: &Origin) -> Result<(), Limited> {
+        let rule = &self.rules.signup_per_ip;
+        self.noted(origin, self.limiter.hit(rule, &origin.ip).await)
+    }
+
+    /// A password reset request or a verification resend from this address.
+    pub async fn recovery(&self, origin: &Origin) -> Result<(), Limited> {
+        let rule = &self.rules.recovery_per_ip;
+        self.noted(origin, self.limiter.hit(rule, &origin.ip).await)
+    }
+
+    /// Whether one more account mail may go to `address` (a digest of it, whether or not
+    /// it has an account, so the answer tells nothing). `false` is not an error: the
+    /// request is answered as usual and sends nothing.
+    pub async fn mail_to(&self, origin: &Origin, address: &str) -> Result<bool, Limited> {
+        let rule = &self.rules.mail_per_address;
+        match self.noted(origin, self.limiter.hit(rule, address).await) {
+            Ok(()) => Ok(true),
+            Err(Limited::Over { .. }) => Ok(false),
+            Err(other) => Err(other),
+        }
     }
 
     /// Records the moment a limit trips (not each refusal after it: an attacker's flood

@@ -40,6 +40,10 @@ pub enum Error {
     LoginRequired(String),
     #[error("{0}")]
     ConsentRequired(String),
+    /// OIDC Core §3.1.2.6: a page must be shown (e.g. "verify your email") and the request
+    /// said `prompt=none`.
+    #[error("{0}")]
+    InteractionRequired(String),
     /// OIDC Core §3.1.2.6: we do not accept request objects by value (§6.1)...
     #[error("{0}")]
     RequestNotSupported(String),
@@ -91,6 +95,7 @@ impl Error {
             Self::AccessDenied(_) => "access_denied",
             Self::LoginRequired(_) => "login_required",
             Self::ConsentRequired(_) => "consent_required",
+            Self::InteractionRequired(_) => "interaction_required",
             Self::RequestNotSupported(_) => "request_not_supported",
             Self::RequestUriNotSupported(_) => "request_uri_not_supported",
             Self::InvalidToken(_) | Self::MissingToken => "invalid_token",

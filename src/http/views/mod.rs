@@ -4,6 +4,8 @@ use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
 use askama::Template;
 
+pub mod selfservice;
+
 #[derive(Template)]
 #[template(path = "login.html")]
 pub struct LoginPage<'a> {
@@ -13,6 +15,10 @@ pub struct LoginPage<'a> {
     pub csrf: &'a str,
     pub email: &'a str,
     pub error: Option<&'a str>,
+    /// Self-registration is on: link to it.
+    pub signup: bool,
+    pub register_href: &'a str,
+    pub forgot_href: &'a str,
 }
 
 #[derive(Template)]
@@ -109,6 +115,9 @@ pub struct AccountLoginPage<'a> {
     pub csrf: &'a str,
     pub email: &'a str,
     pub error: Option<&'a str>,
+    pub signup: bool,
+    pub register_href: &'a str,
+    pub forgot_href: &'a str,
 }
 
 /// One row of the sessions page.

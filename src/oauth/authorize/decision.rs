@@ -14,6 +14,17 @@ use crate::sessions::Session;
 pub enum Page {
     Login,
     Consent,
+    /// The client requires a verified email and the user's is not (yet).
+    VerifyEmail,
+}
+
+/// What the pipeline knows of the signed-in user's standing with this client.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Standing {
+    /// Remembered consent covers the scope (or the client asks for none).
+    pub consented: bool,
+    /// The client requires a verified email, and the user's is not.
+    pub unverified_email: bool,
 }
 
 /// What happens next for a request.
@@ -26,12 +37,12 @@ pub enum Next<'s> {
     Fail(Error),
 }
 
-/// Authenticate unless a session is good enough; `prompt=none` must not show a page.
-/// `consented` says whether remembered consent covers the scope.
+/// Authenticate unless a session is good enough; `prompt=none` must not show a page. A
+/// client that requires a verified email waits for it after sign-in, before consent.
 pub fn decide<'s>(
     pending: &Pending,
     session: Option<&'s Session>,
-    consented: bool,
+    standing: Standing,
     now: UnixTime,
 ) -> Next<'s> {
     let request = &pending.request;
@@ -43,10 +54,14 @@ pub fn decide<'s>(
     let hinted = |s: &Session| pending.hinted_user.as_ref().is_none_or(|u| *u == s.user_id);
     let session = session
         .filter(|s| pending.fresh_login || !(request.prompt.login || too_old(s) || !hinted(s)));
-    let needs_consent = !pending.consent_given && (request.prompt.consent || !consented);
+    let needs_consent = !pending.consent_given && (request.prompt.consent || !standing.consented);
     match (session, needs_consent, request.prompt.none) {
         (None, _, true) => Next::Fail(Error::LoginRequired("the user is not signed in".into())),
         (None, _, false) => Next::Show(Page::Login),
+        (Some(_), _, true) if standing.unverified_email => Next::Fail(Error::InteractionRequired(
+            "the client requires a verified email address".into(),
+        )),
+        (Some(_), _, false) if standing.unverified_email => Next::Show(Page::VerifyEmail),
         (Some(_), true, true) => {
             Next::Fail(Error::ConsentRequired("the user has not consented".into()))
         }
@@ -104,7 +119,11 @@ mod tests {
     }
 
     fn next(p: &Pending, s: Option<&Session>, consented: bool) -> String {
-        match decide(p, s, consented, UnixTime::from_secs(NOW)) {
+        let standing = Standing {
+            consented,
+            unverified_email: false,
+        };
+        match decide(p, s, standing, UnixTime::from_secs(NOW)) {
             Next::Show(page) => format!("{page:?}"),
             Next::Issue(_) => "Issue".into(),
             Next::Fail(e) => e.code().into(),

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use sea_orm::DatabaseConnection;
 
-pub use decision::{Next, Page, decide};
+pub use decision::{Next, Page, Standing, decide};
 pub use pending::Pending;
 pub use request::{AuthorizationRequest, Params, Prompt, Rejection, ReplyTo, ResponseMode};
 
@@ -182,8 +182,8 @@ impl Authorizer {
         browser: Browser<'_>,
     ) -> Result<Step, Error> {
         let session = self.live_session(browser.session).await?;
-        let consented = self.consented(&pending, session.as_ref()).await?;
-        match decide(&pending, session.as_ref(), consented, self.clock.now()) {
+        let standing = self.standing(&pending, session.as_ref()).await?;
+        match decide(&pending, session.as_ref(), standing, self.clock.now()) {
             Next::Issue(session) => {
                 let code = self.issue_code(&pending, session).await?;
                 if let Some(id) = id {
@@ -233,20 +233,35 @@ impl Authorizer {
         Ok(live.then_some(session))
     }
 
-    /// Whether consent is needed at all for this client, or is remembered for the scope.
-    async fn consented(&self, pending: &Pending, session: Option<&Session>) -> Result<bool, Error> {
+    /// Whether consent is needed at all for this client, or is remembered for the scope;
+    /// and whether the client waits for a verified email the user does not have.
+    async fn standing(
+        &self,
+        pending: &Pending,
+        session: Option<&Session>,
+    ) -> Result<Standing, Error> {
         let request = &pending.request;
         let client = self
             .clients
             .get(&self.db, &request.client_id)
             .await?
             .ok_or_else(|| Error::invalid_request("the client no longer exists"))?;
-        Ok(match (session, client.require_consent) {
-            (_, false) => true,
-            (Some(s), true) => {
-                consent::covers(&self.db, &s.user_id, &client.id, &request.scope).await?
-            }
-            (None, true) => false,
+        let Some(session) = session else {
+            let consented = !client.require_consent;
+            return Ok(Standing {
+                consented,
+                unverified_email: false,
+            });
+        };
+        let consented = !client.require_consent
+            || consent::covers(&self.db, &session.user_id, &client.id, &request.scope).await?;
+        let unverified_email = client.require_verified_email
+            && !accounts::store::find_by_id(&self.db, &session.user_id)
+                .await?
+                .is_some_and(|u| u.email_verified);
+        Ok(Standing {
+            consented,
+            unverified_email,
         })
     }
 

@@ -1,0 +1,273 @@
+//! What people do for themselves, without an operator: create an account, prove their
+//! email address, and recover a forgotten password. Every answer is the same whether or
+//! not an account exists for the address (no account enumeration); what differs goes by
+//! mail, to the address's owner. Each mail is queued in the transaction of the change it
+//! reports, so neither is ever without the other.
+
+pub mod messages;
+// pub mod reset;
+pub mod tokens;
+
+use std::time::Duration;
+
+use sea_orm::{DatabaseConnection, TransactionTrait};
+use secrecy::SecretString;
+
+use crate::accounts::{self, Email, PasswordPolicy, Passwords, User, store::NewUser};
+use crate::audit::{Audit, Event, Kind, Origin};
+use crate::clock::SharedClock;
+use crate::database::DbContext;
+use crate::limits::{Lockout, Throttle};
+use crate::mail;
+use crate::oauth::Error;
+use crate::oidc::session::SignOn;
+use crate::random;
+use crate::settings::Issuer;
+use tokens::{Holder, Purpose};
+
+/// The longest name we keep; names are shown on pages and in mail.
+pub const MAX_NAME: usize = 100;
+
+#[derive(Clone)]
+pub struct SelfService {
+    pub db: DatabaseConnection,
+    pub passwords: Passwords,
+    pub policy: PasswordPolicy,
+    pub throttle: Throttle,
+    pub lockout: Lockout,
+    pub audit: Audit,
+    pub sign_on: SignOn,
+    pub issuer: Issuer,
+    pub clock: SharedClock,
+    pub signup_enabled: bool,
+    pub verification_ttl: Duration,
+    pub reset_ttl: Duration,
+}
+
+/// A registration form as submitted.
+pub struct Registration {
+    pub email: String,
+    pub name: String,
+    pub password: SecretString,
+    /// The pending authorization request it started from, to return to once verified.
+    pub return_request: Option<String>,
+}
+
+/// What is wrong with a form, field by field, in words shown next to the field.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct FieldErrors {
+    pub email: Option<String>,
+    pub name: Option<String>,
+    pub password: Option<String>,
+    pub confirm: Option<String>,
+}
+
+impl FieldErrors {
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// The answer to a registration: the same "check your mail" whether or not the address
+/// already had an account, or the form again with its errors.
+pub enum Registered {
+    CheckMail(Email),
+    Invalid(FieldErrors),
+}
+
+/// A verification link used: where to go next.
+pub struct Verified {
+    pub return_request: Option<String>,
+}
+
+/// A name as we keep it: trimmed, 1 to [`MAX_NAME`] characters, no control characters.
+pub fn clean_name(raw: &str) -> Result<String, &'static str> {
+    let name = raw.trim();
+    if name.is_empty() {
+        return Err("Enter your name.");
+    }
+    if name.chars().count() > MAX_NAME || name.chars().any(char::is_control) {
+        return Err("Use at most 100 characters, without control characters.");
+    }
+    Ok(name.to_owned())
+}
+
+impl SelfService {
+    /// Creates the account (unverified) and mails the verification link; for an address
+    /// that has an account, mails its owner instead. The password is hashed either way,
+    /// so the time taken does not tell the two apart.
+    pub async fn register(&self, form: Registration, origin: &Origin) -> Result<Registered, Error> {
+        self.throttle.signup(origin).await?;
+        let (email, name) = match self.check_registration(&form) {
+            Ok(valid) => valid,
+            Err(errors) => return Ok(Registered::Invalid(errors)),
+        };
+        let password_hash = self.passwords.hash(&form.password).await?;
+        let may_mail = self.may_mail(origin, &email).await?;
+        let now = self.clock.now();
+        let txn = self
+            .db
+            .begin()
+            .await
+            .db_context("starting a registration")?;
+        let new = NewUser {
+            email: &email,
+            name: &name,
+            password_hash,
+            email_verified: false,
+        };
+        match accounts::store::insert_new(&txn, new, now).await? {
+            Some(user_id) => {
+                let holder = Holder {
+                    user_id: user_id.clone(),
+                    email: email.as_str().to_owned(),
+                    return_request: form.return_request,
+                };
+                self.queue_verification(&txn, &holder, &name, may_mail)
+                    .await?;
+                txn.commit().await.db_context("committing a registration")?;
+                self.audit
+                    .record(origin, Event::new(Kind::UserRegistered).user(user_id));
+            }
+            None => {
+                if may_mail {
+                    let forgot = self.issuer.endpoint(crate::paths::PASSWORD_FORGOT);
+                    let notice = messages::registration_attempt(&forgot);
+                    mail::enqueue(&txn, &notice.to(email.as_str())?, now).await?;
+                }
+                txn.commit().await.db_context("committing a registration")?;
+            }
+        }
+        Ok(Registered::CheckMail(email))
+    }
+
+    fn check_registration(&self, form: &Registration) -> Result<(Email, String), FieldErrors> {
+        let mut errors = FieldErrors::default();
+        let email = Email::parse(&form.email);
+        if email.is_none() {
+            errors.email = Some("Enter a valid email address.".into());
+        }
+        let name = clean_name(&form.name).map_err(|e| errors.name = Some(e.into()));
+        let context = [form.email.as_str(), form.name.as_str()];
+        if let Err(weak) = self.check_password(&form.password, &context) {
+            errors.password = Some(weak);
+        }
+        match (email, name) {
+            (Some(email), Ok(name)) if errors.is_empty() => Ok((email, name)),
+            _ => Err(errors),
+        }
+    }
+
+    /// The policy's verdict on a new password, in words.
+    pub fn check_password(&self, password: &SecretString, context: &[&str]) -> Result<(), String> {
+        use secrecy::ExposeSecret;
+        self.policy
+            .check(password.expose_secret(), context)
+            .map_err(|weak| weak.0)
+    }
+
+    /// Whether one more account mail may go to `email` (see `Throttle::mail_to`).
+    async fn may_mail(&self, origin: &Origin, email: &Email) -> Result<bool, Error> {
+        let address = random::digest(email.as_str());
+        Ok(self.throttle.mail_to(origin, &address).await?)
+    }
+
+    /// Stores a verification link and queues its mail, in `txn`.
+    async fn queue_verification<C: sea_orm::ConnectionTrait>(
+        &self,
+        txn: &C,
+        holder: &Holder,
+        name: &str,
+        may_mail: bool,
+    ) -> Result<(), Error> {
+        if !may_mail {
+            return Ok(());
+        }
+        let now = self.clock.now();
+        let ttl = self.verification_ttl;
+        let token = tokens::issue(txn, Purpose::VerifyEmail, holder, now, ttl).await?;
+        let url = self.link(crate::paths::VERIFY_EMAIL, &token);
+        let notice = messages::verify_email(name, &url, ttl);
+        mail::enqueue(txn, &notice.to(&holder.email)?, now).await?;
+        Ok(())
+    }
+
+    fn link(&self, path: &str, token: &str) -> String {
+        format!("{}?token={token}", self.issuer.endpoint(path))
+    }
+
+    /// Sends a new verification link to a signed-in user whose email is unverified.
+    pub async fn resend_for(
+        &self,
+        user: &User,
+        return_request: Option<String>,
+        origin: &Origin,
+    ) -> Result<(), Error> {
+        self.throttle.recovery(origin).await?;
+        if user.email_verified || user.disabled {
+            return Ok(());
+        }
+        let Some(email) = Email::parse(&user.email) else {
+            return Ok(());
+        };
+        let may_mail = self.may_mail(origin, &email).await?;
+        let holder = Holder {
+            user_id: user.id.clone(),
+            email: user.email.clone(),
+            return_request,
+        };
+        let txn = self.db.begin().await.db_context("starting a resend")?;
+        self.queue_verification(&txn, &holder, &user.name, may_mail)
+            .await?;
+        txn.commit().await.db_context("committing a resend")?;
+        Ok(())
+    }
+
+    /// The "check your mail" page's resend: for whoever owns `email`, if unverified; the
+    /// same answer (nothing) otherwise.
+    pub async fn resend_to(
+        &self,
+        email: &str,
+        return_request: Option<String>,
+        origin: &Origin,
+    ) -> Result<(), Error> {
+        let Some(email) = Email::parse(email) else {
+            return Ok(());
+        };
+        match accounts::store::find_by_email(&self.db, &email).await? {
+            Some(user) => self.resend_for(&user, return_request, origin).await,
+            None => Ok(self.throttle.recovery(origin).await?),
+        }
+    }
+
+    /// Whether a verification link is live (the page that asks to confirm it).
+    pub async fn verification_live(&self, token: &str) -> Result<bool, Error> {
+        let now = self.clock.now();
+        let holder = tokens::peek(&self.db, Purpose::VerifyEmail, token, now).await?;
+        Ok(holder.is_some())
+    }
+
+    /// Uses a verification link: the address it was sent to is verified, if it is still
+    /// the account's. `None` when the link is unknown, used or expired.
+    pub async fn verify(&self, token: &str, origin: &Origin) -> Result<Option<Verified>, Error> {
+        let now = self.clock.now();
+        let txn = self
+            .db
+            .begin()
+            .await
+            .db_context("starting a verification")?;
+        let Some(holder) = tokens::redeem(&txn, Purpose::VerifyEmail, token, now).await? else {
+            return Ok(None);
+        };
+        let marked =
+            accounts::store::mark_email_verified(&txn, &holder.user_id, &holder.email, now).await?;
+        txn.commit().await.db_context("committing a verification")?;
+        if marked {
+            let event = Event::new(Kind::EmailVerified).user(&holder.user_id);
+            self.audit.record(origin, event);
+        }
+        Ok(marked.then_some(Verified {
+            return_request: holder.return_request,
+        }))
+    }
+}
