@@ -5,6 +5,7 @@ mod flow;
 mod helpers;
 
 mod abuse;
+mod accounts;
 mod browser;
 mod config;
 mod cors;
