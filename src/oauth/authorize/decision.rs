@@ -131,6 +131,37 @@ mod tests {
     }
 
     #[test]
+    fn an_unverified_email_waits_after_sign_in_and_before_consent() {
+        let unverified = Standing {
+            consented: false,
+            unverified_email: true,
+        };
+        let decided = |p: &Pending, s: Option<&Session>| match decide(
+            p,
+            s,
+            unverified,
+            UnixTime::from_secs(NOW),
+        ) {
+            Next::Show(page) => format!("{page:?}"),
+            Next::Issue(_) => "Issue".into(),
+            Next::Fail(e) => e.code().into(),
+        };
+        let s = session(NOW - 10);
+        let p = pending(Prompt::default(), None);
+        assert_eq!(decided(&p, None), "Login");
+        assert_eq!(decided(&p, Some(&s)), "VerifyEmail");
+        let none = Prompt {
+            none: true,
+            ..Prompt::default()
+        };
+        assert_eq!(
+            decided(&pending(none, None), Some(&s)),
+            "interaction_required"
+        );
+        assert_eq!(decided(&pending(none, None), None), "login_required");
+    }
+
+    #[test]
     fn no_session_asks_for_login_or_fails_with_prompt_none() {
         assert_eq!(next(&pending(Prompt::default(), None), None, true), "Login");
         let none = Prompt {
