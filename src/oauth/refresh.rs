@@ -90,6 +90,81 @@ pub fn record_access_token(family: &str, jti: &str, expires_at: i64, now: UnixTi
     }
 }
 
+fn user_families_key(user_id: &str) -> String {
+    format!("user-families:{user_id}")
+}
+
+/// A refresh family as the user's index lists it: a family outlives the session it was
+/// issued in (a day against up to the refresh tokens' longest life), so revoking everything
+/// a user holds (a password change or reset) or one client's grant (consent taken back)
+/// needs an index of its own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserFamily {
+    pub client_id: String,
+    pub family: String,
+    /// The family's absolute end (Unix seconds): past it, nothing is left to revoke.
+    pub expires_at: i64,
+}
+
+impl UserFamily {
+    fn member(&self) -> String {
+        format!("{} {} {}", self.client_id, self.family, self.expires_at)
+    }
+
+    /// The family and its end are the last two words, so any client id reads back whole.
+    fn parse(member: &str) -> Option<Self> {
+        let mut words = member.rsplitn(3, ' ');
+        let expires_at = words.next()?.parse().ok()?;
+        let family = words.next()?.to_owned();
+        let client_id = words.next()?.to_owned();
+        Some(Self {
+            client_id,
+            family,
+            expires_at,
+        })
+    }
+}
+
+/// Lists the grant's family under its user until the family ends. Written with every token
+/// of the family (the same member each time, so the set does not grow by rotation).
+pub fn record_user_family(grant: &RefreshGrant, now: UnixTime) -> Write {
+    let family = UserFamily {
+        client_id: grant.client_id.clone(),
+        family: grant.family.clone(),
+        expires_at: grant.family_expires_at,
+    };
+    Write::SetAdd {
+        key: user_families_key(&grant.user_id),
+        member: family.member(),
+        ttl: remaining(grant.family_expires_at, now),
+    }
+}
+
+/// The user's refresh families, as indexed. Redis keeps the set as long as its longest-lived
+/// member, so ended families may still be listed until [`forget_user_family`] drops them.
+pub async fn user_families(
+    store: &dyn EphemeralStore,
+    user_id: &str,
+) -> anyhow::Result<Vec<UserFamily>> {
+    let members = store.set_members(&user_families_key(user_id)).await?;
+    Ok(members
+        .iter()
+        .filter_map(|m| UserFamily::parse(m))
+        .collect())
+}
+
+/// Drops a family from its user's index (once it is revoked or has ended).
+pub async fn forget_user_family(
+    store: &dyn EphemeralStore,
+    user_id: &str,
+    family: &UserFamily,
+) -> anyhow::Result<()> {
+    store
+        .set_remove(&user_families_key(user_id), &family.member())
+        .await?;
+    Ok(())
+}
+
 /// Revokes the family, and every access token minted in it that is still alive: a revoked
 /// grant leaves nothing usable behind (RFC 7009 §2.1, RFC 9700 §4.14.2).
 pub async fn revoke_family(
@@ -181,4 +256,23 @@ pub async fn find(store: &dyn EphemeralStore, token: &str) -> anyhow::Result<Opt
 pub async fn forget(store: &dyn EphemeralStore, token: &str) -> anyhow::Result<()> {
     store.delete(&token_key(token)).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_family_members_read_back_whatever_the_client_id() {
+        for client_id in ["demo-spa", "a client with spaces"] {
+            let family = UserFamily {
+                client_id: client_id.to_owned(),
+                family: "fam-1".to_owned(),
+                expires_at: 1_700_000_000,
+            };
+            assert_eq!(UserFamily::parse(&family.member()), Some(family));
+        }
+        assert_eq!(UserFamily::parse("no-expiry fam"), None);
+        assert_eq!(UserFamily::parse("fam 12"), None);
+    }
 }

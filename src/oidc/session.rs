@@ -42,6 +42,10 @@ pub enum EndReason {
     ByUser,
     /// Another user signed in in the same browser.
     SignedInAsAnother,
+    /// The user changed their password (in another session).
+    PasswordChanged,
+    /// The password was reset through the emailed link.
+    PasswordReset,
 }
 
 impl EndReason {
@@ -50,6 +54,8 @@ impl EndReason {
             Self::Logout => "logout",
             Self::ByUser => "by_user",
             Self::SignedInAsAnother => "signed_in_as_another",
+            Self::PasswordChanged => "password_changed",
+            Self::PasswordReset => "password_reset",
         }
     }
 }
@@ -251,6 +257,47 @@ impl SignOn {
     /// The user's live sessions (storage id and session), newest first.
     pub async fn list(&self, user_id: &str) -> Result<Vec<(String, Session)>, Error> {
         Ok(sessions::list_for_user(self.store.as_ref(), user_id).await?)
+    }
+
+    /// Ends every session of the user except `keep` (a storage id: the browser that asked,
+    /// which stays signed in), each as [`end`](Self::end) does; returns how many ended.
+    pub async fn end_user_sessions(
+        &self,
+        user_id: &str,
+        keep: Option<&str>,
+        origin: &Origin,
+        reason: EndReason,
+    ) -> Result<usize, Error> {
+        let mut ended = 0;
+        for (id, _) in self.list(user_id).await? {
+            if Some(id.as_str()) != keep && self.end(&id, origin, reason).await?.is_some() {
+                ended += 1;
+            }
+        }
+        Ok(ended)
+    }
+
+    /// Revokes the user's refresh-token families, with the access tokens minted in them:
+    /// every one (`None`), or those of one client. Families outlive sessions, so this
+    /// reaches those whose session has ended too. Families past their end are only dropped
+    /// from the index: nothing of them can be used any more.
+    pub async fn revoke_user_families(
+        &self,
+        user_id: &str,
+        client_id: Option<&str>,
+    ) -> Result<(), Error> {
+        let store = self.store.as_ref();
+        let now = self.clock.now();
+        for family in refresh::user_families(store, user_id).await? {
+            if client_id.is_some_and(|id| id != family.client_id) {
+                continue;
+            }
+            if family.expires_at > now.secs() {
+                refresh::revoke_family(store, &family.family, self.family_ttl, now).await?;
+            }
+            refresh::forget_user_family(store, user_id, &family).await?;
+        }
+        Ok(())
     }
 
     /// Ends one of the user's own sessions, named by its public `sid`; returns its storage

@@ -256,7 +256,8 @@ impl Grants {
     }
 
     /// A new refresh token in the family, with the writes that store it, open the family
-    /// (if new) and index it under the session (so ending the session revokes it).
+    /// (if new) and index it under the session (so ending the session revokes it) and under
+    /// the user (so a password change or a consent taken back revokes it after the session).
     fn refresh_token(
         &self,
         client: &Client,
@@ -295,6 +296,7 @@ impl Grants {
             &ids.family,
             index_ttl,
         ));
+        writes.push(refresh::record_user_family(&record, at));
         writes.push(write);
         Ok(token)
     }
