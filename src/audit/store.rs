@@ -5,6 +5,7 @@ use sea_orm::{
     QueryOrder, QuerySelect, Statement,
 };
 
+use super::Kind;
 use crate::clock::UnixTime;
 use crate::database::DbContext;
 use crate::entities::audit_events::{self, Entity as AuditEvents};
@@ -82,14 +83,16 @@ pub async fn purge_before(db: &DatabaseConnection, before: UnixTime) -> anyhow::
     Ok(deleted.rows_affected)
 }
 
-/// The user's newest events, newest first.
+/// The user's newest events of these kinds, newest first.
 pub async fn recent_for_user(
     db: &DatabaseConnection,
     user_id: &str,
+    kinds: &[Kind],
     limit: u64,
 ) -> anyhow::Result<Vec<Recorded>> {
     AuditEvents::find()
         .filter(audit_events::Column::UserId.eq(user_id))
+        .filter(audit_events::Column::Kind.is_in(kinds.iter().map(|k| k.as_str())))
         .order_by_desc(audit_events::Column::At)
         .limit(limit)
         .all(db)

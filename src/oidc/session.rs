@@ -60,6 +60,24 @@ impl EndReason {
     }
 }
 
+/// What the account page lists of the user's audit events.
+const ACCOUNT_ACTIVITY: [Kind; 14] = [
+    Kind::LoginSucceeded,
+    Kind::LoginFailed,
+    Kind::LockoutStarted,
+    Kind::Logout,
+    Kind::SessionEnded,
+    Kind::ConsentGranted,
+    Kind::ConsentRevoked,
+    Kind::RefreshReuseDetected,
+    Kind::UserRegistered,
+    Kind::EmailVerified,
+    Kind::PasswordResetRequested,
+    Kind::PasswordReset,
+    Kind::PasswordChanged,
+    Kind::ProfileUpdated,
+];
+
 /// A signed-in browser: the user, their session, and the session's storage id.
 #[derive(Debug, Clone)]
 pub struct SignedIn {
@@ -249,9 +267,12 @@ impl SignOn {
         Ok(Some(session))
     }
 
-    /// The user's own most recent security events (the account page's "recent activity").
+    /// The user's own most recent security events (the account page's "recent activity"):
+    /// sign-ins and sign-outs, password and profile changes, applications allowed or
+    /// removed. Token issuance is left out: an application refreshing every few minutes
+    /// would push everything else off the list.
     pub async fn recent_activity(&self, user_id: &str) -> Result<Vec<audit::Recorded>, Error> {
-        Ok(audit::recent_for_user(&self.db, user_id, 20).await?)
+        Ok(audit::recent_for_user(&self.db, user_id, &ACCOUNT_ACTIVITY, 20).await?)
     }
 
     /// The user's live sessions (storage id and session), newest first.
