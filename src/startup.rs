@@ -22,6 +22,7 @@ use crate::oauth::authorize::Authorizer;
 use crate::oauth::client_auth::ClientAuthenticator;
 use crate::oauth::grants::Grants;
 use crate::oauth::revocation::Revocation;
+use crate::oidc::account::Account;
 use crate::oidc::backchannel::Notifier;
 use crate::oidc::discovery::ProviderMetadata;
 use crate::oidc::logout::RpLogout;
@@ -230,6 +231,7 @@ struct AppData {
     authorizer: web::Data<Authorizer>,
     login: web::Data<LoginPipeline>,
     sign_on: web::Data<SignOn>,
+    account: web::Data<Account>,
     logout: web::Data<RpLogout>,
     grants: web::Data<Grants>,
     client_auth: web::Data<ClientAuthenticator>,
@@ -267,6 +269,11 @@ impl AppData {
             discovery: web::Data::new(ProviderMetadata::new(&parts.issuer).to_json()?),
             authorizer: web::Data::new(parts.authorizer()),
             login: web::Data::new(login),
+            account: web::Data::new(Account {
+                sign_on: sign_on.clone(),
+                policy: PasswordPolicy::from(&parts.settings.passwords),
+                issuer: parts.issuer.clone(),
+            }),
             sign_on: web::Data::new(sign_on),
             logout: web::Data::new(logout),
             grants: web::Data::new(parts.grants()),
@@ -289,6 +296,7 @@ impl AppData {
             .app_data(self.authorizer.clone())
             .app_data(self.login.clone())
             .app_data(self.sign_on.clone())
+            .app_data(self.account.clone())
             .app_data(self.logout.clone())
             .app_data(self.grants.clone())
             .app_data(self.client_auth.clone())

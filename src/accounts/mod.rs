@@ -1,5 +1,6 @@
 //! People who sign in: users, roles and their passwords.
 
+pub mod name;
 pub mod password;
 pub mod policy;
 pub mod status;
@@ -9,6 +10,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::DatabaseConnection;
 use secrecy::SecretString;
 
+pub use name::DisplayName;
 pub use password::Passwords;
 pub use policy::PasswordPolicy;
 pub use status::UserStatus;

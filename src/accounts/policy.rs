@@ -24,6 +24,14 @@ pub struct PasswordPolicy {
     pub min_strength: u8,
 }
 
+impl From<&crate::settings::PasswordSettings> for PasswordPolicy {
+    fn from(settings: &crate::settings::PasswordSettings) -> Self {
+        Self {
+            min_strength: settings.min_strength,
+        }
+    }
+}
+
 impl PasswordPolicy {
     /// Accepts `password` or says why not. `context` holds what an attacker knows of the
     /// person (their email, its local part, their name), so a password made of it is weak.

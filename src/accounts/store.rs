@@ -253,19 +253,38 @@ pub async fn mark_email_verified<C: ConnectionTrait>(
     Ok(done.rows_affected == 1)
 }
 
-/// Replaces the user's password hash.
-pub async fn set_password_hash<C: ConnectionTrait>(
+/// Replaces the user's password hash, on `conn` — the transaction that also queues the
+/// notice, so neither happens without the other. `false` when there is no such user.
+pub async fn set_password<C: ConnectionTrait>(
     conn: &C,
     user_id: &str,
     password_hash: String,
     now: UnixTime,
-) -> anyhow::Result<()> {
-    users::Entity::update_many()
+) -> anyhow::Result<bool> {
+    let updated = users::Entity::update_many()
         .col_expr(users::Column::PasswordHash, Expr::value(password_hash))
         .col_expr(users::Column::UpdatedAt, Expr::value(now.to_datetime()))
         .filter(users::Column::Id.eq(user_id))
         .exec(conn)
         .await
-        .db_context("storing a new password")?;
-    Ok(())
+        .db_context("changing a password")?;
+    Ok(updated.rows_affected == 1)
+}
+
+/// Renames the user. On PostgreSQL the update trigger (migration 7) tells every instance,
+/// like any change of the row; nothing caches the name itself.
+pub async fn set_name(
+    db: &DatabaseConnection,
+    user_id: &str,
+    name: &str,
+    now: UnixTime,
+) -> anyhow::Result<bool> {
+    let updated = users::Entity::update_many()
+        .col_expr(users::Column::Name, Expr::value(name))
+        .col_expr(users::Column::UpdatedAt, Expr::value(now.to_datetime()))
+        .filter(users::Column::Id.eq(user_id))
+        .exec(db)
+        .await
+        .db_context("renaming a user")?;
+    Ok(updated.rows_affected == 1)
 }

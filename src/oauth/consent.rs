@@ -2,7 +2,9 @@
 
 use crate::database::DbContext;
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+};
 
 use crate::clock::UnixTime;
 use crate::entities::consents;
@@ -55,4 +57,31 @@ pub async fn remember(
         .await
         .db_context("storing consent")?;
     Ok(())
+}
+
+/// What the user has allowed, newest first: (client id, scopes, when).
+pub async fn list_for_user(
+    db: &DatabaseConnection,
+    user_id: &str,
+) -> anyhow::Result<Vec<consents::Model>> {
+    consents::Entity::find()
+        .filter(consents::Column::UserId.eq(user_id))
+        .order_by_desc(consents::Column::GrantedAt)
+        .all(db)
+        .await
+        .db_context("listing consents")
+}
+
+/// Forgets the user's consent to the client, so the next request asks again; `false` when
+/// there was none.
+pub async fn forget(
+    db: &DatabaseConnection,
+    user_id: &str,
+    client_id: &str,
+) -> anyhow::Result<bool> {
+    let deleted = consents::Entity::delete_by_id((user_id.to_owned(), client_id.to_owned()))
+        .exec(db)
+        .await
+        .db_context("forgetting consent")?;
+    Ok(deleted.rows_affected == 1)
 }

@@ -105,7 +105,7 @@ impl SelfService {
             return Ok(ResetOutcome::Expired);
         }
         tokens::retire_all(&txn, Purpose::ResetPassword, &user.id, now).await?;
-        accounts::store::set_password_hash(&txn, &user.id, password_hash, now).await?;
+        accounts::store::set_password(&txn, &user.id, password_hash, now).await?;
         // The link reached the address: it is the owner's.
         accounts::store::mark_email_verified(&txn, &user.id, &holder.email, now).await?;
         let notice = messages::password_changed("reset");
