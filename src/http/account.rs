@@ -1,4 +1,5 @@
-//! The user's own account pages: sign-in, and the list of browser sessions to end.
+//! The user's own account: the account page (its sign-in form when signed out), and the
+//! sign-in and session forms; the page's other forms are in [`super::account_forms`].
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -8,25 +9,30 @@ use serde::Deserialize;
 use super::cookies::{CookiePolicy, with_cookie};
 use super::error::PageError;
 use super::extract::{
-    BrowserBinding, Caller, CsrfForm, CsrfProtected, CurrentUser, DeviceCookie, SessionCookie,
+    BrowserBinding, Caller, CsrfForm, CsrfProtected, CurrentUser, DeviceCookie, MaybeUser,
+    SessionCookie,
 };
 use super::reply;
-use super::views::{self, AccountLoginPage, ActivityRow, SessionRow, SessionsPage};
+use super::views::account::{AccountPage, Done, Shown};
+use super::views::{self, AccountLoginPage};
 use crate::accounts::Credentials;
-use crate::oidc::session::{PasswordBrowser, SignOn};
+use crate::oidc::account::Account;
+use crate::oidc::session::{PasswordBrowser, SignOn, SignedIn};
 use crate::paths;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route(paths::ACCOUNT_LOGIN, web::get().to(login_page))
-        .route(paths::ACCOUNT_LOGIN, web::post().to(login_submit))
+    cfg.route(paths::ACCOUNT, web::get().to(account_page))
         .route(paths::ACCOUNT_SESSIONS, web::get().to(sessions_page))
+        .route(paths::ACCOUNT_LOGIN, web::get().to(login_page))
+        .route(paths::ACCOUNT_LOGIN, web::post().to(login_submit))
         .route(paths::ACCOUNT_SESSIONS_END, web::post().to(end));
 }
 
-fn login_form(csrf: &str, email: &str, error: Option<&str>) -> HttpResponse {
+fn login_form(csrf: &str, email: &str, error: Option<&str>, next: &str) -> HttpResponse {
     let page = AccountLoginPage {
         action: paths::ACCOUNT_LOGIN,
         csrf,
+        next,
         email,
         error,
         signup: true,
@@ -36,15 +42,28 @@ fn login_form(csrf: &str, email: &str, error: Option<&str>) -> HttpResponse {
     views::render(StatusCode::OK, &page)
 }
 
+/// Where to go once signed in: `next` when it is a path of ours, else the account page.
+/// A path has one leading slash: `//host` and `/\host` are other sites to a browser.
+fn local_path(next: &str) -> &str {
+    let local = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.contains('\\')
+        && next.len() <= 2048
+        && next.bytes().all(|b| b.is_ascii_graphic());
+    if local { next } else { paths::ACCOUNT }
+}
+
 async fn login_page(binding: BrowserBinding) -> HttpResponse {
-    login_form(&binding.csrf, "", None)
+    login_form(&binding.csrf, "", None, paths::ACCOUNT)
 }
 
 #[derive(Deserialize)]
 struct LoginForm {
     csrf: String,
     email: String,
-    password: String,
+    password: SecretString,
+    #[serde(default)]
+    next: String,
 }
 
 impl CsrfProtected for LoginForm {
@@ -60,9 +79,10 @@ async fn login_submit(
     sign_on: web::Data<SignOn>,
     policy: web::Data<CookiePolicy>,
 ) -> Result<HttpResponse, PageError> {
+    let next = local_path(&form.next);
     let credentials = Credentials {
         email: form.email.clone(),
-        password: SecretString::from(form.password),
+        password: form.password,
     };
     let browser = PasswordBrowser {
         session: session.0.as_deref(),
@@ -73,55 +93,65 @@ async fn login_submit(
         .await?;
     Ok(match signed_in {
         Some(done) => {
-            let response = reply::see_other(paths::ACCOUNT_SESSIONS);
+            let response = reply::see_other(next);
             let response = with_cookie(response, &policy.session(done.cookie));
             with_cookie(response, &policy.device(done.device_token))
         }
-        None => login_form(&binding.csrf, &form.email, Some("Wrong email or password.")),
+        None => {
+            let wrong = Some("Wrong email or password.");
+            login_form(&binding.csrf, &form.email, wrong, next)
+        }
     })
 }
 
-fn format_time(unix: i64) -> String {
-    chrono::DateTime::from_timestamp(unix, 0)
-        .map_or_else(String::new, |t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+/// The account page for `me`, with what `shown` adds (a confirmation, a refused form).
+pub(super) async fn show(
+    me: &SignedIn,
+    shown: Shown<'_>,
+    account: &Account,
+) -> Result<HttpResponse, PageError> {
+    let overview = account.overview(&me.user.id).await?;
+    Ok(views::render(
+        StatusCode::OK,
+        &AccountPage::new(me, shown, overview),
+    ))
 }
 
-fn activity_rows(events: Vec<crate::audit::Recorded>) -> Vec<ActivityRow> {
-    let row = |e: crate::audit::Recorded| ActivityRow {
-        what: views::describe_event(&e.kind, &e.detail),
-        when: format_time(e.at / 1000),
-        ip: e.ip,
+#[derive(Deserialize)]
+struct DoneQuery {
+    done: Option<String>,
+}
+
+/// The account page; signed out, its sign-in form, which comes back here.
+async fn account_page(
+    MaybeUser(me): MaybeUser,
+    binding: BrowserBinding,
+    query: web::Query<DoneQuery>,
+    account: web::Data<Account>,
+) -> Result<HttpResponse, PageError> {
+    let Some(me) = me else {
+        return Ok(login_form(&binding.csrf, "", None, paths::ACCOUNT));
     };
-    events.into_iter().map(row).collect()
+    let shown = Shown {
+        csrf: &binding.csrf,
+        done: query.done.as_deref().and_then(Done::parse),
+        ..Shown::default()
+    };
+    show(&me, shown, &account).await
 }
 
+/// The page's old address, kept for bookmarks (sessions are a section of the page); as
+/// before, signed out it sends the browser to sign in.
 async fn sessions_page(
     CurrentUser(me): CurrentUser,
     binding: BrowserBinding,
-    sign_on: web::Data<SignOn>,
+    account: web::Data<Account>,
 ) -> Result<HttpResponse, PageError> {
-    let rows = sign_on
-        .list(&me.user.id)
-        .await?
-        .into_iter()
-        .map(|(id, s)| SessionRow {
-            current: id == me.session_id,
-            sid: s.sid,
-            device: s.user_agent,
-            ip: s.ip,
-            created: format_time(s.created_at),
-            last_seen: format_time(s.last_seen),
-        })
-        .collect();
-    let activity = activity_rows(sign_on.recent_activity(&me.user.id).await?);
-    let page = SessionsPage {
-        email: &me.user.email,
-        end_action: paths::ACCOUNT_SESSIONS_END,
+    let shown = Shown {
         csrf: &binding.csrf,
-        sessions: rows,
-        activity,
+        ..Shown::default()
     };
-    Ok(views::render(StatusCode::OK, &page))
+    show(&me, shown, &account).await
 }
 
 #[derive(Deserialize)]
@@ -146,9 +176,37 @@ async fn end(
     policy: web::Data<CookiePolicy>,
 ) -> Result<HttpResponse, PageError> {
     let ended = sign_on.end_own(&me.user.id, &form.sid, &caller.0).await?;
-    let response = reply::see_other(paths::ACCOUNT_SESSIONS);
     Ok(match ended {
-        Some(id) if id == me.session_id => with_cookie(response, &policy.session_removal()),
-        _ => response,
+        Some(id) if id == me.session_id => {
+            let response = reply::see_other(paths::ACCOUNT);
+            with_cookie(response, &policy.session_removal())
+        }
+        Some(_) => reply::see_other(&Done::Session.location()),
+        None => reply::see_other(paths::ACCOUNT),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_our_own_paths_are_followed_after_sign_in() {
+        assert_eq!(local_path("/account/sessions"), "/account/sessions");
+        assert_eq!(
+            local_path("/authorize?client_id=a"),
+            "/authorize?client_id=a"
+        );
+        for foreign in [
+            "",
+            "https://evil.example/",
+            "//evil.example/",
+            "/\\evil.example/",
+            "javascript:alert(1)",
+            "/account\r\nSet-Cookie: x=1",
+            "/caf\u{e9}",
+        ] {
+            assert_eq!(local_path(foreign), paths::ACCOUNT, "{foreign:?}");
+        }
+    }
 }

@@ -1,6 +1,7 @@
 //! The thin web layer: extract and validate the wire format, call one capability, render.
 
 pub mod account;
+pub mod account_forms;
 pub mod assets;
 pub mod authorize;
 pub mod bounds;
@@ -32,6 +33,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     logout::configure(cfg);
     account::configure(cfg);
     register::configure(cfg);
+    account_forms::configure(cfg);
     token::configure(cfg);
     userinfo::configure(cfg);
     revocation::configure(cfg);

@@ -1,5 +1,7 @@
 //! Askama page models, and rendering them with the right status and cache headers.
 
+pub mod account;
+
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
 use askama::Template;
@@ -113,38 +115,13 @@ pub struct LogoutConfirmPage<'a> {
 pub struct AccountLoginPage<'a> {
     pub action: &'a str,
     pub csrf: &'a str,
+    /// Where to go once signed in: a path of ours.
+    pub next: &'a str,
     pub email: &'a str,
     pub error: Option<&'a str>,
     pub signup: bool,
     pub register_href: &'a str,
     pub forgot_href: &'a str,
-}
-
-/// One row of the sessions page.
-pub struct SessionRow {
-    pub sid: String,
-    pub device: String,
-    pub ip: String,
-    pub created: String,
-    pub last_seen: String,
-    pub current: bool,
-}
-
-/// One line of the account page's recent activity.
-pub struct ActivityRow {
-    pub what: String,
-    pub when: String,
-    pub ip: String,
-}
-
-#[derive(Template)]
-#[template(path = "sessions.html")]
-pub struct SessionsPage<'a> {
-    pub email: &'a str,
-    pub end_action: &'a str,
-    pub csrf: &'a str,
-    pub sessions: Vec<SessionRow>,
-    pub activity: Vec<ActivityRow>,
 }
 
 /// An audit event in words, for its owner.
@@ -153,6 +130,9 @@ pub fn describe_event(kind: &str, detail: &str) -> String {
     let field = |name: &str| detail[name].as_str().unwrap_or_default().replace('_', " ");
     match kind {
         "login_succeeded" => "Signed in".to_owned(),
+        "login_failed" if field("during") == "password change" => {
+            "Wrong current password given to change the password".to_owned()
+        }
         "login_failed" => format!("Failed sign-in ({})", field("reason")),
         "lockout_started" => "Password sign-in paused after failed attempts".to_owned(),
         "logout" => "Signed out".to_owned(),
