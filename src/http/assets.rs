@@ -6,6 +6,8 @@ use crate::paths;
 
 const STYLE_CSS: &str = include_str!("../../static/style.css");
 const FORM_POST_JS: &str = include_str!("../../static/form_post.js");
+/// Declared by every page, so browsers do not ask for `/favicon.ico` (a 404 on each page).
+const FAVICON_SVG: &str = include_str!("../../static/favicon.svg");
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route(
@@ -15,6 +17,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route(
         &format!("{}/form_post.js", paths::STATIC),
         web::get().to(form_post),
+    )
+    .route(
+        &format!("{}/favicon.svg", paths::STATIC),
+        web::get().to(favicon),
     );
 }
 
@@ -24,6 +30,10 @@ async fn style() -> HttpResponse {
 
 async fn form_post() -> HttpResponse {
     asset("application/javascript; charset=utf-8", FORM_POST_JS)
+}
+
+async fn favicon() -> HttpResponse {
+    asset("image/svg+xml", FAVICON_SVG)
 }
 
 fn asset(content_type: &str, body: &'static str) -> HttpResponse {

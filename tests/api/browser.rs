@@ -1,5 +1,7 @@
 //! A real browser (headless Chromium via chromedriver) through the real pages: a wrong
-//! password shows the error, the right one and Allow land on the client with a code.
+//! password shows the error, the right one and Allow land on the client with a code; the
+//! account page's forms work without JavaScript; no page logs an error to the console
+//! (a style or script the CSP blocks would).
 
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -41,6 +43,10 @@ impl ChromeDriver {
         ));
         let mut caps = serde_json::Map::new();
         caps.insert(
+            "goog:loggingPrefs".into(),
+            serde_json::json!({ "browser": "ALL" }),
+        );
+        caps.insert(
             "goog:chromeOptions".into(),
             serde_json::json!({
                 "binary": "/usr/bin/chromium",
@@ -67,6 +73,60 @@ impl Drop for ChromeDriver {
         self.0.kill().ok();
         self.0.wait().ok();
     }
+}
+
+/// The console messages logged since the last call (chromedriver's log endpoint, which
+/// fantoccini has no method for).
+#[derive(Debug)]
+struct ConsoleLog;
+
+impl fantoccini::wd::WebDriverCompatibleCommand for ConsoleLog {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/se/log",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (reqwest::Method, Option<String>) {
+        (reqwest::Method::POST, Some(r#"{"type":"browser"}"#.into()))
+    }
+}
+
+/// Fails on any console error or warning since the last check (CSP violations among them).
+async fn assert_console_clean(browser: &Client, page: &str) {
+    let log = browser.issue_cmd(ConsoleLog).await.unwrap();
+    let complaints: Vec<&serde_json::Value> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|entry| matches!(entry["level"].as_str(), Some("SEVERE" | "WARNING")))
+        .collect();
+    assert!(
+        complaints.is_empty(),
+        "the console at {page}: {complaints:?}"
+    );
+}
+
+/// The headers every page must carry.
+async fn assert_security_headers(app: &TestApp, path: &str) {
+    let response = reqwest::get(app.url(path)).await.unwrap();
+    let headers = response.headers();
+    let csp = headers["content-security-policy"].to_str().unwrap();
+    for directive in [
+        "default-src 'none'",
+        "frame-ancestors 'none'",
+        "script-src 'self'",
+    ] {
+        assert!(csp.contains(directive), "{path}: {directive} in {csp}");
+    }
+    assert_eq!(headers["x-frame-options"], "DENY", "{path}");
+    assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
+    assert_eq!(headers["referrer-policy"], "no-referrer", "{path}");
 }
 
 /// A stand-in relying party: answers every request with a small page.
@@ -165,6 +225,7 @@ async fn user_signs_in_and_consents_in_a_real_browser() {
         page.contains("Browser Test App") && page.contains("See your email address"),
         "the consent page"
     );
+    assert_console_clean(&browser, "the sign-in and consent pages").await;
     allow.click().await.unwrap();
 
     let mut landed = browser.current_url().await.unwrap();
@@ -262,4 +323,72 @@ async fn ending_the_session_on_the_account_page_signs_the_browser_out() {
         "/login",
         "the next authorize request asks for the password again"
     );
+}
+
+async fn click(browser: &Client, id: &str) {
+    let button = browser.find(Locator::Id(id)).await.unwrap();
+    button.click().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_account_page_works_without_javascript_and_logs_nothing() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    for path in ["/account", "/account/login", "/login?request=x"] {
+        assert_security_headers(&app, path).await;
+    }
+    let driver = ChromeDriver::start();
+    let browser = driver.browser().await;
+
+    browser.goto(&app.url("/account")).await.unwrap();
+    wait_for(&browser, "email").await;
+    assert_console_clean(&browser, "the sign-in form").await;
+    submit_login(&browser, PASSWORD_OF_USER).await;
+    wait_for(&browser, "save-profile").await;
+    let at = browser.current_url().await.unwrap();
+    assert_eq!(at.path(), "/account", "back at the account page");
+    let width = browser
+        .execute("return document.querySelector('main').offsetWidth", vec![])
+        .await
+        .unwrap();
+    assert!(
+        width.as_f64().unwrap() > 500.0,
+        "the stylesheet applies: {width}"
+    );
+    assert_console_clean(&browser, "the account page").await;
+
+    fill(&browser, "current_password", "not-the-password").await;
+    fill(&browser, "new_password", "violet-Harbor-7-quill").await;
+    fill(&browser, "confirm_password", "violet-Harbor-7-quill").await;
+    click(&browser, "change-password").await;
+    let error = wait_for(&browser, "current_password-error").await;
+    assert_eq!(
+        error.text().await.unwrap(),
+        "That is not your current password."
+    );
+    assert_console_clean(&browser, "a refused password change").await;
+
+    fill(&browser, "name", "Uma Browser").await;
+    click(&browser, "save-profile").await;
+    let done = wait_for(&browser, "done").await;
+    assert_eq!(done.text().await.unwrap(), "Profile saved.");
+
+    fill(&browser, "current_password", PASSWORD_OF_USER).await;
+    fill(&browser, "new_password", "violet-Harbor-7-quill").await;
+    fill(&browser, "confirm_password", "violet-Harbor-7-quill").await;
+    click(&browser, "change-password").await;
+    for _ in 0..50 {
+        let page = browser.source().await.unwrap();
+        if page.contains("Password changed.") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let page = browser.source().await.unwrap();
+    assert_console_clean(&browser, "a password change").await;
+    browser.close().await.ok();
+    assert!(
+        page.contains("Password changed."),
+        "the change is confirmed"
+    );
+    assert!(page.contains(r#"value="Uma Browser""#));
 }
