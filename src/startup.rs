@@ -131,9 +131,7 @@ impl Parts {
         SelfService {
             db: self.db.clone(),
             passwords: self.passwords.clone(),
-            policy: PasswordPolicy {
-                min_strength: s.passwords.min_strength,
-            },
+            policy: PasswordPolicy::from(&s.passwords),
             throttle: self.throttle.clone(),
             lockout: self.lockout.clone(),
             audit: self.audit.clone(),

@@ -19,6 +19,7 @@ use crate::accounts::Credentials;
 use crate::oidc::account::Account;
 use crate::oidc::session::{PasswordBrowser, SignOn, SignedIn};
 use crate::paths;
+use crate::selfservice::SelfService;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route(paths::ACCOUNT, web::get().to(account_page))
@@ -28,14 +29,19 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(paths::ACCOUNT_SESSIONS_END, web::post().to(end));
 }
 
-fn login_form(csrf: &str, email: &str, error: Option<&str>, next: &str) -> HttpResponse {
+fn login_form(
+    csrf: &str,
+    email: &str,
+    error: Option<&str>,
+    (next, signup): (&str, bool),
+) -> HttpResponse {
     let page = AccountLoginPage {
         action: paths::ACCOUNT_LOGIN,
         csrf,
         next,
         email,
         error,
-        signup: true,
+        signup,
         register_href: paths::REGISTER,
         forgot_href: paths::PASSWORD_FORGOT,
     };
@@ -53,8 +59,9 @@ fn local_path(next: &str) -> &str {
     if local { next } else { paths::ACCOUNT }
 }
 
-async fn login_page(binding: BrowserBinding) -> HttpResponse {
-    login_form(&binding.csrf, "", None, paths::ACCOUNT)
+async fn login_page(binding: BrowserBinding, service: web::Data<SelfService>) -> HttpResponse {
+    let signup = service.signup_enabled;
+    login_form(&binding.csrf, "", None, (paths::ACCOUNT, signup))
 }
 
 #[derive(Deserialize)]
@@ -76,7 +83,7 @@ impl CsrfProtected for LoginForm {
 async fn login_submit(
     CsrfForm { form, binding }: CsrfForm<LoginForm>,
     (session, device, caller): (SessionCookie, DeviceCookie, Caller),
-    sign_on: web::Data<SignOn>,
+    (sign_on, service): (web::Data<SignOn>, web::Data<SelfService>),
     policy: web::Data<CookiePolicy>,
 ) -> Result<HttpResponse, PageError> {
     let next = local_path(&form.next);
@@ -99,7 +106,8 @@ async fn login_submit(
         }
         None => {
             let wrong = Some("Wrong email or password.");
-            login_form(&binding.csrf, &form.email, wrong, next)
+            let signup = service.signup_enabled;
+            login_form(&binding.csrf, &form.email, wrong, (next, signup))
         }
     })
 }
@@ -127,10 +135,16 @@ async fn account_page(
     MaybeUser(me): MaybeUser,
     binding: BrowserBinding,
     query: web::Query<DoneQuery>,
-    account: web::Data<Account>,
+    (account, service): (web::Data<Account>, web::Data<SelfService>),
 ) -> Result<HttpResponse, PageError> {
     let Some(me) = me else {
-        return Ok(login_form(&binding.csrf, "", None, paths::ACCOUNT));
+        let signup = service.signup_enabled;
+        return Ok(login_form(
+            &binding.csrf,
+            "",
+            None,
+            (paths::ACCOUNT, signup),
+        ));
     };
     let shown = Shown {
         csrf: &binding.csrf,

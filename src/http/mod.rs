@@ -13,6 +13,7 @@ pub mod health;
 pub mod login;
 pub mod logout;
 pub mod oidc;
+pub mod recovery;
 pub mod register;
 pub mod reply;
 pub mod revocation;
@@ -33,6 +34,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     logout::configure(cfg);
     account::configure(cfg);
     register::configure(cfg);
+    recovery::configure(cfg);
     account_forms::configure(cfg);
     token::configure(cfg);
     userinfo::configure(cfg);

@@ -225,7 +225,7 @@ async fn resend_mine(
         .await?;
     Ok(reply::see_other(&match request {
         Some(id) => format!("{}?request={id}&sent=1", paths::VERIFY_EMAIL_PENDING),
-        None => format!("{}?done=resent", paths::ACCOUNT),
+        None => super::views::account::Done::Resent.location(),
     }))
 }
 

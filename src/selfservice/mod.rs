@@ -5,7 +5,7 @@
 //! reports, so neither is ever without the other.
 
 pub mod messages;
-// pub mod reset;
+pub mod reset;
 pub mod tokens;
 
 use std::time::Duration;
@@ -13,7 +13,7 @@ use std::time::Duration;
 use sea_orm::{DatabaseConnection, TransactionTrait};
 use secrecy::SecretString;
 
-use crate::accounts::{self, Email, PasswordPolicy, Passwords, User, store::NewUser};
+use crate::accounts::{self, DisplayName, Email, PasswordPolicy, Passwords, User, store::NewUser};
 use crate::audit::{Audit, Event, Kind, Origin};
 use crate::clock::SharedClock;
 use crate::database::DbContext;
@@ -24,9 +24,6 @@ use crate::oidc::session::SignOn;
 use crate::random;
 use crate::settings::Issuer;
 use tokens::{Holder, Purpose};
-
-/// The longest name we keep; names are shown on pages and in mail.
-pub const MAX_NAME: usize = 100;
 
 #[derive(Clone)]
 pub struct SelfService {
@@ -80,18 +77,6 @@ pub struct Verified {
     pub return_request: Option<String>,
 }
 
-/// A name as we keep it: trimmed, 1 to [`MAX_NAME`] characters, no control characters.
-pub fn clean_name(raw: &str) -> Result<String, &'static str> {
-    let name = raw.trim();
-    if name.is_empty() {
-        return Err("Enter your name.");
-    }
-    if name.chars().count() > MAX_NAME || name.chars().any(char::is_control) {
-        return Err("Use at most 100 characters, without control characters.");
-    }
-    Ok(name.to_owned())
-}
-
 impl SelfService {
     /// Creates the account (unverified) and mails the verification link; for an address
     /// that has an account, mails its owner instead. The password is hashed either way,
@@ -112,7 +97,7 @@ impl SelfService {
             .db_context("starting a registration")?;
         let new = NewUser {
             email: &email,
-            name: &name,
+            name: name.as_str(),
             password_hash,
             email_verified: false,
         };
@@ -123,7 +108,7 @@ impl SelfService {
                     email: email.as_str().to_owned(),
                     return_request: form.return_request,
                 };
-                self.queue_verification(&txn, &holder, &name, may_mail)
+                self.queue_verification(&txn, &holder, name.as_str(), may_mail)
                     .await?;
                 txn.commit().await.db_context("committing a registration")?;
                 self.audit
@@ -141,13 +126,16 @@ impl SelfService {
         Ok(Registered::CheckMail(email))
     }
 
-    fn check_registration(&self, form: &Registration) -> Result<(Email, String), FieldErrors> {
+    fn check_registration(&self, form: &Registration) -> Result<(Email, DisplayName), FieldErrors> {
         let mut errors = FieldErrors::default();
         let email = Email::parse(&form.email);
         if email.is_none() {
             errors.email = Some("Enter a valid email address.".into());
         }
-        let name = clean_name(&form.name).map_err(|e| errors.name = Some(e.into()));
+        let name = DisplayName::parse(&form.name);
+        if let Err(bad) = &name {
+            errors.name = Some(bad.message().into());
+        }
         let context = [form.email.as_str(), form.name.as_str()];
         if let Err(weak) = self.check_password(&form.password, &context) {
             errors.password = Some(weak);

@@ -64,12 +64,19 @@ impl SelfService {
             return_request: None,
         };
         let now = self.clock.now();
-        let txn = self.db.begin().await.db_context("starting a reset request")?;
-        let token = tokens::issue(&txn, Purpose::ResetPassword, &holder, now, self.reset_ttl).await?;
+        let txn = self
+            .db
+            .begin()
+            .await
+            .db_context("starting a reset request")?;
+        let token =
+            tokens::issue(&txn, Purpose::ResetPassword, &holder, now, self.reset_ttl).await?;
         let url = self.link(crate::paths::PASSWORD_RESET, &token);
         let notice = messages::reset_password(&url, self.reset_ttl);
         mail::enqueue(&txn, &notice.to(&user.email)?, now).await?;
-        txn.commit().await.db_context("committing a reset request")?;
+        txn.commit()
+            .await
+            .db_context("committing a reset request")?;
         let event = Event::new(Kind::PasswordResetRequested).user(&user.id);
         self.audit.record(origin, event);
         Ok(())

@@ -5,8 +5,8 @@ mod flow;
 mod helpers;
 
 mod abuse;
-mod accounts;
 mod account;
+mod accounts;
 mod browser;
 mod config;
 mod cors;

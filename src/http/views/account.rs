@@ -35,10 +35,18 @@ pub enum Done {
     Password,
     App,
     Session,
+    /// A new verification link was mailed.
+    Resent,
 }
 
 impl Done {
-    const ALL: [Self; 4] = [Self::Profile, Self::Password, Self::App, Self::Session];
+    const ALL: [Self; 5] = [
+        Self::Profile,
+        Self::Password,
+        Self::App,
+        Self::Session,
+        Self::Resent,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -46,6 +54,7 @@ impl Done {
             Self::Password => "password",
             Self::App => "app",
             Self::Session => "session",
+            Self::Resent => "resent",
         }
     }
 
@@ -59,6 +68,7 @@ impl Done {
             Self::Password => "Password changed. Your other sessions were signed out.",
             Self::App => "Access removed. The application must ask you again.",
             Self::Session => "Session ended.",
+            Self::Resent => "A new confirmation link is on its way to your address.",
         }
     }
 
@@ -70,6 +80,7 @@ impl Done {
             Self::Password => "password-change",
             Self::App => "apps",
             Self::Session => "sessions",
+            Self::Resent => "email-address",
         };
         format!("{}?done={}#{section}", paths::ACCOUNT, self.as_str())
     }
