@@ -10,6 +10,10 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use url::Url;
 
+mod mail;
+
+pub use mail::{MailSettings, MailTransport, SmtpSecurity, SmtpSettings};
+
 /// The defaults ship inside the binary so it runs from any directory.
 const BUILT_IN_DEFAULTS: &str = include_str!("../config/default.toml");
 
@@ -28,6 +32,7 @@ pub struct Settings {
     pub audit: AuditSettings,
     pub signup: SignupSettings,
     pub recovery: RecoverySettings,
+    pub mail: MailSettings,
     pub log: LogSettings,
     pub demo: DemoSettings,
 }
@@ -286,6 +291,7 @@ impl Settings {
             bail!("invalid configuration: passwords.min_strength must be 0..=4 (a zxcvbn score)");
         }
         self.database.kind()?;
+        self.mail.validate()?;
         if let Some(url) = &self.redis.url {
             Url::parse(url.expose_secret())
                 .ok()
