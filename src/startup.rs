@@ -18,6 +18,7 @@ use crate::clock::{self, SharedClock};
 use crate::http::cookies::CookiePolicy;
 use crate::keys::KeyRing;
 use crate::limits::{Limiter, Lockout, Throttle};
+use crate::mail::Mailer;
 use crate::oauth::authorize::Authorizer;
 use crate::oauth::client_auth::ClientAuthenticator;
 use crate::oauth::grants::Grants;
@@ -40,6 +41,7 @@ pub struct Application {
     port: u16,
     server: Server,
     db: DatabaseConnection,
+    mailer: Mailer,
 }
 
 /// The parts everything else is made of, built once.
@@ -57,6 +59,7 @@ struct Parts {
     audit: Audit,
     throttle: Throttle,
     lockout: Lockout,
+    mailer: Mailer,
 }
 
 impl Parts {
@@ -89,6 +92,7 @@ impl Parts {
         let throttle = Throttle::new(limiter.clone(), &settings.limits, audit.clone());
         let parts = (limiter, store.clone(), clock.clone());
         let lockout = Lockout::new(parts, &settings.lockout, keys.form_key());
+        let mailer = Mailer::start(db.clone(), &settings.mail, clock.clone())?;
         Ok(Self {
             settings,
             issuer,
@@ -103,6 +107,7 @@ impl Parts {
             audit,
             throttle,
             lockout,
+            mailer,
         })
     }
 
@@ -328,10 +333,15 @@ impl Application {
         let hsts = settings.issuer()?.is_https();
         let parts = Parts::build(settings, clock).await?;
         let port = listener.local_addr()?.port();
-        let db = parts.db.clone();
+        let (db, mailer) = (parts.db.clone(), parts.mailer.clone());
         let data = AppData::new(&parts)?;
         let server = serve(listener, data, workers, hsts)?;
-        Ok(Self { port, server, db })
+        Ok(Self {
+            port,
+            server,
+            db,
+            mailer,
+        })
     }
 
     /// A handle to stop the server (graceful) from elsewhere.
@@ -343,9 +353,11 @@ impl Application {
         self.port
     }
 
-    /// Serves until SIGTERM/SIGINT, then drains in-flight requests (actix's graceful stop).
+    /// Serves until SIGTERM/SIGINT, then drains in-flight requests (actix's graceful stop)
+    /// and lets the mail worker finish the message in hand.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await?;
+        self.mailer.stop().await;
         database::checkpoint(&self.db).await;
         Ok(())
     }

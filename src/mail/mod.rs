@@ -4,12 +4,21 @@
 //! one row twice.
 
 pub mod messages;
+mod store;
+mod transport;
+mod worker;
 
-use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait};
+use std::sync::{Arc, Mutex};
 
-use crate::clock::UnixTime;
+use anyhow::Context;
+use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait};
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinHandle;
+
+use crate::clock::{SharedClock, UnixTime};
 use crate::database::DbContext;
 use crate::entities::mail_outbox;
+use crate::settings::MailSettings;
 
 pub use messages::{Action, Notice};
 
@@ -57,4 +66,71 @@ pub async fn enqueue<C: ConnectionTrait>(
         .await
         .db_context("queueing a mail")?;
     Ok(())
+}
+
+/// The handle to this instance's outbox worker; cheap to clone. The worker runs until
+/// [`stop`](Self::stop) or until the last handle is dropped.
+#[derive(Clone)]
+pub struct Mailer {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    wake: Arc<Notify>,
+    stop: watch::Sender<bool>,
+    task: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Mailer {
+    /// Builds the transport `settings` name (reading the SMTP password file now) and starts
+    /// the worker on the current runtime.
+    pub fn start(
+        db: DatabaseConnection,
+        settings: &MailSettings,
+        clock: SharedClock,
+    ) -> anyhow::Result<Self> {
+        let worker = worker::Worker {
+            db,
+            clock,
+            transport: transport::Transport::from_settings(settings)?,
+            from: settings
+                .from
+                .parse()
+                .context("invalid configuration: mail.from")?,
+            settings: settings.clone(),
+            purged_at: None,
+        };
+        let wake = Arc::new(Notify::new());
+        let (stop, stopped) = watch::channel(false);
+        let task = tokio::spawn(worker.run(wake.clone(), stopped));
+        Ok(Self {
+            inner: Arc::new(Inner {
+                wake,
+                stop,
+                task: Mutex::new(Some(task)),
+            }),
+        })
+    }
+
+    /// Looks at the outbox now rather than at the next poll: call it after committing a
+    /// transaction that queued a message ([`enqueue`]). Only this instance's worker wakes;
+    /// the others find the message at their next poll.
+    pub fn wake(&self) {
+        self.inner.wake.notify_one();
+    }
+
+    /// Stops the worker after the message in hand, if any, and waits for it. Queued
+    /// messages stay in the outbox for the next start (or another instance).
+    pub async fn stop(&self) {
+        self.inner.stop.send_replace(true);
+        let task = self
+            .inner
+            .task
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(task) = task {
+            let _ = task.await;
+        }
+    }
 }
