@@ -91,6 +91,8 @@ pub struct Isolation {
     pub clock: Arc<TestClock>,
     pub database_url: String,
     pub redis_prefix: String,
+    /// Where the file mail transport of every server on this isolation writes.
+    pub mail_dir: PathBuf,
     sqlite_dir: Option<PathBuf>,
     pg_database: Option<String>,
 }
@@ -99,6 +101,7 @@ impl Isolation {
     pub async fn new(backend: Backend) -> Self {
         let id = uuid::Uuid::new_v4().simple().to_string();
         let redis_prefix = format!("gatehouse-test:{id}:");
+        let mail_dir = std::env::temp_dir().join(format!("gatehouse-mail-{id}"));
         match backend {
             Backend::Sqlite => {
                 let dir = std::env::temp_dir().join(format!("gatehouse-test-{id}"));
@@ -109,6 +112,7 @@ impl Isolation {
                     clock: TestClock::new(),
                     database_url: url,
                     redis_prefix,
+                    mail_dir,
                     sqlite_dir: Some(dir),
                     pg_database: None,
                 }
@@ -130,6 +134,7 @@ impl Isolation {
                     clock: TestClock::new(),
                     database_url: url.to_string(),
                     redis_prefix,
+                    mail_dir,
                     sqlite_dir: None,
                     pg_database: Some(name),
                 }
@@ -145,6 +150,8 @@ impl Isolation {
         s.server.workers = 2;
         s.database.url = SecretString::from(self.database_url.clone());
         s.passwords.max_concurrent = 2;
+        s.mail.file_dir = self.mail_dir.clone();
+        s.mail.poll_interval_ms = 100;
         if self.backend == Backend::Postgres {
             s.redis.url = Some(SecretString::from(redis_url()));
             s.redis.key_prefix = self.redis_prefix.clone();
@@ -173,6 +180,7 @@ fn test_encryption_key() -> String {
 
 impl Drop for Isolation {
     fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.mail_dir);
         if let Some(dir) = self.sqlite_dir.take() {
             let _ = std::fs::remove_dir_all(dir);
         }

@@ -17,6 +17,7 @@ mod instances;
 mod lifecycle;
 mod logout;
 mod logs;
+mod mail;
 mod negative;
 mod private_key_jwt;
 mod review;
