@@ -10,8 +10,10 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use url::Url;
 
+mod issuer;
 mod mail;
 
+pub use issuer::Issuer;
 pub use mail::{MailSettings, MailTransport, SmtpSecurity, SmtpSettings};
 
 /// The defaults ship inside the binary so it runs from any directory.
@@ -314,46 +316,6 @@ fn positive(key: &str, value: i64) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The issuer identifier (OIDC Core §2, RFC 8414 §2): an https (or local http) URL
-/// without query or fragment, compared by exact string everywhere.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Issuer {
-    exact: String,
-    base: String,
-}
-
-impl Issuer {
-    pub fn parse(raw: &str) -> anyhow::Result<Self> {
-        let url = Url::parse(raw).map_err(|e| {
-            anyhow::anyhow!("invalid configuration: server.issuer {raw:?} is not a URL ({e})")
-        })?;
-        if !matches!(url.scheme(), "https" | "http") || url.host_str().is_none() {
-            bail!("invalid configuration: server.issuer must be an http(s) URL with a host");
-        }
-        if url.query().is_some() || url.fragment().is_some() {
-            bail!("invalid configuration: server.issuer must not have a query or fragment");
-        }
-        Ok(Self {
-            exact: raw.to_owned(),
-            base: raw.trim_end_matches('/').to_owned(),
-        })
-    }
-
-    /// Exactly as configured: `iss` claims and metadata must match it byte for byte.
-    pub fn as_str(&self) -> &str {
-        &self.exact
-    }
-
-    pub fn is_https(&self) -> bool {
-        self.exact.starts_with("https://")
-    }
-
-    /// An absolute URL of one of our endpoints.
-    pub fn endpoint(&self, path: &str) -> String {
-        format!("{}{}", self.base, path)
-    }
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DatabaseKind {
     Sqlite,
@@ -393,16 +355,6 @@ mod tests {
         assert_eq!(s.server.issuer, "http://127.0.0.1:8080");
         assert!(s.redis.url.is_none());
         assert!(s.demo.seed);
-    }
-
-    #[test]
-    fn issuer_rejects_garbage_and_queries() {
-        assert!(Issuer::parse("not a url").is_err());
-        assert!(Issuer::parse("ftp://x").is_err());
-        assert!(Issuer::parse("https://id.example.com?x=1").is_err());
-        let issuer = Issuer::parse("https://id.example.com/").unwrap();
-        assert_eq!(issuer.as_str(), "https://id.example.com/");
-        assert_eq!(issuer.endpoint("/jwks"), "https://id.example.com/jwks");
     }
 
     #[test]
