@@ -23,6 +23,7 @@ pub struct Account {
     pub policy: PasswordPolicy,
     /// For the links in the notices we mail.
     pub issuer: Issuer,
+    pub mailer: crate::mail::Mailer,
 }
 
 /// A password change as the form presents it.
@@ -199,6 +200,7 @@ impl Account {
         txn.commit()
             .await
             .db_context("committing a password change")?;
+        self.mailer.wake();
         Ok(())
     }
 

@@ -18,7 +18,7 @@ use crate::audit::{Audit, Event, Kind, Origin};
 use crate::clock::SharedClock;
 use crate::database::DbContext;
 use crate::limits::{Lockout, Throttle};
-use crate::mail;
+use crate::mail::{self, Mailer};
 use crate::oauth::Error;
 use crate::oidc::session::SignOn;
 use crate::random;
@@ -34,6 +34,7 @@ pub struct SelfService {
     pub lockout: Lockout,
     pub audit: Audit,
     pub sign_on: SignOn,
+    pub mailer: Mailer,
     pub issuer: Issuer,
     pub clock: SharedClock,
     pub signup_enabled: bool,
@@ -123,6 +124,7 @@ impl SelfService {
                 txn.commit().await.db_context("committing a registration")?;
             }
         }
+        self.mailer.wake();
         Ok(Registered::CheckMail(email))
     }
 
@@ -208,6 +210,7 @@ impl SelfService {
         self.queue_verification(&txn, &holder, &user.name, may_mail)
             .await?;
         txn.commit().await.db_context("committing a resend")?;
+        self.mailer.wake();
         Ok(())
     }
 

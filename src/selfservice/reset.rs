@@ -118,6 +118,7 @@ impl SelfService {
         let notice = messages::password_changed("reset");
         mail::enqueue(&txn, &notice.to(&user.email)?, now).await?;
         txn.commit().await.db_context("committing a reset")?;
+        self.mailer.wake();
         self.after_reset(&user.id, &user.email, origin).await?;
         Ok(ResetOutcome::Done)
     }

@@ -86,11 +86,6 @@ pub async fn submit(
     http.post(app.url(action)).form(&form).send().await.unwrap()
 }
 
-/// The path and query of one of our URLs (mailed links are absolute).
-pub fn local(app: &TestApp, url: &str) -> String {
-    url.strip_prefix(&app.address).unwrap_or(url).to_owned()
-}
-
 /// Registers through the page (outside any authorization request).
 pub async fn register(
     app: &TestApp,

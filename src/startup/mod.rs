@@ -11,7 +11,7 @@ use sea_orm::DatabaseConnection;
 use secrecy::{ExposeSecret, SecretString};
 use tracing_actix_web::TracingLogger;
 
-use crate::accounts::{PasswordPolicy, Passwords, UserStatus};
+use crate::accounts::{Passwords, UserStatus};
 use crate::audit::Audit;
 use crate::clients::{AllowedOrigins, ClientCache};
 use crate::clock::{self, SharedClock};
@@ -36,6 +36,8 @@ use crate::settings::{DatabaseKind, Issuer, Settings};
 use crate::store::Store;
 use crate::telemetry::RequestSpan;
 use crate::{database, demo, http};
+
+mod services;
 
 pub struct Application {
     port: u16,
@@ -110,114 +112,6 @@ impl Parts {
             mailer,
         })
     }
-
-    fn family_ttl(&self) -> Duration {
-        Duration::from_secs(self.settings.tokens.refresh_token_max_ttl_secs.max(1) as u64)
-    }
-
-    fn sign_on(&self) -> SignOn {
-        SignOn {
-            db: self.db.clone(),
-            store: self.store.clone(),
-            clients: self.clients.clone(),
-            passwords: self.passwords.clone(),
-            throttle: self.throttle.clone(),
-            lockout: self.lockout.clone(),
-            audit: self.audit.clone(),
-            notifier: self.notifier.clone(),
-            clock: self.clock.clone(),
-            session_ttl: Duration::from_secs(self.settings.sessions.ttl_secs.max(1) as u64),
-            family_ttl: self.family_ttl(),
-        }
-    }
-
-    fn self_service(&self) -> SelfService {
-        let s = &self.settings;
-        SelfService {
-            db: self.db.clone(),
-            passwords: self.passwords.clone(),
-            policy: PasswordPolicy::from(&s.passwords),
-            throttle: self.throttle.clone(),
-            lockout: self.lockout.clone(),
-            audit: self.audit.clone(),
-            sign_on: self.sign_on(),
-            issuer: self.issuer.clone(),
-            clock: self.clock.clone(),
-            signup_enabled: s.signup.enabled,
-            verification_ttl: Duration::from_secs(s.signup.verification_ttl_secs),
-            reset_ttl: Duration::from_secs(s.recovery.reset_ttl_secs),
-        }
-    }
-
-    fn authorizer(&self) -> Authorizer {
-        let code_ttl = self.settings.tokens.authorization_code_ttl_secs.max(1) as u64;
-        Authorizer {
-            db: self.db.clone(),
-            store: self.store.clone(),
-            clients: self.clients.clone(),
-            keys: self.keys.clone(),
-            issuer: self.issuer.clone(),
-            clock: self.clock.clone(),
-            code_ttl: Duration::from_secs(code_ttl),
-            throttle: self.throttle.clone(),
-            audit: self.audit.clone(),
-        }
-    }
-
-    fn grants(&self) -> Grants {
-        Grants {
-            db: self.db.clone(),
-            users: self.user_status.clone(),
-            store: self.store.clone(),
-            keys: self.keys.clone(),
-            issuer: self.issuer.clone(),
-            settings: self.settings.tokens.clone(),
-            clock: self.clock.clone(),
-            // Two store timeouts and a second: a claimed rotation signs and writes once.
-            claim_lease: Duration::from_millis(2 * self.settings.redis.timeout_ms + 1000),
-            audit: self.audit.clone(),
-            throttle: self.throttle.clone(),
-        }
-    }
-
-    fn client_authenticator(&self) -> ClientAuthenticator {
-        ClientAuthenticator {
-            db: self.db.clone(),
-            clients: self.clients.clone(),
-            store: self.store.clone(),
-            issuer: self.issuer.clone(),
-            clock: self.clock.clone(),
-            max_assertion_lifetime: Duration::from_secs(
-                self.settings
-                    .tokens
-                    .client_assertion_max_lifetime_secs
-                    .max(1) as u64,
-            ),
-            throttle: self.throttle.clone(),
-            audit: self.audit.clone(),
-        }
-    }
-
-    fn revocation(&self) -> Revocation {
-        Revocation {
-            store: self.store.clone(),
-            keys: self.keys.clone(),
-            issuer: self.issuer.clone(),
-            clock: self.clock.clone(),
-            family_ttl: self.family_ttl(),
-            audit: self.audit.clone(),
-        }
-    }
-
-    fn userinfo(&self) -> UserInfo {
-        UserInfo {
-            db: self.db.clone(),
-            store: self.store.clone(),
-            keys: self.keys.clone(),
-            issuer: self.issuer.clone(),
-            clock: self.clock.clone(),
-        }
-    }
 }
 
 /// What handlers, extractors and middleware receive: each dependency its own `web::Data`.
@@ -272,11 +166,7 @@ impl AppData {
             discovery: web::Data::new(ProviderMetadata::new(&parts.issuer).to_json()?),
             authorizer: web::Data::new(parts.authorizer()),
             login: web::Data::new(login),
-            account: web::Data::new(Account {
-                sign_on: sign_on.clone(),
-                policy: PasswordPolicy::from(&parts.settings.passwords),
-                issuer: parts.issuer.clone(),
-            }),
+            account: web::Data::new(parts.account(&sign_on)),
             sign_on: web::Data::new(sign_on),
             logout: web::Data::new(logout),
             grants: web::Data::new(parts.grants()),

@@ -1,0 +1,134 @@
+//! The capability services, each built from the shared parts.
+
+use std::time::Duration;
+
+use super::Parts;
+use crate::accounts::PasswordPolicy;
+use crate::oauth::authorize::Authorizer;
+use crate::oauth::client_auth::ClientAuthenticator;
+use crate::oauth::grants::Grants;
+use crate::oauth::revocation::Revocation;
+use crate::oidc::account::Account;
+use crate::oidc::session::SignOn;
+use crate::oidc::userinfo::UserInfo;
+use crate::selfservice::SelfService;
+
+impl Parts {
+    pub(super) fn family_ttl(&self) -> Duration {
+        Duration::from_secs(self.settings.tokens.refresh_token_max_ttl_secs.max(1) as u64)
+    }
+
+    pub(super) fn sign_on(&self) -> SignOn {
+        SignOn {
+            db: self.db.clone(),
+            store: self.store.clone(),
+            clients: self.clients.clone(),
+            passwords: self.passwords.clone(),
+            throttle: self.throttle.clone(),
+            lockout: self.lockout.clone(),
+            audit: self.audit.clone(),
+            notifier: self.notifier.clone(),
+            clock: self.clock.clone(),
+            session_ttl: Duration::from_secs(self.settings.sessions.ttl_secs.max(1) as u64),
+            family_ttl: self.family_ttl(),
+        }
+    }
+
+    pub(super) fn self_service(&self) -> SelfService {
+        let s = &self.settings;
+        SelfService {
+            db: self.db.clone(),
+            passwords: self.passwords.clone(),
+            policy: PasswordPolicy::from(&s.passwords),
+            throttle: self.throttle.clone(),
+            lockout: self.lockout.clone(),
+            audit: self.audit.clone(),
+            sign_on: self.sign_on(),
+            mailer: self.mailer.clone(),
+            issuer: self.issuer.clone(),
+            clock: self.clock.clone(),
+            signup_enabled: s.signup.enabled,
+            verification_ttl: Duration::from_secs(s.signup.verification_ttl_secs),
+            reset_ttl: Duration::from_secs(s.recovery.reset_ttl_secs),
+        }
+    }
+
+    pub(super) fn account(&self, sign_on: &SignOn) -> Account {
+        Account {
+            sign_on: sign_on.clone(),
+            policy: PasswordPolicy::from(&self.settings.passwords),
+            issuer: self.issuer.clone(),
+            mailer: self.mailer.clone(),
+        }
+    }
+
+    pub(super) fn authorizer(&self) -> Authorizer {
+        let code_ttl = self.settings.tokens.authorization_code_ttl_secs.max(1) as u64;
+        Authorizer {
+            db: self.db.clone(),
+            store: self.store.clone(),
+            clients: self.clients.clone(),
+            keys: self.keys.clone(),
+            issuer: self.issuer.clone(),
+            clock: self.clock.clone(),
+            code_ttl: Duration::from_secs(code_ttl),
+            throttle: self.throttle.clone(),
+            audit: self.audit.clone(),
+        }
+    }
+
+    pub(super) fn grants(&self) -> Grants {
+        Grants {
+            db: self.db.clone(),
+            users: self.user_status.clone(),
+            store: self.store.clone(),
+            keys: self.keys.clone(),
+            issuer: self.issuer.clone(),
+            settings: self.settings.tokens.clone(),
+            clock: self.clock.clone(),
+            // Two store timeouts and a second: a claimed rotation signs and writes once.
+            claim_lease: Duration::from_millis(2 * self.settings.redis.timeout_ms + 1000),
+            audit: self.audit.clone(),
+            throttle: self.throttle.clone(),
+        }
+    }
+
+    pub(super) fn client_authenticator(&self) -> ClientAuthenticator {
+        ClientAuthenticator {
+            db: self.db.clone(),
+            clients: self.clients.clone(),
+            store: self.store.clone(),
+            issuer: self.issuer.clone(),
+            clock: self.clock.clone(),
+            max_assertion_lifetime: Duration::from_secs(
+                self.settings
+                    .tokens
+                    .client_assertion_max_lifetime_secs
+                    .max(1) as u64,
+            ),
+            throttle: self.throttle.clone(),
+            audit: self.audit.clone(),
+        }
+    }
+
+    pub(super) fn revocation(&self) -> Revocation {
+        Revocation {
+            store: self.store.clone(),
+            keys: self.keys.clone(),
+            issuer: self.issuer.clone(),
+            clock: self.clock.clone(),
+            family_ttl: self.family_ttl(),
+            audit: self.audit.clone(),
+        }
+    }
+
+    pub(super) fn userinfo(&self) -> UserInfo {
+        UserInfo {
+            db: self.db.clone(),
+            store: self.store.clone(),
+            keys: self.keys.clone(),
+            issuer: self.issuer.clone(),
+            clock: self.clock.clone(),
+        }
+    }
+}
