@@ -85,9 +85,7 @@ async fn register_verify_then_sign_in_through_the_code_flow(backend: Backend) {
         .await
         .unwrap();
     let id_token = claims(tokens["id_token"].as_str().unwrap());
-    assert_eq!(id_token["email"], "new.person@example.com");
-    assert_eq!(id_token["email_verified"], true);
-    assert_eq!(id_token["name"], "Nova Person");
+    assert!(id_token["sub"].is_string());
     let access = tokens["access_token"].as_str().unwrap();
     let info: serde_json::Value = app
         .http
@@ -99,7 +97,9 @@ async fn register_verify_then_sign_in_through_the_code_flow(backend: Backend) {
         .json()
         .await
         .unwrap();
+    assert_eq!(info["email"], "new.person@example.com");
     assert_eq!(info["email_verified"], true);
+    assert_eq!(info["name"], "Nova Person");
 
     let again = http.get(mail.link()).send().await.unwrap();
     assert_eq!(again.status(), 400, "a verification link works once");

@@ -103,7 +103,8 @@ async fn a_reset_ends_what_the_old_password_allowed(backend: Backend) {
         (400, "invalid_grant"),
         "old refresh tokens are refused"
     );
-    let mut silent = standard_params(SPA, &verifier, "openid");
+    let (_, challenge) = pkce_pair();
+    let mut silent = standard_params(SPA, &challenge, "openid");
     silent.push(("prompt", "none"));
     let answer = app
         .http
