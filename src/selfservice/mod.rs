@@ -194,41 +194,60 @@ impl SelfService {
         origin: &Origin,
     ) -> Result<(), Error> {
         self.throttle.recovery(origin).await?;
-        if user.email_verified || user.disabled {
-            return Ok(());
-        }
+        self.queue_resend(user, return_request, origin).await
+    }
+
+    async fn queue_resend(
+        &self,
+        user: &User,
+        return_request: Option<String>,
+        origin: &Origin,
+    ) -> Result<(), Error> {
         let Some(email) = Email::parse(&user.email) else {
             return Ok(());
         };
-        let may_mail = self.may_mail(origin, &email).await?;
+        if user.email_verified || user.disabled || !self.may_mail(origin, &email).await? {
+            return Ok(());
+        }
         let holder = Holder {
             user_id: user.id.clone(),
             email: user.email.clone(),
             return_request,
         };
         let txn = self.db.begin().await.db_context("starting a resend")?;
-        self.queue_verification(&txn, &holder, &user.name, may_mail)
+        self.queue_verification(&txn, &holder, &user.name, true)
             .await?;
         txn.commit().await.db_context("committing a resend")?;
         self.mailer.wake();
         Ok(())
     }
 
-    /// The "check your mail" page's resend: for whoever owns `email`, if unverified; the
-    /// same answer (nothing) otherwise.
+    /// The "check your mail" page's resend: for whoever owns `email`, if unverified. The
+    /// answer is the same otherwise, and comes before the lookup (done in the background),
+    /// so its time tells nothing either.
     pub async fn resend_to(
         &self,
         email: &str,
         return_request: Option<String>,
         origin: &Origin,
     ) -> Result<(), Error> {
+        self.throttle.recovery(origin).await?;
         let Some(email) = Email::parse(email) else {
             return Ok(());
         };
-        match accounts::store::find_by_email(&self.db, &email).await? {
-            Some(user) => self.resend_for(&user, return_request, origin).await,
-            None => Ok(self.throttle.recovery(origin).await?),
-        }
+        let (this, origin) = (self.clone(), origin.clone());
+        tokio::spawn(async move {
+            let found = accounts::store::find_by_email(&this.db, &email).await;
+            let sent = match found {
+                Ok(Some(user)) => this.queue_resend(&user, return_request, &origin).await,
+                Ok(None) => Ok(()),
+                Err(e) => Err(e.into()),
+            };
+            if let Err(e) = sent {
+                tracing::warn!(error = %e, "could not queue a verification link");
+            }
+        });
+        Ok(())
     }
 
     /// Whether a verification link is live (the page that asks to confirm it).

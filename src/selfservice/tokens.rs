@@ -145,3 +145,19 @@ pub async fn purge<C: ConnectionTrait>(conn: &C, now: UnixTime) -> anyhow::Resul
         .db_context("purging expired one-time links")?;
     Ok(done.rows_affected)
 }
+
+/// Purges long-expired links now and then every hour, on the current runtime.
+pub fn spawn_purger(db: sea_orm::DatabaseConnection, clock: crate::clock::SharedClock) {
+    const EVERY: Duration = Duration::from_secs(3600);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(EVERY);
+        loop {
+            tick.tick().await;
+            match purge(&db, clock.now()).await {
+                Ok(0) => {}
+                Ok(purged) => tracing::info!(purged, "expired one-time links purged"),
+                Err(e) => tracing::warn!(error = format!("{e:#}"), "purging one-time links failed"),
+            }
+        }
+    });
+}

@@ -95,6 +95,7 @@ impl Parts {
         let parts = (limiter, store.clone(), clock.clone());
         let lockout = Lockout::new(parts, &settings.lockout, keys.form_key());
         let mailer = Mailer::start(db.clone(), &settings.mail, clock.clone())?;
+        crate::selfservice::tokens::spawn_purger(db.clone(), clock.clone());
         Ok(Self {
             settings,
             issuer,

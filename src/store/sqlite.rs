@@ -23,7 +23,7 @@ use super::sql::{
     SET_ADD, SET_MEMBERS, SET_REMOVE, TAKE,
 };
 use crate::clock::SharedClock;
-use crate::database::sqlite_in_place;
+use crate::database::{rusqlite_error, sqlite_in_place};
 
 use super::{EphemeralStore, StoreError, StoreResult, Write, ttl_millis};
 
@@ -45,6 +45,8 @@ impl SqliteStore {
     /// every second, purges expired rows every `purge_every`, and ends with the store.
     pub fn open(path: &Path, purge_every: Duration, clock: SharedClock) -> anyhow::Result<Self> {
         let conn = sqlite_in_place(path)?;
+        // Waits for the write lock happen in `run`, without blocking the thread.
+        conn.busy_timeout(Duration::ZERO)?;
         let store = Self {
             conn: Arc::new(Mutex::new(conn)),
             clock: clock.clone(),
@@ -73,24 +75,63 @@ impl SqliteStore {
             .map_err(|_| StoreError(anyhow!("the SQLite store's lock is poisoned")))
     }
 
-    /// Runs `work` in a write transaction (`BEGIN IMMEDIATE`: the write lock is taken up front,
-    /// so a read inside cannot go stale before the write).
-    fn write<T>(
+    /// Runs `op` on the connection. While another connection holds SQLite's write lock (a
+    /// sea-orm transaction of the application, the audit writer), it waits *asynchronously*
+    /// and tries again, for up to [`BUSY_FOR`]: the connection's busy timeout is zero,
+    /// because a blocking wait would stall every task of this thread, among them perhaps the
+    /// very transaction that holds the lock, which could then not finish before the timeout.
+    /// A busy statement changed nothing, so trying it again is safe.
+    async fn run<T>(
         &self,
         what: &'static str,
-        work: impl FnOnce(&Transaction<'_>) -> rusqlite::Result<Option<T>>,
-    ) -> StoreResult<Option<T>> {
-        let mut conn = self.lock()?;
-        let txn = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .context(what)?;
-        let out = work(&txn).context(what)?;
-        // Nothing to keep when `work` found nothing: dropping the transaction rolls it back.
-        if out.is_some() {
-            txn.commit().context(what)?;
+        op: impl Fn(&mut Connection) -> rusqlite::Result<T>,
+    ) -> StoreResult<T> {
+        let mut waited = Duration::ZERO;
+        let mut pause = Duration::from_micros(200);
+        loop {
+            let result = op(&mut *self.lock()?);
+            match result {
+                Err(e) if is_busy(&e) && waited < BUSY_FOR => {
+                    tokio::time::sleep(pause).await;
+                    waited += pause;
+                    pause = (pause * 2).min(Duration::from_millis(20));
+                }
+                other => {
+                    return other.map_err(|e| StoreError(rusqlite_error(e).context(what)));
+                }
+            }
         }
-        Ok(out)
     }
+
+    /// Runs `work` in a write transaction (`BEGIN IMMEDIATE`: the write lock is taken up front,
+    /// so a read inside cannot go stale before the write).
+    async fn write<T>(
+        &self,
+        what: &'static str,
+        work: impl Fn(&Transaction<'_>) -> rusqlite::Result<Option<T>>,
+    ) -> StoreResult<Option<T>> {
+        self.run(what, |conn| {
+            let txn = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let out = work(&txn)?;
+            // Nothing to keep when `work` found nothing: dropping the transaction rolls it back.
+            if out.is_some() {
+                txn.commit()?;
+            }
+            Ok(out)
+        })
+        .await
+    }
+}
+
+/// How long a store operation waits for SQLite's write lock before it is an outage (503).
+const BUSY_FOR: Duration = Duration::from_secs(5);
+
+fn is_busy(error: &rusqlite::Error) -> bool {
+    use rusqlite::ErrorCode::{DatabaseBusy, DatabaseLocked};
+    matches!(
+        error.sqlite_error_code(),
+        Some(DatabaseBusy | DatabaseLocked)
+    )
 }
 
 /// The maintenance thread's loop; it ends once the store is dropped.
@@ -128,7 +169,12 @@ fn purge(conn: &Mutex<Connection>, now: i64) -> anyhow::Result<u64> {
         loop {
             // The lock is taken per chunk, so requests slip in between.
             let conn = conn.lock().map_err(|_| anyhow!("store lock poisoned"))?;
-            let deleted = conn.prepare_cached(&sql)?.execute([now])?;
+            let deleted = match conn.prepare_cached(&sql)?.execute([now]) {
+                Ok(deleted) => deleted,
+                // Another writer holds the lock: the rest waits for the next round.
+                Err(e) if is_busy(&e) => return Ok(purged),
+                Err(e) => return Err(e.into()),
+            };
             purged += deleted as u64;
             if deleted < PURGE_CHUNK {
                 break;
@@ -195,39 +241,50 @@ fn apply(txn: &Connection, write: &Write, now: i64) -> rusqlite::Result<()> {
 #[async_trait]
 impl EphemeralStore for SqliteStore {
     async fn put(&self, key: &str, value: &[u8], ttl: Duration) -> StoreResult<()> {
-        put(&*self.lock()?, key, value, ttl, self.now()).context("store put")?;
-        Ok(())
+        let now = self.now();
+        self.run("store put", |c| put(c, key, value, ttl, now))
+            .await
+            .map(drop)
     }
 
     async fn put_if_absent(&self, key: &str, value: &[u8], ttl: Duration) -> StoreResult<bool> {
-        let stored = put_if_absent(&*self.lock()?, key, value, ttl, self.now());
-        Ok(stored.context("store put_if_absent")?)
+        let now = self.now();
+        self.run("store put_if_absent", |c| {
+            put_if_absent(c, key, value, ttl, now)
+        })
+        .await
     }
 
     async fn get(&self, key: &str) -> StoreResult<Option<Vec<u8>>> {
-        Ok(get(&*self.lock()?, key, self.now()).context("store get")?)
+        let now = self.now();
+        self.run("store get", |c| get(c, key, now)).await
     }
 
     async fn put_if_present(&self, key: &str, value: &[u8], ttl: Duration) -> StoreResult<bool> {
         let now = self.now();
-        let conn = self.lock()?;
-        let run = conn
-            .prepare_cached(PUT_IF_PRESENT)
-            .and_then(|mut s| s.execute(params![value, now + ttl_millis(ttl), key, now]));
-        Ok(run.context("store put_if_present")? == 1)
+        let updated = self
+            .run("store put_if_present", |c| {
+                let mut statement = c.prepare_cached(PUT_IF_PRESENT)?;
+                statement.execute(params![value, now + ttl_millis(ttl), key, now])
+            })
+            .await?;
+        Ok(updated == 1)
     }
 
     async fn delete_if(&self, key: &str, value: &[u8]) -> StoreResult<bool> {
         let now = self.now();
-        let conn = self.lock()?;
-        let run = conn
-            .prepare_cached(DELETE_IF)
-            .and_then(|mut s| s.execute(params![key, value, now]));
-        Ok(run.context("store delete_if")? == 1)
+        let deleted = self
+            .run("store delete_if", |c| {
+                c.prepare_cached(DELETE_IF)?
+                    .execute(params![key, value, now])
+            })
+            .await?;
+        Ok(deleted == 1)
     }
 
     async fn take(&self, key: &str) -> StoreResult<Option<Vec<u8>>> {
-        Ok(take(&*self.lock()?, key, self.now()).context("store take")?)
+        let now = self.now();
+        self.run("store take", |c| take(c, key, now)).await
     }
 
     async fn take_leaving(
@@ -245,6 +302,7 @@ impl EphemeralStore for SqliteStore {
             put(txn, marker_key, marker, ttl, now)?;
             Ok(Some(value))
         })
+        .await
     }
 
     async fn get_marking(
@@ -262,34 +320,34 @@ impl EphemeralStore for SqliteStore {
             let stored = put_if_absent(txn, marker_key, marker, ttl, now)?;
             Ok(Some((value, stored)))
         })
+        .await
     }
 
     async fn delete(&self, key: &str) -> StoreResult<()> {
-        let conn = self.lock()?;
-        let run = conn
-            .prepare_cached(DELETE)
-            .and_then(|mut s| s.execute([key]));
-        run.context("store delete")?;
-        Ok(())
+        self.run("store delete", |c| c.prepare_cached(DELETE)?.execute([key]))
+            .await
+            .map(drop)
     }
 
     async fn incr(&self, key: &str, ttl: Duration) -> StoreResult<i64> {
-        let conn = self.lock()?;
         let now = self.now();
-        let run = conn.prepare_cached(INCR).and_then(|mut s| {
+        self.run("store incr", |c| {
             let values = params![key, Vec::<u8>::new(), now + ttl_millis(ttl), now];
-            s.query_row(values, |row| row.get(0))
-        });
-        Ok(run.context("store incr")?)
+            c.prepare_cached(INCR)?.query_row(values, |row| row.get(0))
+        })
+        .await
     }
 
     async fn counter(&self, key: &str) -> StoreResult<i64> {
-        let conn = self.lock()?;
-        let run = conn.prepare_cached(COUNTER).and_then(|mut s| {
-            s.query_row(params![key, self.now()], |row| row.get(0))
-                .optional()
-        });
-        Ok(run.context("store counter")?.unwrap_or(0))
+        let now = self.now();
+        let count = self
+            .run("store counter", |c| {
+                c.prepare_cached(COUNTER)?
+                    .query_row(params![key, now], |row| row.get(0))
+                    .optional()
+            })
+            .await?;
+        Ok(count.unwrap_or(0))
     }
 
     async fn set_add(&self, key: &str, member: &str, ttl: Duration) -> StoreResult<()> {
@@ -298,26 +356,26 @@ impl EphemeralStore for SqliteStore {
             member: member.to_owned(),
             ttl,
         };
-        apply(&*self.lock()?, &write, self.now()).context("store set_add")?;
-        Ok(())
+        let now = self.now();
+        self.run("store set_add", |c| apply(c, &write, now)).await
     }
 
     async fn set_remove(&self, key: &str, member: &str) -> StoreResult<()> {
-        let conn = self.lock()?;
-        let run = conn
-            .prepare_cached(SET_REMOVE)
-            .and_then(|mut s| s.execute(params![key, member]));
-        run.context("store set_remove")?;
-        Ok(())
+        self.run("store set_remove", |c| {
+            c.prepare_cached(SET_REMOVE)?.execute(params![key, member])
+        })
+        .await
+        .map(drop)
     }
 
     async fn set_members(&self, key: &str) -> StoreResult<Vec<String>> {
-        let conn = self.lock()?;
-        let run = conn.prepare_cached(SET_MEMBERS).and_then(|mut s| {
-            s.query_map(params![key, self.now()], |row| row.get(0))?
+        let now = self.now();
+        self.run("store set_members", |c| {
+            c.prepare_cached(SET_MEMBERS)?
+                .query_map(params![key, now], |row| row.get(0))?
                 .collect::<rusqlite::Result<Vec<String>>>()
-        });
-        Ok(run.context("store set_members")?)
+        })
+        .await
     }
 
     async fn batch(&self, writes: &[Write]) -> StoreResult<()> {
@@ -328,14 +386,13 @@ impl EphemeralStore for SqliteStore {
                 apply(txn, write, now)?;
             }
             Ok(Some(()))
-        })?;
+        })
+        .await?;
         Ok(())
     }
 
     async fn ping(&self) -> StoreResult<()> {
-        let conn = self.lock()?;
-        let run = conn.query_row("SELECT 1", [], |_| Ok(()));
-        run.context("store ping")?;
-        Ok(())
+        self.run("store ping", |c| c.query_row("SELECT 1", [], |_| Ok(())))
+            .await
     }
 }

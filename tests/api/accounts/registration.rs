@@ -268,3 +268,73 @@ async fn registration_can_be_turned_off() {
     assert!(!html.contains("/register"), "no link to it");
     assert!(html.contains("/password/forgot"));
 }
+
+#[tokio::test]
+async fn resends_are_limited_per_address_and_per_client_address() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |s| {
+        s.limits.mail_per_address.limit = 3;
+        s.limits.recovery_per_ip.limit = 4;
+    })
+    .await;
+    let http = http_client();
+    let (_, check_mail) = register(&app, &http, "many@example.com", "Many Mails", STRONG).await;
+    let mut answers = Vec::new();
+    for _ in 0..5 {
+        let fields = [("email", "many@example.com")];
+        let answer = submit(&app, &http, &check_mail, "/email/pending", &fields).await;
+        answers.push(answer.status().as_u16());
+    }
+    assert_eq!(answers, [200, 200, 200, 200, 429], "per client address");
+    wait_for_mail(&app, "many@example.com", "Confirm your email", 3).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
+    let confirmations = mails_to(&app, "many@example.com");
+    assert_eq!(
+        confirmations.len(),
+        3,
+        "at most three mails to one address an hour"
+    );
+}
+
+/// Mail-queueing transactions (here: verification resends, done in the background) hold
+/// the database across awaits while the same worker thread serves requests that write the
+/// embedded store: neither may wait for the other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queued_mail_and_sign_in_pages_share_one_worker_without_stalling() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |s| {
+        s.server.workers = 1;
+        s.limits.mail_per_address.limit = 1000;
+        s.limits.recovery_per_ip.limit = 1000;
+    })
+    .await;
+    let http = http_client();
+    let (_, check_mail) = register(&app, &http, "crowd@example.com", "Crowd", STRONG).await;
+    let resends = (0..20).map(|_| {
+        let (app, http, page) = (&app, &http, &check_mail);
+        async move {
+            let fields = [("email", "crowd@example.com")];
+            let answer = submit(app, http, page, "/email/pending", &fields).await;
+            answer.status().as_u16()
+        }
+    });
+    let pages = (0..20).map(|_| {
+        let app = &app;
+        async move {
+            let (_, challenge) = pkce_pair();
+            let url = authorize_url(app, &standard_params(SPA, &challenge, "openid"));
+            http_client()
+                .get(url)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    });
+    let (resent, opened) = tokio::join!(
+        futures_util::future::join_all(resends),
+        futures_util::future::join_all(pages)
+    );
+    assert!(resent.iter().all(|s| *s == 200), "{resent:?}");
+    assert!(opened.iter().all(|s| *s == 303), "{opened:?}");
+    wait_for_mail(&app, "crowd@example.com", "Confirm your email", 21).await;
+}
