@@ -125,8 +125,8 @@ impl UserFamily {
     }
 }
 
-/// Lists the grant's family under its user until the family ends. Written with every token
-/// of the family (the same member each time, so the set does not grow by rotation).
+/// Lists the grant's family under its user until the family ends. Written when the family
+/// opens (a code exchange): rotation keeps the same member, so it would only rewrite it.
 pub fn record_user_family(grant: &RefreshGrant, now: UnixTime) -> Write {
     let family = UserFamily {
         client_id: grant.client_id.clone(),

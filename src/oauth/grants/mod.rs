@@ -70,6 +70,9 @@ pub struct TokenIds {
     pub jti: String,
     pub family: String,
     pub family_expires_at: i64,
+    /// A code exchange opens the family; a refresh continues it, and what indexes the
+    /// family alone (not its tokens) is already written.
+    pub new_family: bool,
 }
 
 impl Grants {
@@ -296,7 +299,9 @@ impl Grants {
             &ids.family,
             index_ttl,
         ));
-        writes.push(refresh::record_user_family(&record, at));
+        if ids.new_family {
+            writes.push(refresh::record_user_family(&record, at));
+        }
         writes.push(write);
         Ok(token)
     }
@@ -307,6 +312,7 @@ pub fn new_ids(family_expires_at: i64) -> TokenIds {
         jti: random::token(),
         family: random::token(),
         family_expires_at,
+        new_family: true,
     }
 }
 

@@ -126,6 +126,7 @@ async fn rotate(
         jti: crate::random::token(),
         family: grant.family.clone(),
         family_expires_at: grant.family_expires_at,
+        new_family: false,
     };
     let user = UserGrant {
         user_id: &grant.user_id,
