@@ -106,11 +106,11 @@ impl Account {
         Ok(())
     }
 
-    /// Changes the password of the signed-in user, who must know the current one. The new
-    /// hash and the notice mail commit together; then every other session ends and every
-    /// refresh family of the user is revoked — those issued in this browser's session too,
-    /// since a password change is what a user does when they fear someone else holds their
-    /// tokens, and applications can get new ones by signing in again. This browser stays
+    /// Changes the password of the signed-in user, who must know the current one. Every
+    /// other session ends and every refresh family of the user is revoked — those issued in
+    /// this browser's session too, since a password change is what a user does when they
+    /// fear someone else holds their tokens, and applications can get new ones by signing in
+    /// again; then the new hash and the notice mail commit together. This browser stays
     /// signed in. Nothing to tell `UserStatus`: whether the user may be issued tokens has
     /// not changed (and PostgreSQL's update trigger announces the row change anyway).
     #[tracing::instrument(skip_all)]
@@ -132,13 +132,16 @@ impl Account {
             return Ok(Err(PasswordRefused::WrongCurrent));
         }
         let hash = self.sign_on.passwords.hash(&change.new).await?;
-        self.store_password(user, hash, origin).await?;
+        // Sessions and tokens end first: should that fail, nothing changed and the form can
+        // be sent again; should storing the password fail after it, the user's other
+        // sessions are over with the password unchanged, which is harmless.
         let (keep, reason) = (Some(me.session_id.as_str()), EndReason::PasswordChanged);
         let sign_on = &self.sign_on;
         let ended = sign_on
             .end_user_sessions(&user.id, keep, origin, reason)
             .await?;
         sign_on.revoke_user_families(&user.id, None).await?;
+        self.store_password(user, hash, origin).await?;
         let event = Event::new(Kind::PasswordChanged).user(&user.id);
         sign_on
             .audit

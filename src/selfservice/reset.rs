@@ -104,6 +104,10 @@ impl SelfService {
             return Ok(ResetOutcome::Invalid(errors));
         }
         let password_hash = self.passwords.hash(&form.password).await?;
+        // What the old password allowed ends first: should that fail, the link still works
+        // and the reset can be tried again; should the commit below fail, the owner is
+        // signed out everywhere with the password unchanged, which is harmless.
+        self.end_everything(&user.id, &user.email, origin).await?;
         let txn = self.db.begin().await.db_context("starting a reset")?;
         if tokens::redeem(&txn, Purpose::ResetPassword, &form.token, now)
             .await?
@@ -119,7 +123,8 @@ impl SelfService {
         mail::enqueue(&txn, &notice.to(&user.email)?, now).await?;
         txn.commit().await.db_context("committing a reset")?;
         self.mailer.wake();
-        self.after_reset(&user.id, &user.email, origin).await?;
+        let event = Event::new(Kind::PasswordReset).user(&user.id);
+        self.audit.record(origin, event);
         Ok(ResetOutcome::Done)
     }
 
@@ -135,7 +140,13 @@ impl SelfService {
         errors
     }
 
-    async fn after_reset(&self, user_id: &str, email: &str, origin: &Origin) -> Result<(), Error> {
+    /// Every session and refresh family of the account, and its lockout.
+    async fn end_everything(
+        &self,
+        user_id: &str,
+        email: &str,
+        origin: &Origin,
+    ) -> Result<(), Error> {
         let reason = EndReason::PasswordReset;
         self.sign_on
             .end_user_sessions(user_id, None, origin, reason)
@@ -143,8 +154,6 @@ impl SelfService {
         self.sign_on.revoke_user_families(user_id, None).await?;
         let account = lockout::account_of(email);
         self.lockout.succeeded(&account).await?;
-        self.audit
-            .record(origin, Event::new(Kind::PasswordReset).user(user_id));
         Ok(())
     }
 }
