@@ -13,6 +13,7 @@ pub mod http;
 pub mod keys;
 pub mod limits;
 pub mod mail;
+pub mod mfa;
 pub mod oauth;
 pub mod oidc;
 pub mod paths;

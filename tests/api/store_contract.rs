@@ -506,3 +506,29 @@ async fn delete_if_deletes_only_the_expected_value() {
         );
     }
 }
+
+/// A TOTP code presented at once to several instances (several tasks on one store) is
+/// accepted by exactly one of them, on every backend.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_totp_step_is_accepted_exactly_once_under_concurrency() {
+    use gatehouse::mfa::replay::accept_step;
+    for (name, _iso, store, _time) in stores().await {
+        let tries: Vec<_> = (0..8)
+            .map(|_| {
+                let store = store.clone();
+                tokio::spawn(async move { accept_step(store.as_ref(), "uma", 56_666_667).await })
+            })
+            .collect();
+        let mut accepted = 0;
+        for attempt in tries {
+            if attempt.await.unwrap().unwrap() {
+                accepted += 1;
+            }
+        }
+        assert_eq!(accepted, 1, "{name}: one acceptance");
+        let older = accept_step(store.as_ref(), "uma", 56_666_666)
+            .await
+            .unwrap();
+        assert!(!older, "{name}: an older step after it");
+    }
+}
