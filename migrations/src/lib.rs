@@ -13,6 +13,7 @@ mod m20261201_000008_client_policies;
 mod m20261201_000009_audit_events;
 mod m20261201_000010_mail_outbox;
 mod m20261201_000011_account_tokens;
+mod m20261201_000012_second_factors;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000009_audit_events::Migration),
             Box::new(m20261201_000010_mail_outbox::Migration),
             Box::new(m20261201_000011_account_tokens::Migration),
+            Box::new(m20261201_000012_second_factors::Migration),
         ]
     }
 }

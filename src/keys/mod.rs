@@ -39,6 +39,8 @@ pub struct KeyRing {
     signer: Rs256Signer,
     verifiers: HashMap<String, Box<dyn JwsVerifier>>,
     jwks_json: String,
+    /// Encrypts other secrets at rest the way the signing keys are (TOTP secrets).
+    master: MasterKeys,
 }
 
 impl KeyRing {
@@ -60,10 +62,10 @@ impl KeyRing {
             // picks the same signer by the same ordering.
             rows = store::published(db, since).await?;
         }
-        Self::from_rows(&master, &rows)
+        Self::from_rows(master, &rows)
     }
 
-    fn from_rows(master: &MasterKeys, rows: &[signing_keys::Model]) -> anyhow::Result<Self> {
+    fn from_rows(master: MasterKeys, rows: &[signing_keys::Model]) -> anyhow::Result<Self> {
         let active = rows
             .iter()
             .find(|r| r.retired_at.is_none())
@@ -85,6 +87,7 @@ impl KeyRing {
             signer,
             verifiers,
             jwks_json: jwks.to_string(),
+            master,
         })
     }
 
@@ -109,7 +112,22 @@ impl KeyRing {
             signer: Rs256Signer::from_der(&pair.to_der_private_key())?,
             verifiers,
             jwks_json: jwks.to_string(),
+            master: MasterKeys {
+                current: MasterKey::from_encoded(&MasterKey::generate_encoded(), "a new key")?,
+                previous: None,
+            },
         })
+    }
+
+    /// Encrypts a secret for storage under the current master key (a compact JWE).
+    pub fn seal_secret(&self, plaintext: &[u8]) -> anyhow::Result<String> {
+        self.master.encrypt(plaintext)
+    }
+
+    /// Decrypts a stored secret, under the previous master key too during a rotation;
+    /// `what` names it in errors.
+    pub fn open_secret(&self, what: &str, sealed: &str) -> anyhow::Result<Vec<u8>> {
+        self.master.decrypt(what, sealed)
     }
 
     /// The key form CSRF values are computed with (the same on every instance).

@@ -20,15 +20,17 @@ pub struct RewrapCounts {
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct RewrapReport {
     pub signing_keys: RewrapCounts,
+    pub totp_secrets: RewrapCounts,
 }
 
 impl fmt::Display for RewrapReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let keys = self.signing_keys;
+        let (keys, totp) = (self.signing_keys, self.totp_secrets);
         write!(
             f,
-            "signing keys: {} rewrapped, {} already under the new key",
-            keys.rewrapped, keys.already_current
+            "signing keys: {} rewrapped, {} already under the new key; TOTP secrets: {} \
+             rewrapped, {} already under the new key",
+            keys.rewrapped, keys.already_current, totp.rewrapped, totp.already_current
         )
     }
 }
@@ -39,10 +41,10 @@ impl fmt::Display for RewrapReport {
 /// Servers keep running meanwhile: they hold their keys decrypted, and with `new` as
 /// `keys.encryption_key` (and `old` as `keys.previous_encryption_key`) they read either form.
 ///
-/// This is the one place that knows which secrets the master key protects. Today those are
-/// the private signing keys; TOTP secrets, once they are stored, are rewrapped here too, in
-/// the same transaction and with their own [`RewrapCounts`] in the report, so that one
-/// `gatehouse keys rewrap` rotates the key for everything.
+/// This is the one place that knows which secrets the master key protects: the private
+/// signing keys and the TOTP secrets, in the same transaction and each with their own
+/// [`RewrapCounts`] in the report, so that one `gatehouse keys rewrap` rotates the key for
+/// everything.
 #[tracing::instrument(skip_all)]
 pub async fn rewrap(
     db: &DatabaseConnection,
@@ -50,10 +52,19 @@ pub async fn rewrap(
     new: &MasterKey,
 ) -> anyhow::Result<RewrapReport> {
     let txn = db.begin().await.db_context("starting the rewrap")?;
-    match rewrap_signing_keys(&txn, old, new).await {
-        Ok(signing_keys) => {
+    let rewrapped = match rewrap_signing_keys(&txn, old, new).await {
+        Ok(signing_keys) => rewrap_totp_secrets(&txn, old, new)
+            .await
+            .map(|totp_secrets| (signing_keys, totp_secrets)),
+        Err(error) => Err(error),
+    };
+    match rewrapped {
+        Ok((signing_keys, totp_secrets)) => {
             txn.commit().await.db_context("committing the rewrap")?;
-            let report = RewrapReport { signing_keys };
+            let report = RewrapReport {
+                signing_keys,
+                totp_secrets,
+            };
             tracing::info!(%report, "rewrapped the stored secrets under the new key");
             Ok(report)
         }
@@ -78,6 +89,29 @@ async fn rewrap_signing_keys(
             continue;
         };
         let replaced = store::replace_private(txn, &kid, &sealed, resealed).await?;
+        anyhow::ensure!(
+            replaced,
+            "{what} changed while it was being rewrapped; nothing was changed, run it again"
+        );
+        counts.rewrapped += 1;
+    }
+    Ok(counts)
+}
+
+async fn rewrap_totp_secrets(
+    txn: &DatabaseTransaction,
+    old: &MasterKey,
+    new: &MasterKey,
+) -> anyhow::Result<RewrapCounts> {
+    let mut counts = RewrapCounts::default();
+    for (user_id, kind, sealed) in store::all_factor_secrets_for_update(txn).await? {
+        let what = format!("the {kind} secret of user {user_id}");
+        let Some(resealed) = reseal(old, new, &what, &sealed)? else {
+            counts.already_current += 1;
+            continue;
+        };
+        let at = (user_id.as_str(), kind.as_str());
+        let replaced = store::replace_factor_secret(txn, at, &sealed, resealed).await?;
         anyhow::ensure!(
             replaced,
             "{what} changed while it was being rewrapped; nothing was changed, run it again"

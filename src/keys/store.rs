@@ -9,6 +9,7 @@ use sea_orm::{
 };
 
 use crate::entities::signing_keys::{self, Entity as SigningKeys};
+use crate::entities::user_factors;
 
 /// Keys that sign or still verify: never retired, or retired after `retired_after`.
 pub async fn published(
@@ -75,5 +76,40 @@ pub async fn replace_private(
         .exec(txn)
         .await
         .db_context("storing a rewrapped signing key")?;
+    Ok(done.rows_affected == 1)
+}
+
+/// Every stored TOTP secret, locked for the rewrap: (user id, kind, sealed secret).
+pub async fn all_factor_secrets_for_update(
+    txn: &DatabaseTransaction,
+) -> anyhow::Result<Vec<(String, String, String)>> {
+    user_factors::Entity::find()
+        .select_only()
+        .column(user_factors::Column::UserId)
+        .column(user_factors::Column::Kind)
+        .column(user_factors::Column::SecretJwe)
+        .order_by_asc(user_factors::Column::UserId)
+        .lock_exclusive()
+        .into_tuple()
+        .all(txn)
+        .await
+        .db_context("reading second-factor secrets to rewrap")
+}
+
+/// Replaces a factor's sealed secret with `sealed` if it is still `was`; whether it was.
+pub async fn replace_factor_secret(
+    txn: &DatabaseTransaction,
+    (user_id, kind): (&str, &str),
+    was: &str,
+    sealed: String,
+) -> anyhow::Result<bool> {
+    let done = user_factors::Entity::update_many()
+        .col_expr(user_factors::Column::SecretJwe, Expr::value(sealed))
+        .filter(user_factors::Column::UserId.eq(user_id))
+        .filter(user_factors::Column::Kind.eq(kind))
+        .filter(user_factors::Column::SecretJwe.eq(was))
+        .exec(txn)
+        .await
+        .db_context("storing a rewrapped second-factor secret")?;
     Ok(done.rows_affected == 1)
 }

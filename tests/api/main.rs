@@ -18,6 +18,7 @@ mod lifecycle;
 mod logout;
 mod logs;
 mod mail;
+mod mfa;
 mod negative;
 mod private_key_jwt;
 mod review;
