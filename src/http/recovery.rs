@@ -7,7 +7,9 @@ use serde::Deserialize;
 
 use super::error::PageError;
 use super::extract::{BrowserBinding, Caller, CsrfForm, CsrfProtected};
-use super::views::selfservice::{CheckMailPage, ForgotPage, OutcomePage, ResetPage};
+use super::views::selfservice::{
+    self, CheckMailPage, ForgotPage, OutcomePage, ResetPage, TokenQuery,
+};
 use super::views::{self};
 use crate::paths;
 use crate::selfservice::reset::{NewPassword, ResetOutcome};
@@ -68,19 +70,11 @@ async fn forgot_submit(
     Ok(views::render(StatusCode::OK, &page))
 }
 
-#[derive(Deserialize)]
-struct TokenQuery {
-    #[serde(default)]
-    token: String,
-}
-
 fn link_expired() -> HttpResponse {
-    let page = OutcomePage {
-        title: "This link has expired",
-        message: "It was already used, or is too old. Ask for a new one.",
-        link: Some((paths::PASSWORD_FORGOT, "Reset my password")),
-    };
-    views::render(StatusCode::BAD_REQUEST, &page)
+    selfservice::link_expired(
+        "Ask for a new one.",
+        (paths::PASSWORD_FORGOT, "Reset my password"),
+    )
 }
 
 fn render_reset(csrf: &str, token: &str, errors: &FieldErrors) -> HttpResponse {

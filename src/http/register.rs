@@ -10,7 +10,8 @@ use super::error::PageError;
 use super::extract::{BrowserBinding, Caller, CsrfForm, CsrfProtected, CurrentUser};
 use super::reply;
 use super::views::selfservice::{
-    CheckMailPage, OutcomePage, RegisterPage, VerifyConfirmPage, VerifyPendingPage,
+    self, CheckMailPage, OutcomePage, RegisterPage, TokenQuery, VerifyConfirmPage,
+    VerifyPendingPage,
 };
 use super::views::{self};
 use crate::oauth::authorize::Authorizer;
@@ -260,19 +261,11 @@ async fn pending_page(
     Ok(views::render(StatusCode::OK, &page))
 }
 
-#[derive(Deserialize)]
-struct TokenQuery {
-    #[serde(default)]
-    token: String,
-}
-
 fn link_expired() -> HttpResponse {
-    let page = OutcomePage {
-        title: "This link has expired",
-        message: "It was already used, or is too old. Sign in and send yourself a new one from your account.",
-        link: Some((paths::ACCOUNT, "Sign in")),
-    };
-    views::render(StatusCode::BAD_REQUEST, &page)
+    selfservice::link_expired(
+        "Sign in and send yourself a new one from your account.",
+        (paths::ACCOUNT, "Sign in"),
+    )
 }
 
 /// The mailed link opens a page with one button: a link scanner that fetches it verifies

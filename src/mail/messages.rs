@@ -52,6 +52,39 @@ impl Notice<'_> {
     }
 }
 
+/// How and where a password was changed, for its notice.
+pub struct Changed<'a> {
+    /// "changed" or "reset".
+    pub how: &'a str,
+    pub ip: &'a str,
+    pub now: crate::clock::UnixTime,
+}
+
+/// The notice after a password was changed or reset, so an owner who did not do it learns of
+/// it; its link goes to the password reset.
+pub fn password_changed<'a>(email: &str, changed: Changed<'_>, reset_url: &'a str) -> Notice<'a> {
+    let when = changed.now.to_datetime().format("%Y-%m-%d %H:%M UTC");
+    Notice {
+        subject: "Your password was changed",
+        heading: "Your password was changed",
+        lines: vec![
+            format!(
+                "The password of your account {email} was {} on {when} from the address {}.",
+                changed.how, changed.ip
+            ),
+            "Your other browsers were signed out, and the applications you use will ask you \
+             to sign in again."
+                .to_owned(),
+            "If this wasn't you, reset your password now:".to_owned(),
+        ],
+        action: Some(Action {
+            label: "Reset your password",
+            url: reset_url,
+        }),
+        footer: vec!["If you did it yourself, there is nothing more to do.".to_owned()],
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

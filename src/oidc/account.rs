@@ -9,9 +9,8 @@ use super::session::{EndReason, SignOn, SignedIn};
 use crate::accounts::policy::Weak;
 use crate::accounts::{self, Check, Credentials, DisplayName, PasswordPolicy, User};
 use crate::audit::{self, Event, Kind, Origin};
-use crate::clock::UnixTime;
 use crate::database::DbContext;
-use crate::mail::{self, Action, Notice};
+use crate::mail;
 use crate::oauth::{Error, Scopes, consent};
 use crate::paths;
 use crate::sessions::Session;
@@ -189,7 +188,13 @@ impl Account {
     ) -> Result<(), Error> {
         let now = self.sign_on.clock.now();
         let forgot = self.issuer.endpoint(paths::PASSWORD_FORGOT);
-        let message = password_notice(user, origin, now, &forgot).to(&user.email)?;
+        let changed = mail::messages::Changed {
+            how: "changed",
+            ip: &origin.ip,
+            now,
+        };
+        let message =
+            mail::messages::password_changed(&user.email, changed, &forgot).to(&user.email)?;
         let txn = self
             .sign_on
             .db
@@ -228,29 +233,5 @@ impl Account {
         let event = Event::new(Kind::ConsentRevoked).user(user_id);
         sign_on.audit.record(origin, event.client(client_id));
         Ok(true)
-    }
-}
-
-/// The mail that tells the owner their password changed, and what to do if it wasn't them.
-fn password_notice<'a>(user: &User, origin: &Origin, now: UnixTime, reset: &'a str) -> Notice<'a> {
-    let when = now.to_datetime().format("%Y-%m-%d %H:%M UTC");
-    Notice {
-        subject: "Your password was changed",
-        heading: "Your password was changed",
-        lines: vec![
-            format!(
-                "The password of your account {} was changed on {when} from the address {}.",
-                user.email, origin.ip
-            ),
-            "Your other browsers were signed out, and the applications you use will ask you \
-             to sign in again."
-                .to_owned(),
-            "If this wasn't you, reset your password now:".to_owned(),
-        ],
-        action: Some(Action {
-            label: "Reset your password",
-            url: reset,
-        }),
-        footer: vec!["If you changed it yourself, there is nothing more to do.".to_owned()],
     }
 }

@@ -74,22 +74,6 @@ pub fn reset_password(url: &str, ttl: Duration) -> Notice<'_> {
     }
 }
 
-/// After a password was changed or reset: so an owner who did not do it learns of it.
-pub fn password_changed(how: &str) -> Notice<'static> {
-    Notice {
-        subject: "Your password was changed",
-        heading: "Your password was changed",
-        lines: vec![format!(
-            "The password of your account was {how}. You have been signed out everywhere else, and applications must sign you in again."
-        )],
-        action: None,
-        footer: vec![
-            "If you did not do this, reset your password at once and contact your administrator."
-                .to_owned(),
-        ],
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

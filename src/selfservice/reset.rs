@@ -119,7 +119,13 @@ impl SelfService {
         accounts::store::set_password(&txn, &user.id, password_hash, now).await?;
         // The link reached the address: it is the owner's.
         accounts::store::mark_email_verified(&txn, &user.id, &holder.email, now).await?;
-        let notice = messages::password_changed("reset");
+        let forgot = self.issuer.endpoint(crate::paths::PASSWORD_FORGOT);
+        let changed = mail::messages::Changed {
+            how: "reset",
+            ip: &origin.ip,
+            now,
+        };
+        let notice = mail::messages::password_changed(&user.email, changed, &forgot);
         mail::enqueue(&txn, &notice.to(&user.email)?, now).await?;
         txn.commit().await.db_context("committing a reset")?;
         self.mailer.wake();

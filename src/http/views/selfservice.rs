@@ -1,6 +1,9 @@
 //! Page models of registration, email verification and password reset.
 
+use actix_web::HttpResponse;
+use actix_web::http::StatusCode;
 use askama::Template;
+use serde::Deserialize;
 
 use crate::selfservice::FieldErrors;
 
@@ -75,4 +78,21 @@ pub struct OutcomePage<'a> {
     pub title: &'a str,
     pub message: &'a str,
     pub link: Option<(&'a str, &'a str)>,
+}
+
+/// The query of a mailed one-time link.
+#[derive(Deserialize)]
+pub struct TokenQuery {
+    #[serde(default)]
+    pub token: String,
+}
+
+/// A one-time link that is unknown, used or too old: what to do instead.
+pub fn link_expired(instead: &str, link: (&str, &str)) -> HttpResponse {
+    let page = OutcomePage {
+        title: "This link has expired",
+        message: &format!("It was already used, or is too old. {instead}"),
+        link: Some(link),
+    };
+    super::render(StatusCode::BAD_REQUEST, &page)
 }
