@@ -34,6 +34,7 @@ pub struct Settings {
     pub audit: AuditSettings,
     pub signup: SignupSettings,
     pub recovery: RecoverySettings,
+    pub mfa: MfaSettings,
     pub mail: MailSettings,
     pub log: LogSettings,
     pub demo: DemoSettings,
@@ -190,6 +191,18 @@ pub struct RecoverySettings {
     pub reset_ttl_secs: u64,
 }
 
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MfaSettings {
+    /// The name authenticator apps show beside the account (the `otpauth` issuer).
+    pub totp_issuer: String,
+    /// How long a code sent by email at sign-in works.
+    pub email_code_ttl_secs: u64,
+    /// Wrong codes one sign-in may try before the password is asked again; each also
+    /// counts toward the account's lockout.
+    pub attempts: u32,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
@@ -273,6 +286,12 @@ impl Settings {
             "tokens.client_assertion_max_lifetime_secs",
             t.client_assertion_max_lifetime_secs,
         )?;
+        let mfa = &self.mfa;
+        if mfa.email_code_ttl_secs == 0 || !(1..=20).contains(&mfa.attempts) {
+            bail!(
+                "invalid configuration: mfa.email_code_ttl_secs must be greater than 0 and mfa.attempts 1..=20"
+            );
+        }
         if !(1..=60).contains(&t.authorization_code_ttl_secs) {
             bail!(
                 "invalid configuration: tokens.authorization_code_ttl_secs must be 1..=60 (RFC 9700 §4.2)"

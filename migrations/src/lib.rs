@@ -14,6 +14,7 @@ mod m20261201_000009_audit_events;
 mod m20261201_000010_mail_outbox;
 mod m20261201_000011_account_tokens;
 mod m20261201_000012_second_factors;
+mod m20261201_000013_client_require_mfa;
 
 pub struct Migrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000010_mail_outbox::Migration),
             Box::new(m20261201_000011_account_tokens::Migration),
             Box::new(m20261201_000012_second_factors::Migration),
+            Box::new(m20261201_000013_client_require_mfa::Migration),
         ]
     }
 }

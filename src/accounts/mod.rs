@@ -45,9 +45,20 @@ pub enum Check {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rejected {
     UnknownUser,
-    WrongPassword { user_id: String },
-    Disabled { user_id: String },
-    Locked { user_id: Option<String> },
+    WrongPassword {
+        user_id: String,
+    },
+    Disabled {
+        user_id: String,
+    },
+    Locked {
+        user_id: Option<String>,
+    },
+    /// The password was right and the second-factor code (`reason` says how) was not.
+    SecondFactor {
+        user_id: String,
+        reason: &'static str,
+    },
 }
 
 impl Rejected {
@@ -57,13 +68,16 @@ impl Rejected {
             Self::WrongPassword { .. } => "wrong_password",
             Self::Disabled { .. } => "disabled",
             Self::Locked { .. } => "locked",
+            Self::SecondFactor { reason, .. } => reason,
         }
     }
 
     pub fn user_id(&self) -> Option<&str> {
         match self {
             Self::UnknownUser => None,
-            Self::WrongPassword { user_id } | Self::Disabled { user_id } => Some(user_id),
+            Self::WrongPassword { user_id }
+            | Self::Disabled { user_id }
+            | Self::SecondFactor { user_id, .. } => Some(user_id),
             Self::Locked { user_id } => user_id.as_deref(),
         }
     }

@@ -111,6 +111,9 @@ pub struct Client {
     /// The client gets a code only for a user whose email is verified; others are asked to
     /// verify it first (the request waits on the "verify your email" page).
     pub require_verified_email: bool,
+    /// Every sign-in for this client takes a second factor (`urn:gatehouse:acr:mfa`); a
+    /// user without one enrols one first.
+    pub require_mfa: bool,
 }
 
 impl Client {
@@ -140,6 +143,7 @@ impl Client {
             refresh_retry_grace_secs: None,
             allowed_resources: vec![],
             require_verified_email: false,
+            require_mfa: false,
         }
     }
 

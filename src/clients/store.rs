@@ -49,6 +49,7 @@ fn from_row(row: clients::Model) -> anyhow::Result<Client> {
         refresh_retry_grace_secs: row.refresh_retry_grace_secs,
         allowed_resources: list(&row.allowed_resources)?,
         require_verified_email: row.require_verified_email,
+        require_mfa: row.require_mfa,
         id: row.id,
         name: row.name,
     })
@@ -84,6 +85,7 @@ pub async fn insert_if_absent(
         refresh_retry_grace_secs: Set(client.refresh_retry_grace_secs),
         allowed_resources: Set(json(&client.allowed_resources)?),
         require_verified_email: Set(client.require_verified_email),
+        require_mfa: Set(client.require_mfa),
         created_at: Set(now),
         updated_at: Set(now),
     };

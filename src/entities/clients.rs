@@ -26,6 +26,7 @@ pub struct Model {
     pub refresh_retry_grace_secs: Option<i64>,
     pub allowed_resources: String,
     pub require_verified_email: bool,
+    pub require_mfa: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -9,15 +9,16 @@ use serde::Deserialize;
 use super::cookies::{CookiePolicy, with_cookie};
 use super::error::PageError;
 use super::extract::{
-    BrowserBinding, Caller, CsrfForm, CsrfProtected, CurrentUser, DeviceCookie, MaybeUser,
-    SessionCookie,
+    BrowserBinding, BrowserState, Caller, CsrfForm, CsrfProtected, CurrentUser, DeviceCookie,
+    MaybeUser,
 };
 use super::reply;
 use super::views::account::{AccountPage, Done, Shown};
 use super::views::{self, AccountLoginPage};
 use crate::accounts::Credentials;
 use crate::oidc::account::Account;
-use crate::oidc::session::{PasswordBrowser, SignOn, SignedIn};
+use crate::oidc::session::{SignOn, SignedIn};
+use crate::oidc::signin::{AccountStep, LoginPipeline};
 use crate::paths;
 use crate::selfservice::SelfService;
 
@@ -82,8 +83,8 @@ impl CsrfProtected for LoginForm {
 #[tracing::instrument(skip_all)]
 async fn login_submit(
     CsrfForm { form, binding }: CsrfForm<LoginForm>,
-    (session, device, caller): (SessionCookie, DeviceCookie, Caller),
-    (sign_on, service): (web::Data<SignOn>, web::Data<SelfService>),
+    (browser, device): (BrowserState, DeviceCookie),
+    (pipeline, service): (web::Data<LoginPipeline>, web::Data<SelfService>),
     policy: web::Data<CookiePolicy>,
 ) -> Result<HttpResponse, PageError> {
     let next = local_path(&form.next);
@@ -91,20 +92,22 @@ async fn login_submit(
         email: form.email.clone(),
         password: form.password,
     };
-    let browser = PasswordBrowser {
-        session: session.0.as_deref(),
-        device_token: device.0.as_deref(),
-    };
-    let signed_in = sign_on
-        .sign_in_with_password(browser, &credentials, &caller.0)
-        .await?;
-    Ok(match signed_in {
-        Some(done) => {
+    let step = pipeline.account_password(
+        browser.as_browser(),
+        &credentials,
+        device.0.as_deref(),
+        next,
+    );
+    Ok(match step.await? {
+        AccountStep::SignedIn(done) => {
             let response = reply::see_other(next);
             let response = with_cookie(response, &policy.session(done.cookie));
             with_cookie(response, &policy.device(done.device_token))
         }
-        None => {
+        AccountStep::SecondFactor { challenge } => {
+            reply::see_other(&super::second_factor::code_path(&challenge))
+        }
+        AccountStep::Retry => {
             let wrong = Some("Wrong email or password.");
             let signup = service.signup_enabled;
             login_form(&binding.csrf, &form.email, wrong, (next, signup))

@@ -126,6 +126,9 @@ async fn login_submit(
             let response = with_cookie(reply::step(&issuer, next)?, &policy.session(cookie));
             Ok(with_cookie(response, &policy.device(device_token)))
         }
+        PasswordStep::SecondFactor { challenge } => Ok(reply::see_other(
+            &super::second_factor::code_path(&challenge),
+        )),
         PasswordStep::Expired => Err(PageError::Expired),
     }
 }

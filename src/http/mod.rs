@@ -17,6 +17,7 @@ pub mod recovery;
 pub mod register;
 pub mod reply;
 pub mod revocation;
+pub mod second_factor;
 pub mod token;
 pub mod userinfo;
 pub mod views;
@@ -31,6 +32,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     assets::configure(cfg);
     authorize::configure(cfg);
     login::configure(cfg);
+    second_factor::configure(cfg);
     logout::configure(cfg);
     account::configure(cfg);
     register::configure(cfg);

@@ -19,6 +19,7 @@ pub fn page_path(page: Page) -> &'static str {
         Page::Login => paths::LOGIN,
         Page::Consent => paths::CONSENT,
         Page::VerifyEmail => paths::VERIFY_EMAIL_PENDING,
+        Page::SecondFactor => paths::LOGIN_STEP_UP,
     }
 }
 

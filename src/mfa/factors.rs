@@ -26,6 +26,24 @@ pub struct Factors {
     pub clock: SharedClock,
 }
 
+/// The second factors a user has, as the sign-in and the account page need them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Enrolled {
+    /// A confirmed authenticator app.
+    pub totp: bool,
+    /// Codes mailed at sign-in, turned on by the user.
+    pub email: bool,
+    /// Unused recovery codes (they come with TOTP).
+    pub recovery_codes_left: usize,
+}
+
+impl Enrolled {
+    /// Whether the sign-in asks for a second factor at all.
+    pub fn any(&self) -> bool {
+        self.totp || self.email
+    }
+}
+
 /// Which kind of code passed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Passed {
@@ -38,6 +56,42 @@ impl Factors {
     pub async fn has_totp(&self, user_id: &str) -> Result<bool, Error> {
         let row = store::totp_of(&self.db, user_id).await?;
         Ok(row.is_some_and(|r| r.confirmed_at.is_some()))
+    }
+
+    /// The user's second factors.
+    pub async fn enrolled(&self, user_id: &str) -> Result<Enrolled, Error> {
+        let rows = store::factors_of(&self.db, user_id).await?;
+        let has = |kind: &str| {
+            rows.iter()
+                .any(|r| r.kind == kind && r.confirmed_at.is_some())
+        };
+        let totp = has(store::TOTP);
+        let recovery_codes_left = match totp {
+            true => store::unused_codes(&self.db, user_id).await?.len(),
+            false => 0,
+        };
+        Ok(Enrolled {
+            totp,
+            email: has(store::EMAIL),
+            recovery_codes_left,
+        })
+    }
+
+    /// The secret of an enrolment begun and not yet confirmed (to show it again).
+    pub async fn pending_totp(&self, user_id: &str) -> Result<Option<TotpSecret>, Error> {
+        let Some(row) = store::totp_of(&self.db, user_id).await? else {
+            return Ok(None);
+        };
+        if row.confirmed_at.is_some() {
+            return Ok(None);
+        }
+        Ok(Some(self.open(&row.secret_jwe)?))
+    }
+
+    /// Turns email codes at sign-in on or off; `true` when that changed anything.
+    pub async fn set_email_codes(&self, user_id: &str, on: bool) -> Result<bool, Error> {
+        let now = self.clock.now();
+        Ok(store::set_email_codes(&self.db, user_id, on, now).await?)
     }
 
     /// Starts (or starts again) a TOTP enrolment: a new secret, stored sealed and
@@ -107,16 +161,19 @@ impl Factors {
     /// Removes the TOTP factor and the recovery codes (the caller checked the password).
     pub async fn remove(&self, user_id: &str) -> Result<(), Error> {
         let txn = self.db.begin().await.db_context("starting a removal")?;
-        store::remove_all(&txn, user_id).await?;
+        store::remove_totp(&txn, user_id).await?;
         txn.commit().await.db_context("committing a removal")?;
         Ok(())
     }
 
-    async fn totp_passes(&self, user_id: &str, sealed: &str, typed: &str) -> Result<bool, Error> {
+    fn open(&self, sealed: &str) -> Result<TotpSecret, Error> {
         let bytes = self.keys.open_secret("a TOTP secret", sealed)?;
-        let secret = TotpSecret::from_bytes(bytes).ok_or_else(|| {
-            Error::Unexpected(anyhow::anyhow!("a stored TOTP secret is malformed"))
-        })?;
+        TotpSecret::from_bytes(bytes)
+            .ok_or_else(|| Error::Unexpected(anyhow::anyhow!("a stored TOTP secret is malformed")))
+    }
+
+    async fn totp_passes(&self, user_id: &str, sealed: &str, typed: &str) -> Result<bool, Error> {
+        let secret = self.open(sealed)?;
         let Some(step) = secret.matching_step(typed, self.clock.now().secs()) else {
             return Ok(false);
         };

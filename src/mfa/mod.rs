@@ -8,4 +8,4 @@ pub mod replay;
 pub mod store;
 pub mod totp;
 
-pub use factors::{Factors, Passed};
+pub use factors::{Enrolled, Factors, Passed};

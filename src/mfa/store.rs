@@ -10,6 +10,52 @@ use crate::database::DbContext;
 use crate::entities::{recovery_codes, user_factors};
 
 pub const TOTP: &str = "totp";
+/// Email codes at sign-in: a row without a secret, present while the user has them on.
+pub const EMAIL: &str = "email";
+
+/// Every factor row of the user (TOTP, confirmed or not; email codes).
+pub async fn factors_of(
+    db: &DatabaseConnection,
+    user_id: &str,
+) -> anyhow::Result<Vec<user_factors::Model>> {
+    user_factors::Entity::find()
+        .filter(user_factors::Column::UserId.eq(user_id))
+        .all(db)
+        .await
+        .db_context("loading second factors")
+}
+
+/// Turns email codes on (a row, kept if there) or off (no row); `true` when it changed.
+pub async fn set_email_codes(
+    db: &DatabaseConnection,
+    user_id: &str,
+    on: bool,
+    now: UnixTime,
+) -> anyhow::Result<bool> {
+    if !on {
+        let gone = user_factors::Entity::delete_by_id((user_id.to_owned(), EMAIL.to_owned()))
+            .exec(db)
+            .await
+            .db_context("turning email codes off")?;
+        return Ok(gone.rows_affected == 1);
+    }
+    let row = user_factors::ActiveModel {
+        user_id: Set(user_id.to_owned()),
+        kind: Set(EMAIL.to_owned()),
+        secret_jwe: Set(String::new()),
+        created_at: Set(now.millis()),
+        confirmed_at: Set(Some(now.millis())),
+    };
+    let keep = OnConflict::columns([user_factors::Column::UserId, user_factors::Column::Kind])
+        .do_nothing()
+        .to_owned();
+    let written = user_factors::Entity::insert(row)
+        .on_conflict(keep)
+        .exec_without_returning(db)
+        .await
+        .db_context("turning email codes on")?;
+    Ok(written == 1)
+}
 
 /// The user's TOTP row (sealed secret, confirmed or not), if any.
 pub async fn totp_of(
@@ -69,10 +115,12 @@ pub async fn confirm_totp<C: ConnectionTrait>(
     Ok(done.rows_affected == 1)
 }
 
-/// Removes the user's TOTP factor and recovery codes, in `conn`.
-pub async fn remove_all<C: ConnectionTrait>(conn: &C, user_id: &str) -> anyhow::Result<()> {
+/// Removes the user's TOTP factor and recovery codes, in `conn` (email codes stay as
+/// they are: the user turns them off on their own).
+pub async fn remove_totp<C: ConnectionTrait>(conn: &C, user_id: &str) -> anyhow::Result<()> {
     user_factors::Entity::delete_many()
         .filter(user_factors::Column::UserId.eq(user_id))
+        .filter(user_factors::Column::Kind.eq(TOTP))
         .exec(conn)
         .await
         .db_context("removing second factors")?;

@@ -1,6 +1,7 @@
 //! OAuth 2.0 rules: errors, the authorization request and its sign-in pipeline, consent,
 //! client authentication, the token request and its grants, PKCE, scopes, tokens.
 
+pub mod acr;
 pub mod authorize;
 pub mod client_auth;
 pub mod code;

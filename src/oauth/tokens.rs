@@ -73,6 +73,8 @@ pub struct IdClaims<'a> {
     pub at_hash: String,
     pub sid: &'a str,
     pub amr: &'a [String],
+    /// The level the sign-in reached (see [`crate::oauth::acr`]).
+    pub acr: &'a str,
     /// With the `roles` scope only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub roles: Option<&'a [String]>,

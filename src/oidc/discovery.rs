@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use crate::oauth::acr;
 use crate::paths;
 use crate::settings::Issuer;
 
@@ -50,6 +51,7 @@ pub struct ProviderMetadata {
     /// RFC 9207 §3.
     authorization_response_iss_parameter_supported: bool,
     claims_parameter_supported: bool,
+    acr_values_supported: Vec<&'static str>,
     request_parameter_supported: bool,
     /// Defaults to true in OIDC Discovery §3, so it must be said explicitly.
     request_uri_parameter_supported: bool,
@@ -95,6 +97,7 @@ impl ProviderMetadata {
                 "azp",
                 "sid",
                 "amr",
+                "acr",
                 "name",
                 "preferred_username",
                 "updated_at",
@@ -103,6 +106,7 @@ impl ProviderMetadata {
                 "roles",
             ],
             prompt_values_supported: vec!["none", "login", "consent"],
+            acr_values_supported: acr::SUPPORTED.to_vec(),
             backchannel_logout_supported: true,
             backchannel_logout_session_supported: true,
             authorization_response_iss_parameter_supported: true,

@@ -8,6 +8,7 @@ use std::time::Duration;
 use sea_orm::DatabaseConnection;
 
 use super::backchannel::{Logout, Notifier};
+pub use super::method::{Method, PasswordPassed, PasswordSignIn};
 use crate::accounts::{self, Check, Credentials, Passwords, Rejected, User};
 use crate::audit::{self, Audit, Event, Kind, Origin};
 use crate::clients::ClientCache;
@@ -16,22 +17,6 @@ use crate::limits::{Lockout, Throttle, lockout};
 use crate::oauth::{Error, refresh};
 use crate::sessions::{self, Device, LoginContext, Session};
 use crate::store::Store;
-
-/// What a password sign-in knows of the browser: its session cookie (a session to continue)
-/// and its device token (see `limits::lockout`), if it sent them.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct PasswordBrowser<'a> {
-    pub session: Option<&'a str>,
-    pub device_token: Option<&'a str>,
-}
-
-/// A successful password sign-in: the session cookie's value, the user, and a device token
-/// for the browser to keep.
-pub struct PasswordSignIn {
-    pub cookie: String,
-    pub user: User,
-    pub device_token: String,
-}
 
 /// Why a session ends, as the audit log records it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,40 +110,111 @@ impl SignOn {
         Ok(found.map(|s| (sessions::id_of(cookie), s)))
     }
 
-    /// Checks the password and, when it is right, starts the session; returns its cookie
-    /// value. `None` for a wrong email or password or a locked account, in the same time
-    /// and with the same answer whichever it was. Refused (429) once the address has spent
-    /// its attempts or failures.
-    pub async fn sign_in_with_password(
+    /// Checks the password; the session starts only once [`complete`](Self::complete) is
+    /// called (at once, or after a second factor). `None` for a wrong email or password or
+    /// a locked account, in the same time and with the same answer whichever it was.
+    /// Refused (429) once the address has spent its attempts or failures.
+    pub async fn check_password(
         &self,
-        browser: PasswordBrowser<'_>,
+        device_token: Option<&str>,
         credentials: &Credentials,
         origin: &Origin,
-    ) -> Result<Option<PasswordSignIn>, Error> {
+    ) -> Result<Option<PasswordPassed>, Error> {
         self.throttle.sign_in_attempt(origin).await?;
         let email = lockout::account_of(&credentials.lookup());
-        let account = self.lockout.subject(&email, browser.device_token);
+        let account = self.lockout.subject(&email, device_token);
         let check = match self.lockout.is_locked(&account).await? {
             true => Check::Refuse,
             false => Check::Verify,
         };
         let checked = accounts::check_password(&self.db, &self.passwords, credentials, check);
-        let user = match checked.await? {
-            Ok(user) => user,
+        match checked.await? {
+            Ok(user) => Ok(Some(PasswordPassed {
+                user_id: user.id,
+                email,
+                lockout_subject: account,
+            })),
             Err(rejected) => {
                 self.refused(&account, &rejected, origin).await?;
-                return Ok(None);
+                Ok(None)
             }
-        };
-        self.lockout.succeeded(&account).await?;
-        let cookie = self.sign_in(browser.session, &user.id, origin).await?;
-        let event = Event::new(Kind::LoginSucceeded).user(&user.id);
-        self.audit.record(origin, event.with("method", "password"));
-        Ok(Some(PasswordSignIn {
+        }
+    }
+
+    /// The password standing of a signed-in user (whose session proved it), for a step-up:
+    /// its wrong codes count toward the account's lockout.
+    pub fn passed_for(&self, user_id: &str, email: &str) -> PasswordPassed {
+        let email = lockout::account_of(email);
+        PasswordPassed {
+            user_id: user_id.to_owned(),
+            lockout_subject: self.lockout.subject(&email, None),
+            email,
+        }
+    }
+
+    /// Starts the session of a user whose sign-in passed (`how`), in place of the
+    /// browser's `previous` one; clears the account's failures and hands out a device token.
+    pub async fn complete(
+        &self,
+        previous: Option<&str>,
+        passed: &PasswordPassed,
+        how: Method,
+        origin: &Origin,
+    ) -> Result<PasswordSignIn, Error> {
+        self.lockout.succeeded(&passed.lockout_subject).await?;
+        let cookie = self
+            .sign_in(previous, &passed.user_id, &how.amr(), origin)
+            .await?;
+        let event = Event::new(Kind::LoginSucceeded).user(&passed.user_id);
+        self.audit
+            .record(origin, event.with("method", how.as_str()));
+        Ok(PasswordSignIn {
             cookie,
-            user,
-            device_token: self.lockout.device_token(&email),
-        }))
+            user_id: passed.user_id.clone(),
+            device_token: self.lockout.device_token(&passed.email),
+        })
+    }
+
+    /// A wrong second-factor code: it counts toward the account's lockout like a wrong
+    /// password (a stranger who has the password still has only so many guesses).
+    pub async fn factor_failed(
+        &self,
+        passed: &PasswordPassed,
+        reason: &'static str,
+        origin: &Origin,
+    ) -> Result<(), Error> {
+        let rejected = Rejected::SecondFactor {
+            user_id: passed.user_id.clone(),
+            reason,
+        };
+        self.refused(&passed.lockout_subject, &rejected, origin)
+            .await
+    }
+
+    /// Whether the account is locked now (a second-factor step then refuses every code).
+    pub async fn is_locked(&self, passed: &PasswordPassed) -> Result<bool, Error> {
+        Ok(self.lockout.is_locked(&passed.lockout_subject).await?)
+    }
+
+    /// Raises the browser's session (cookie `current`, of `user_id`) to `how`: the same
+    /// session (`sid`) under a new cookie value, authenticated now. For a second factor
+    /// proven after the password (step-up, or enrolling one during a sign-in).
+    pub async fn step_up(
+        &self,
+        current: &str,
+        user_id: &str,
+        how: Method,
+        origin: &Origin,
+    ) -> Result<String, Error> {
+        let cookie = self
+            .sign_in(Some(current), user_id, &how.amr(), origin)
+            .await?;
+        let event = Event::new(Kind::LoginSucceeded).user(user_id);
+        self.audit.record(
+            origin,
+            event.with("method", how.as_str()).with("step_up", true),
+        );
+        Ok(cookie)
     }
 
     /// Accounts for a refused password: the address's failures, the account's lockout
@@ -195,6 +251,7 @@ impl SignOn {
         &self,
         previous_cookie: Option<&str>,
         user_id: &str,
+        amr: &[String],
         at_origin: &Origin,
     ) -> Result<String, Error> {
         let now = self.clock.now();
@@ -219,6 +276,7 @@ impl SignOn {
         let at = LoginContext {
             device: &device,
             continuing: continuing.as_ref(),
+            amr,
             now,
         };
         let (value, _) = sessions::start(store, user_id, &at, self.session_ttl).await?;

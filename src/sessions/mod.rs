@@ -48,6 +48,8 @@ pub struct LoginContext<'a> {
     /// A session of the same user in this browser: it continues (same `sid`) under a new
     /// cookie value, so relying parties see one session and fixation gains nothing.
     pub continuing: Option<&'a Session>,
+    /// How the user authenticated (RFC 8176 `amr` values).
+    pub amr: &'a [String],
     pub now: UnixTime,
 }
 
@@ -82,7 +84,7 @@ pub async fn start(
         sid: at.continuing.map_or_else(random::token, |s| s.sid.clone()),
         user_id: user_id.to_owned(),
         auth_time: now,
-        amr: vec!["pwd".to_owned()],
+        amr: at.amr.to_vec(),
         created_at: at.continuing.map_or(now, |s| s.created_at),
         last_seen: now,
         expires_at: now + ttl.as_secs() as i64,

@@ -19,6 +19,7 @@ use crate::http::cookies::CookiePolicy;
 use crate::keys::KeyRing;
 use crate::limits::{Limiter, Lockout, Throttle};
 use crate::mail::Mailer;
+use crate::mfa::Factors;
 use crate::oauth::authorize::Authorizer;
 use crate::oauth::client_auth::ClientAuthenticator;
 use crate::oauth::grants::Grants;
@@ -136,6 +137,7 @@ struct AppData {
     revocation: web::Data<Revocation>,
     userinfo: web::Data<UserInfo>,
     self_service: web::Data<SelfService>,
+    factors: web::Data<Factors>,
 }
 
 impl AppData {
@@ -146,10 +148,7 @@ impl AppData {
             keys: parts.keys.clone(),
             issuer: parts.issuer.clone(),
         };
-        let login = LoginPipeline {
-            authorizer: parts.authorizer(),
-            sign_on: sign_on.clone(),
-        };
+        let login = parts.login_pipeline(&sign_on);
         Ok(Self {
             db: web::Data::new(parts.db.clone()),
             store: web::Data::new(parts.store.clone()),
@@ -175,6 +174,7 @@ impl AppData {
             revocation: web::Data::new(parts.revocation()),
             userinfo: web::Data::new(parts.userinfo()),
             self_service: web::Data::new(parts.self_service()),
+            factors: web::Data::new(parts.factors()),
         })
     }
 
@@ -196,7 +196,8 @@ impl AppData {
             .app_data(self.client_auth.clone())
             .app_data(self.revocation.clone())
             .app_data(self.userinfo.clone())
-            .app_data(self.self_service.clone());
+            .app_data(self.self_service.clone())
+            .app_data(self.factors.clone());
     }
 }
 

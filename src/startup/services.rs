@@ -4,18 +4,46 @@ use std::time::Duration;
 
 use super::Parts;
 use crate::accounts::PasswordPolicy;
+use crate::mfa::Factors;
 use crate::oauth::authorize::Authorizer;
 use crate::oauth::client_auth::ClientAuthenticator;
 use crate::oauth::grants::Grants;
 use crate::oauth::revocation::Revocation;
 use crate::oidc::account::Account;
 use crate::oidc::session::SignOn;
+use crate::oidc::signin::{CodeMail, LoginPipeline};
 use crate::oidc::userinfo::UserInfo;
 use crate::selfservice::SelfService;
 
 impl Parts {
     pub(super) fn family_ttl(&self) -> Duration {
         Duration::from_secs(self.settings.tokens.refresh_token_max_ttl_secs.max(1) as u64)
+    }
+
+    pub(super) fn factors(&self) -> Factors {
+        Factors {
+            db: self.db.clone(),
+            store: self.store.clone(),
+            keys: self.keys.clone(),
+            passwords: self.passwords.clone(),
+            clock: self.clock.clone(),
+        }
+    }
+
+    pub(super) fn login_pipeline(&self, sign_on: &SignOn) -> LoginPipeline {
+        let mfa = &self.settings.mfa;
+        LoginPipeline {
+            authorizer: self.authorizer(),
+            sign_on: sign_on.clone(),
+            factors: self.factors(),
+            codes: CodeMail {
+                db: self.db.clone(),
+                mailer: self.mailer.clone(),
+                throttle: self.throttle.clone(),
+                ttl: Duration::from_secs(mfa.email_code_ttl_secs),
+            },
+            attempts: mfa.attempts,
+        }
     }
 
     pub(super) fn sign_on(&self) -> SignOn {

@@ -6,7 +6,10 @@ use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
 use askama::Template;
 
+pub mod second_factor;
 pub mod selfservice;
+
+pub use second_factor::{CodeKind, CodePage, StartOverPage};
 
 #[derive(Template)]
 #[template(path = "login.html")]

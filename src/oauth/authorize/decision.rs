@@ -4,7 +4,7 @@
 
 use super::Pending;
 use crate::clock::UnixTime;
-use crate::oauth::Error;
+use crate::oauth::{Error, acr};
 use crate::sessions::Session;
 
 /// A page of the sign-in pipeline that a pending request waits on. A new login step (a
@@ -16,6 +16,9 @@ pub enum Page {
     Consent,
     /// The client requires a verified email and the user's is not (yet).
     VerifyEmail,
+    /// The request needs a second factor the session has not proven (a step-up; the user
+    /// without a factor enrols one first).
+    SecondFactor,
 }
 
 /// What the pipeline knows of the signed-in user's standing with this client.
@@ -38,7 +41,8 @@ pub enum Next<'s> {
 }
 
 /// Authenticate unless a session is good enough; `prompt=none` must not show a page. A
-/// client that requires a verified email waits for it after sign-in, before consent.
+/// request that needs a second factor asks for it once signed in; a client that requires a
+/// verified email waits for it after that, before consent.
 pub fn decide<'s>(
     pending: &Pending,
     session: Option<&'s Session>,
@@ -55,9 +59,14 @@ pub fn decide<'s>(
     let session = session
         .filter(|s| pending.fresh_login || !(request.prompt.login || too_old(s) || !hinted(s)));
     let needs_consent = !pending.consent_given && (request.prompt.consent || !standing.consented);
+    let short_of_mfa = |s: &Session| request.mfa_required && !acr::has_mfa(&s.amr);
     match (session, needs_consent, request.prompt.none) {
         (None, _, true) => Next::Fail(Error::LoginRequired("the user is not signed in".into())),
         (None, _, false) => Next::Show(Page::Login),
+        (Some(s), _, true) if short_of_mfa(s) => Next::Fail(Error::LoginRequired(
+            "the request needs a second factor".into(),
+        )),
+        (Some(s), _, false) if short_of_mfa(s) => Next::Show(Page::SecondFactor),
         (Some(_), _, true) if standing.unverified_email => Next::Fail(Error::InteractionRequired(
             "the client requires a verified email address".into(),
         )),
@@ -95,6 +104,8 @@ mod tests {
                 max_age,
                 login_hint: None,
                 resources: Default::default(),
+                acr_values: vec![],
+                mfa_required: false,
             },
             client_name: "C".into(),
             browser: "b".into(),
@@ -159,6 +170,21 @@ mod tests {
             "interaction_required"
         );
         assert_eq!(decided(&pending(none, None), None), "login_required");
+    }
+
+    #[test]
+    fn a_request_needing_mfa_asks_a_password_session_for_the_second_factor() {
+        let mut p = pending(Prompt::default(), None);
+        p.request.mfa_required = true;
+        let password_only = session(NOW - 10);
+        let mut with_mfa = session(NOW - 10);
+        with_mfa.amr = vec!["pwd".into(), "otp".into(), "mfa".into()];
+        assert_eq!(next(&p, None, true), "Login");
+        assert_eq!(next(&p, Some(&password_only), true), "SecondFactor");
+        assert_eq!(next(&p, Some(&with_mfa), true), "Issue");
+        p.request.prompt.none = true;
+        assert_eq!(next(&p, Some(&password_only), true), "login_required");
+        assert_eq!(next(&p, Some(&with_mfa), true), "Issue");
     }
 
     #[test]

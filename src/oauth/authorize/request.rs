@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::clients::{Client, ClientCache, ClientId, GrantType};
 pub use crate::oauth::params::Params;
 use crate::oauth::resource::Resources;
-use crate::oauth::{Error, Scopes, pkce, redirect};
+use crate::oauth::{Error, Scopes, acr, pkce, redirect};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ResponseMode {
@@ -47,6 +47,13 @@ pub struct AuthorizationRequest {
     /// RFC 8707: the resources the tokens are for.
     #[serde(default)]
     pub resources: Resources,
+    /// OIDC Core §3.1.2.1: the authentication levels asked for, in order of preference.
+    #[serde(default)]
+    pub acr_values: Vec<String>,
+    /// A second factor must be part of the sign-in: every listed level needs one, or the
+    /// client requires it (see [`acr::requires_mfa`]).
+    #[serde(default)]
+    pub mfa_required: bool,
 }
 
 #[derive(Debug)]
@@ -112,6 +119,8 @@ pub fn validate_for(client: &Client, params: &Params) -> Result<AuthorizationReq
         resources: Resources::parse(params.all("resource"))
             .and_then(|r| r.allowed_for(&client.allowed_resources))
             .map_err(reject)?,
+        acr_values: acr::parse(params.get("acr_values")),
+        mfa_required: acr::requires_mfa(&acr::parse(params.get("acr_values")), client.require_mfa),
         reply: reply.clone(),
     })
 }

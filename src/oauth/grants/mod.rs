@@ -18,7 +18,7 @@ use crate::limits::Throttle;
 use crate::oauth::resource::Resources;
 use crate::oauth::token_request::TokenRequest;
 use crate::oauth::tokens::{AccessSubject, IdClaims, Minter, TokenResponse, at_hash};
-use crate::oauth::{Error, Scopes, refresh};
+use crate::oauth::{Error, Scopes, acr, refresh};
 use crate::random;
 use crate::settings::{Issuer, TokenSettings};
 use crate::store::{EphemeralStore, Store, Write};
@@ -253,6 +253,7 @@ impl Grants {
             at_hash: at_hash(access_token),
             sid: grant.sid,
             amr: grant.amr,
+            acr: acr::achieved(grant.amr),
             roles,
         };
         self.minter().id_token(&claims)
