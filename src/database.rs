@@ -11,9 +11,23 @@ use secrecy::ExposeSecret;
 
 use crate::settings::{DatabaseKind, DatabaseSettings};
 
+/// Pool options for `url` without sqlx's pool maintenance task. That task (spawned only when
+/// an idle timeout or a maximum lifetime is set, as sqlx does by default) takes the idle
+/// count once per round and loops that many times without yielding; in sqlx 0.9.0 the count
+/// can be read mid-update as `usize::MAX` while a connection is released, and the task then
+/// spins forever on a runtime worker (seen in a thread dump: `spawn_maintenance_tasks`
+/// cycling through `try_acquire` and `release`). Without it idle connections are not reaped,
+/// which a pool bounded by `max_connections` does not need, and a connection that died while
+/// idle is found by the ping before reuse (`test_before_acquire_if_idle_for` below).
+pub fn pool_options(url: &str) -> ConnectOptions {
+    let mut options = ConnectOptions::new(url.to_owned());
+    options.idle_timeout(None).max_lifetime(None);
+    options
+}
+
 pub async fn connect(settings: &DatabaseSettings) -> anyhow::Result<DatabaseConnection> {
     let kind = settings.kind()?;
-    let mut options = ConnectOptions::new(settings.url.expose_secret().to_owned());
+    let mut options = pool_options(settings.url.expose_secret());
     let timeout = Duration::from_secs(settings.connect_timeout_secs);
     options
         .max_connections(settings.max_connections)

@@ -160,7 +160,7 @@ mod tests {
 
     #[tokio::test]
     async fn every_failed_sign_in_makes_the_same_queries() {
-        let mut options = sea_orm::ConnectOptions::new("sqlite::memory:");
+        let mut options = crate::database::pool_options("sqlite::memory:");
         options.max_connections(1);
         let mut db = sea_orm::Database::connect(options).await.unwrap();
         crate::database::migrate(&db).await.unwrap();

@@ -67,7 +67,7 @@ mod tests {
 
     #[tokio::test]
     async fn unknown_ids_never_grow_the_cache_past_its_bound() {
-        let mut options = sea_orm::ConnectOptions::new("sqlite::memory:");
+        let mut options = crate::database::pool_options("sqlite::memory:");
         options.max_connections(1);
         let db = sea_orm::Database::connect(options).await.unwrap();
         crate::database::migrate(&db).await.unwrap();

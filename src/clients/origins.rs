@@ -70,7 +70,7 @@ mod tests {
     #[tokio::test]
     async fn a_failed_lookup_is_not_cached() {
         // One connection, so the in-memory database is the same for every query.
-        let mut options = sea_orm::ConnectOptions::new("sqlite::memory:");
+        let mut options = crate::database::pool_options("sqlite::memory:");
         options.max_connections(1);
         let db = Database::connect(options).await.unwrap();
         let origins = AllowedOrigins::new(db.clone(), clock::system());

@@ -48,7 +48,7 @@ mod tests {
     use crate::store::SqlStore;
 
     async fn store() -> SqlStore {
-        let mut options = sea_orm::ConnectOptions::new("sqlite::memory:");
+        let mut options = crate::database::pool_options("sqlite::memory:");
         options.max_connections(1);
         let db = sea_orm::Database::connect(options).await.unwrap();
         crate::database::migrate(&db).await.unwrap();

@@ -119,9 +119,11 @@ impl Isolation {
             }
             Backend::Postgres => {
                 let name = format!("gatehouse_test_{id}");
-                let admin = Database::connect(postgres_admin_url()).await.expect(
-                    "PostgreSQL must be reachable for the postgres tests (TEST_DATABASE_URL)",
-                );
+                let admin = Database::connect(gatehouse::database::pool_options(
+                    &postgres_admin_url(),
+                ))
+                .await
+                .expect("PostgreSQL must be reachable for the postgres tests (TEST_DATABASE_URL)");
                 admin
                     .execute_unprepared(&format!("CREATE DATABASE {name}"))
                     .await
@@ -161,7 +163,9 @@ impl Isolation {
     }
 
     pub async fn connect(&self) -> DatabaseConnection {
-        let db = Database::connect(&self.database_url).await.unwrap();
+        let db = Database::connect(gatehouse::database::pool_options(&self.database_url))
+            .await
+            .unwrap();
         migrations_up(&db).await;
         db
     }
@@ -195,7 +199,10 @@ impl Drop for Isolation {
                 .unwrap();
             rt.block_on(async move {
                 if let Some(name) = pg {
-                    if let Ok(admin) = Database::connect(postgres_admin_url()).await {
+                    if let Ok(admin) =
+                        Database::connect(gatehouse::database::pool_options(&postgres_admin_url()))
+                            .await
+                    {
                         let _ = admin
                             .execute_unprepared(&format!(
                                 "DROP DATABASE IF EXISTS {name} WITH (FORCE)"

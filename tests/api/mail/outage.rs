@@ -11,7 +11,9 @@ use crate::helpers::{Backend, TestApp, captured_logs, postgres_admin_url};
 
 /// Refuses new connections to `database` and ends the open ones, or lets them in again.
 async fn cut(database: &str, cut: bool) {
-    let admin = Database::connect(postgres_admin_url()).await.unwrap();
+    let admin = Database::connect(gatehouse::database::pool_options(&postgres_admin_url()))
+        .await
+        .unwrap();
     let allow = if cut { "false" } else { "true" };
     let sql = format!("ALTER DATABASE {database} ALLOW_CONNECTIONS {allow}");
     admin.execute_unprepared(&sql).await.unwrap();
