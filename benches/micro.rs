@@ -60,6 +60,7 @@ fn jwt(c: &mut Criterion) {
         at_hash: at_hash(&token),
         sid: "sid",
         amr: &amr,
+        acr: gatehouse::oauth::acr::PASSWORD,
         roles: None,
     };
     c.bench_function("id_token_claims_assembly", |b| {

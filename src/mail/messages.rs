@@ -85,6 +85,25 @@ pub fn password_changed<'a>(email: &str, changed: Changed<'_>, reset_url: &'a st
     }
 }
 
+/// The code for a sign-in that waits for it. The code stands alone on its line, so a
+/// person (and a test) finds it: the only run of six digits in the message.
+pub fn sign_in_code(code: &str, ttl: std::time::Duration) -> Notice<'static> {
+    let minutes = ttl.as_secs().div_ceil(60).max(1);
+    Notice {
+        subject: "Your sign-in code",
+        heading: "Your sign-in code",
+        lines: vec![
+            "Enter this code to finish signing in:".to_owned(),
+            code.to_owned(),
+        ],
+        action: None,
+        footer: vec![
+            format!("It works once, for {minutes} minutes."),
+            "If you did not just sign in, someone has your password: change it now.".to_owned(),
+        ],
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,24 +135,5 @@ mod tests {
             mail.html
                 .contains("href=\"https://id.example.com/verify?token=a&#38;b=c\"")
         );
-    }
-}
-
-/// The code for a sign-in that waits for it. The code stands alone on its line, so a
-/// person (and a test) finds it: the only run of six digits in the message.
-pub fn sign_in_code(code: &str, ttl: std::time::Duration) -> Notice<'static> {
-    let minutes = ttl.as_secs().div_ceil(60).max(1);
-    Notice {
-        subject: "Your sign-in code",
-        heading: "Your sign-in code",
-        lines: vec![
-            "Enter this code to finish signing in:".to_owned(),
-            code.to_owned(),
-        ],
-        action: None,
-        footer: vec![
-            format!("It works once, for {minutes} minutes."),
-            "If you did not just sign in, someone has your password: change it now.".to_owned(),
-        ],
     }
 }

@@ -36,6 +36,16 @@ impl TotpSecret {
         (bytes.len() == SECRET_BYTES).then_some(Self(bytes))
     }
 
+    /// A secret typed or copied as base32 (spaces and case ignored), as an authenticator
+    /// app reads it; `None` unless it is 160 bits.
+    pub fn from_base32(text: &str) -> Option<Self> {
+        let compact: String = text.split_whitespace().collect::<String>().to_uppercase();
+        match Secret::Encoded(compact).to_bytes() {
+            Ok(bytes) => Self::from_bytes(bytes),
+            Err(_) => None,
+        }
+    }
+
     pub fn as_bytes(&self) -> &[u8] {
         &self.0
     }

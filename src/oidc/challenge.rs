@@ -31,6 +31,8 @@ pub enum Then {
 pub struct MailedCode {
     pub digest: String,
     pub expires_at: i64,
+    /// Where it went, masked (see [`masked`]), for the page to say.
+    pub to: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -76,13 +78,14 @@ impl Challenge {
     }
 }
 
-/// A new code to mail: six digits, uniformly drawn.
-pub fn new_mailed_code(ttl: Duration, now: UnixTime) -> (String, MailedCode) {
+/// A new code to mail to `email`: six digits, uniformly drawn.
+pub fn new_mailed_code(email: &str, ttl: Duration, now: UnixTime) -> (String, MailedCode) {
     use rand::Rng;
     let code = format!("{:06}", rand::thread_rng().gen_range(0..1_000_000));
     let mailed = MailedCode {
         digest: random::digest(&code),
         expires_at: now.plus(ttl).secs(),
+        to: masked(email),
     };
     (code, mailed)
 }
@@ -152,11 +155,11 @@ mod tests {
     #[test]
     fn a_mailed_code_matches_until_it_expires() {
         let now = UnixTime::from_secs(1_700_000_000);
-        let (code, mailed) = new_mailed_code(Duration::from_secs(600), now);
+        let (code, mailed) = new_mailed_code("a@example.com", Duration::from_secs(600), now);
         assert_eq!(code.len(), 6);
         assert!(code.bytes().all(|b| b.is_ascii_digit()));
         let passed: PasswordPassed = serde_json::from_value(serde_json::json!({
-            "user_id": "u", "email": "a@example.com", "lockout_subject": "s"
+            "user_id": "u", "account": "a", "lockout_subject": "s"
         }))
         .unwrap();
         let mut challenge = Challenge::new(passed, "b", Then::Go { path: "/".into() }, now);

@@ -8,16 +8,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PasswordPassed {
     pub user_id: String,
-    /// The normalised address typed (the device token is for it).
-    pub(super) email: String,
+    /// The account as `limits::lockout` names it (its device token is for it).
+    pub(super) account: String,
     pub(super) lockout_subject: String,
-}
-
-impl PasswordPassed {
-    /// The address the user signed in with (where a code is mailed).
-    pub fn email(&self) -> &str {
-        &self.email
-    }
 }
 
 /// A completed sign-in: the session cookie's value, the user, and a device token for the

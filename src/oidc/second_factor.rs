@@ -169,10 +169,7 @@ impl LoginPipeline {
         Ok(CodePrompt {
             totp: enrolled.totp,
             email: enrolled.email,
-            mailed_to: challenge
-                .mailed
-                .as_ref()
-                .map(|_| challenge::masked(challenge.passed.email())),
+            mailed_to: challenge.mailed.as_ref().map(|m| m.to.clone()),
         })
     }
 

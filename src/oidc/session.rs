@@ -131,7 +131,7 @@ impl SignOn {
         match checked.await? {
             Ok(user) => Ok(Some(PasswordPassed {
                 user_id: user.id,
-                email,
+                account: email,
                 lockout_subject: account,
             })),
             Err(rejected) => {
@@ -144,11 +144,11 @@ impl SignOn {
     /// The password standing of a signed-in user (whose session proved it), for a step-up:
     /// its wrong codes count toward the account's lockout.
     pub fn passed_for(&self, user_id: &str, email: &str) -> PasswordPassed {
-        let email = lockout::account_of(email);
+        let account = lockout::account_of(email);
         PasswordPassed {
             user_id: user_id.to_owned(),
-            lockout_subject: self.lockout.subject(&email, None),
-            email,
+            lockout_subject: self.lockout.subject(&account, None),
+            account,
         }
     }
 
@@ -171,7 +171,7 @@ impl SignOn {
         Ok(PasswordSignIn {
             cookie,
             user_id: passed.user_id.clone(),
-            device_token: self.lockout.device_token(&passed.email),
+            device_token: self.lockout.device_token(&passed.account),
         })
     }
 

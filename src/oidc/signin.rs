@@ -166,7 +166,7 @@ impl LoginPipeline {
             return Ok(false);
         }
         let now = self.sign_on.clock.now();
-        let (code, mailed) = challenge::new_mailed_code(self.codes.ttl, now);
+        let (code, mailed) = challenge::new_mailed_code(&user.email, self.codes.ttl, now);
         let notice = mail::messages::sign_in_code(&code, self.codes.ttl);
         mail::enqueue(&self.codes.db, &notice.to(&user.email)?, now).await?;
         self.codes.mailer.wake();

@@ -19,6 +19,7 @@ mod logout;
 mod logs;
 mod mail;
 mod mfa;
+mod mfa_login;
 mod negative;
 mod private_key_jwt;
 mod review;

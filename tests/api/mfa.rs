@@ -15,7 +15,7 @@ use crate::helpers::{Backend, Isolation, redis_store};
 backend_tests!(totp_and_recovery_codes_from_enrolment_to_removal);
 
 /// The capability as one instance has it; a second call is a second instance.
-async fn instance(iso: &Isolation, keys: Arc<KeyRing>) -> Factors {
+pub async fn instance(iso: &Isolation, keys: Arc<KeyRing>) -> Factors {
     let db = iso.connect().await;
     let store: Store = match iso.backend {
         Backend::Postgres => Arc::new(redis_store(&iso.redis_prefix).unwrap()),
