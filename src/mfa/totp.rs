@@ -36,14 +36,11 @@ impl TotpSecret {
         (bytes.len() == SECRET_BYTES).then_some(Self(bytes))
     }
 
-    /// A secret typed or copied as base32 (spaces and case ignored), as an authenticator
-    /// app reads it; `None` unless it is 160 bits.
+    /// A secret as [`base32`](Self::base32) or [`grouped`](Self::grouped) show it (what a
+    /// person types into an app); `None` unless it decodes to 160 bits.
     pub fn from_base32(text: &str) -> Option<Self> {
-        let compact: String = text.split_whitespace().collect::<String>().to_uppercase();
-        match Secret::Encoded(compact).to_bytes() {
-            Ok(bytes) => Self::from_bytes(bytes),
-            Err(_) => None,
-        }
+        let text: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+        Self::from_bytes(Secret::Encoded(text.to_ascii_uppercase()).to_bytes().ok()?)
     }
 
     pub fn as_bytes(&self) -> &[u8] {
@@ -184,5 +181,20 @@ mod tests {
         assert_eq!(format!("{secret:?}"), "TotpSecret(..)");
         assert_eq!(TotpSecret::generate().base32().len(), 32);
         assert!(TotpSecret::from_bytes(vec![0; 10]).is_none());
+    }
+
+    #[test]
+    fn the_secret_shown_reads_back() {
+        let secret = TotpSecret::generate();
+        assert_eq!(
+            TotpSecret::from_base32(&secret.grouped()),
+            Some(secret.clone())
+        );
+        assert_eq!(
+            TotpSecret::from_base32(&secret.base32().to_lowercase()),
+            Some(secret)
+        );
+        assert_eq!(TotpSecret::from_base32("GEZDGNBV"), None);
+        assert_eq!(TotpSecret::from_base32("not base32!"), None);
     }
 }
