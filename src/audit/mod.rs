@@ -45,6 +45,11 @@ pub enum Kind {
     PasswordChanged,
     ProfileUpdated,
     ConsentRevoked,
+    /// A second factor was turned on (detail `method`: `totp` or `email`).
+    MfaEnabled,
+    /// A second factor was turned off (detail `method`).
+    MfaDisabled,
+    RecoveryCodesRegenerated,
 }
 
 impl Kind {
@@ -71,6 +76,9 @@ impl Kind {
             Self::PasswordChanged => "password_changed",
             Self::ProfileUpdated => "profile_updated",
             Self::ConsentRevoked => "consent_revoked",
+            Self::MfaEnabled => "mfa_enabled",
+            Self::MfaDisabled => "mfa_disabled",
+            Self::RecoveryCodesRegenerated => "recovery_codes_regenerated",
         }
     }
 }

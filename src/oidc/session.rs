@@ -46,7 +46,7 @@ impl EndReason {
 }
 
 /// What the account page lists of the user's audit events.
-const ACCOUNT_ACTIVITY: [Kind; 14] = [
+const ACCOUNT_ACTIVITY: [Kind; 17] = [
     Kind::LoginSucceeded,
     Kind::LoginFailed,
     Kind::LockoutStarted,
@@ -61,6 +61,9 @@ const ACCOUNT_ACTIVITY: [Kind; 14] = [
     Kind::PasswordReset,
     Kind::PasswordChanged,
     Kind::ProfileUpdated,
+    Kind::MfaEnabled,
+    Kind::MfaDisabled,
+    Kind::RecoveryCodesRegenerated,
 ];
 
 /// A signed-in browser: the user, their session, and the session's storage id.

@@ -127,6 +127,15 @@ pub struct AccountLoginPage<'a> {
     pub forgot_href: &'a str,
 }
 
+/// A second factor in words, as the audit log's `method` detail names it.
+fn factor(method: &str) -> &'static str {
+    match method {
+        "totp" => "authenticator app",
+        "email" => "codes by email",
+        _ => "a second factor",
+    }
+}
+
 /// An audit event in words, for its owner.
 pub fn describe_event(kind: &str, detail: &str) -> String {
     let detail: serde_json::Value = serde_json::from_str(detail).unwrap_or_default();
@@ -135,6 +144,9 @@ pub fn describe_event(kind: &str, detail: &str) -> String {
         "login_succeeded" => "Signed in".to_owned(),
         "login_failed" if field("during") == "password change" => {
             "Wrong current password given to change the password".to_owned()
+        }
+        "login_failed" if field("during") == "mfa change" => {
+            "Wrong password given to change two-step verification".to_owned()
         }
         "login_failed" => format!("Failed sign-in ({})", field("reason")),
         "lockout_started" => "Password sign-in paused after failed attempts".to_owned(),
@@ -152,6 +164,15 @@ pub fn describe_event(kind: &str, detail: &str) -> String {
         "password_changed" => "Password changed".to_owned(),
         "profile_updated" => "Profile updated".to_owned(),
         "consent_revoked" => "Removed an application's access".to_owned(),
+        "mfa_enabled" => format!(
+            "Two-step verification turned on ({})",
+            factor(&field("method"))
+        ),
+        "mfa_disabled" => format!(
+            "Two-step verification turned off ({})",
+            factor(&field("method"))
+        ),
+        "recovery_codes_regenerated" => "New recovery codes made".to_owned(),
         other => other.replace('_', " "),
     }
 }
