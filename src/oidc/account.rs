@@ -1,5 +1,6 @@
 //! The signed-in user's own account: their name, their password and the applications they
-//! have allowed, each change with what it must revoke and its line in the audit log.
+//! have allowed, each change with what it must revoke and its line in the audit log. Their
+//! second factors are in [`super::account_factors`].
 
 use chrono::{DateTime, Utc};
 use sea_orm::TransactionTrait;
@@ -11,6 +12,7 @@ use crate::accounts::{self, Check, Credentials, DisplayName, PasswordPolicy, Use
 use crate::audit::{self, Event, Kind, Origin};
 use crate::database::DbContext;
 use crate::mail;
+use crate::mfa::{Enrolled, Factors};
 use crate::oauth::{Error, Scopes, consent};
 use crate::paths;
 use crate::sessions::Session;
@@ -23,6 +25,9 @@ pub struct Account {
     /// For the links in the notices we mail.
     pub issuer: Issuer,
     pub mailer: crate::mail::Mailer,
+    pub factors: Factors,
+    /// The name authenticator apps show beside the account (`mfa.totp_issuer`).
+    pub totp_issuer: String,
 }
 
 /// A password change as the form presents it.
@@ -59,6 +64,7 @@ pub struct Overview {
     pub sessions: Vec<(String, Session)>,
     pub apps: Vec<AllowedApp>,
     pub activity: Vec<audit::Recorded>,
+    pub factors: Enrolled,
 }
 
 impl Account {
@@ -67,6 +73,7 @@ impl Account {
             sessions: self.sign_on.list(user_id).await?,
             apps: self.apps(user_id).await?,
             activity: self.sign_on.recent_activity(user_id).await?,
+            factors: self.factors.enrolled(user_id).await?,
         })
     }
 
@@ -127,7 +134,11 @@ impl Account {
         if new != change.confirm.expose_secret() {
             return Ok(Err(PasswordRefused::Mismatch));
         }
-        if !self.knows_password(user, &change.current, origin).await? {
+        let during = "password_change";
+        if !self
+            .knows_password(user, &change.current, origin, during)
+            .await?
+        {
             return Ok(Err(PasswordRefused::WrongCurrent));
         }
         let hash = self.sign_on.passwords.hash(&change.new).await?;
@@ -150,12 +161,14 @@ impl Account {
 
     /// Checks the current password as a sign-in does: an address that has spent its
     /// failures is refused (429), and a wrong password spends one of them, so a stolen
-    /// session cannot be used to guess the password at leisure.
-    async fn knows_password(
+    /// session cannot be used to guess the password at leisure. `during` names the change
+    /// in the audit log.
+    pub(super) async fn knows_password(
         &self,
         user: &User,
         password: &SecretString,
         origin: &Origin,
+        during: &'static str,
     ) -> Result<bool, Error> {
         let sign_on = &self.sign_on;
         sign_on.throttle.sign_in_attempt(origin).await?;
@@ -174,7 +187,7 @@ impl Account {
         let failed = Event::new(Kind::LoginFailed)
             .user(&user.id)
             .with("reason", rejected)
-            .with("during", "password_change");
+            .with("during", during);
         sign_on.audit.record(origin, failed);
         Ok(false)
     }

@@ -3,6 +3,7 @@
 //! logout (RP-initiated and back-channel).
 
 pub mod account;
+pub mod account_factors;
 pub mod backchannel;
 pub mod challenge;
 pub mod discovery;

@@ -87,6 +87,8 @@ impl Parts {
             policy: PasswordPolicy::from(&self.settings.passwords),
             issuer: self.issuer.clone(),
             mailer: self.mailer.clone(),
+            factors: self.factors(),
+            totp_issuer: self.settings.mfa.totp_issuer.clone(),
         }
     }
 
