@@ -50,14 +50,19 @@ fn login_form(
 }
 
 /// Where to go once signed in: `next` when it is a path of ours, else the account page.
-/// A path has one leading slash: `//host` and `/\host` are other sites to a browser.
 fn local_path(next: &str) -> &str {
+    local(next).unwrap_or(paths::ACCOUNT)
+}
+
+/// `next` if it is a path of ours (any other value, the empty one too, is `None`). A path
+/// has one leading slash: `//host` and `/\host` are other sites to a browser.
+pub(super) fn local(next: &str) -> Option<&str> {
     let local = next.starts_with('/')
         && !next.starts_with("//")
         && !next.contains('\\')
         && next.len() <= 2048
         && next.bytes().all(|b| b.is_ascii_graphic());
-    if local { next } else { paths::ACCOUNT }
+    local.then_some(next)
 }
 
 async fn login_page(binding: BrowserBinding, service: web::Data<SelfService>) -> HttpResponse {

@@ -12,6 +12,7 @@ pub mod extract;
 pub mod health;
 pub mod login;
 pub mod logout;
+pub mod mfa;
 pub mod oidc;
 pub mod recovery;
 pub mod register;
@@ -38,6 +39,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     register::configure(cfg);
     recovery::configure(cfg);
     account_forms::configure(cfg);
+    mfa::configure(cfg);
     token::configure(cfg);
     userinfo::configure(cfg);
     revocation::configure(cfg);

@@ -6,6 +6,7 @@ use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
 use askama::Template;
 
+pub mod mfa;
 pub mod second_factor;
 pub mod selfservice;
 
