@@ -146,7 +146,7 @@ async fn signed_out_the_page_signs_in_and_comes_back(backend: Backend) {
         );
     }
     assert!(html.contains(r#"value="Uma User""#) && html.contains(">verified<"));
-    assert!(html.contains("Not available yet."));
+    assert!(html.contains(r#"id="two-step-totp">off<"#) && html.contains(r#"id="manage-mfa""#));
     assert_eq!(
         html.matches("<form ").count(),
         html.matches(r#"name="csrf""#).count(),

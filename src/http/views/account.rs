@@ -5,6 +5,7 @@ use askama::Template;
 
 use super::{describe_event, describe_scope};
 use crate::audit::Recorded;
+use crate::mfa::Enrolled;
 use crate::oidc::account::{AllowedApp, Overview, PasswordRefused};
 use crate::oidc::session::SignedIn;
 use crate::paths;
@@ -154,6 +155,9 @@ pub struct AccountPage<'a> {
     pub sessions: Vec<SessionRow>,
     pub apps: Vec<AppRow>,
     pub activity: Vec<ActivityRow>,
+    /// The second factors, and where they are managed.
+    pub factors: Enrolled,
+    pub mfa_href: &'static str,
 }
 
 /// What the page shows besides the user's own data: the form token, a confirmation, or a
@@ -181,6 +185,8 @@ impl<'a> AccountPage<'a> {
             sessions: overview.sessions.into_iter().map(session).collect(),
             apps: overview.apps.into_iter().map(app_row).collect(),
             activity: overview.activity.into_iter().map(activity_row).collect(),
+            factors: overview.factors,
+            mfa_href: paths::ACCOUNT_MFA,
         }
     }
 }
