@@ -34,14 +34,15 @@ async fn tokens(app: &TestApp, http: &reqwest::Client, client: &str, scope: &str
     response.json().await.unwrap()
 }
 
-async fn page(app: &TestApp, http: &reqwest::Client, path: &str) -> String {
+/// A page of the signed-in browser `http` (200 expected).
+pub(crate) async fn page(app: &TestApp, http: &reqwest::Client, path: &str) -> String {
     let response = http.get(app.url(path)).send().await.unwrap();
     assert_eq!(response.status(), 200, "GET {path}");
     response.text().await.unwrap()
 }
 
-/// Posts a form of the account page with its CSRF value.
-async fn post(
+/// Posts a form of the account pages with its CSRF value.
+pub(crate) async fn post(
     app: &TestApp,
     http: &reqwest::Client,
     path: &str,
@@ -53,7 +54,14 @@ async fn post(
     http.post(app.url(path)).form(&form).send().await.unwrap()
 }
 
-async fn sign_in(app: &TestApp, http: &reqwest::Client, password: &str, next: &str) -> String {
+/// Signs the demo user in at the account sign-in form; where it sends the browser (or the
+/// status and page when it does not).
+pub(crate) async fn sign_in(
+    app: &TestApp,
+    http: &reqwest::Client,
+    password: &str,
+    next: &str,
+) -> String {
     let fields = [
         ("email", USER_EMAIL),
         ("password", password),
@@ -89,7 +97,7 @@ async fn refresh_error(app: &TestApp, client: &str, tokens: &Value) -> (u16, Str
 }
 
 /// The account page once the audit log has written `what` (it writes in batches).
-async fn page_listing(app: &TestApp, http: &reqwest::Client, what: &str) -> String {
+pub(crate) async fn page_listing(app: &TestApp, http: &reqwest::Client, what: &str) -> String {
     for _ in 0..50 {
         let html = page(app, http, "/account").await;
         if html.contains(what) {

@@ -20,6 +20,7 @@ mod logs;
 mod mail;
 mod mfa;
 mod mfa_login;
+mod mfa_pages;
 mod negative;
 mod private_key_jwt;
 mod review;
