@@ -255,6 +255,30 @@ async fn totp_after_the_password_signs_in_and_says_so_in_the_id_token(backend: B
     let claims = id_claims(&app, &back.url, &verifier).await;
     assert_eq!(amr(&claims), ["pwd", "otp", "mfa"]);
     assert_eq!(claims["acr"], acr::MFA);
+    let activity = activity(&app, &http, "Signed in (password and authenticator app)").await;
+    assert!(
+        activity.contains("Wrong two-step verification code"),
+        "{activity}"
+    );
+}
+
+/// The account page once its activity list shows `line` (events are written in batches).
+async fn activity(app: &TestApp, http: &reqwest::Client, line: &str) -> String {
+    for _ in 0..100 {
+        let page = http
+            .get(app.url("/account"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if page.contains(line) {
+            return page;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no {line:?} in the account's activity");
 }
 
 async fn a_code_is_accepted_once_even_at_the_other_instance(backend: Backend) {

@@ -137,12 +137,25 @@ fn factor(method: &str) -> &'static str {
     }
 }
 
+/// A sign-in in words, by the methods the audit log's `method` detail names.
+fn signed_in_with(method: Option<&str>) -> &'static str {
+    match method {
+        Some("password+totp") => "Signed in (password and authenticator app)",
+        Some("password+recovery_code") => "Signed in with a recovery code",
+        Some("password+email_code") => "Signed in (password and a code by email)",
+        _ => "Signed in",
+    }
+}
+
 /// An audit event in words, for its owner.
 pub fn describe_event(kind: &str, detail: &str) -> String {
     let detail: serde_json::Value = serde_json::from_str(detail).unwrap_or_default();
     let field = |name: &str| detail[name].as_str().unwrap_or_default().replace('_', " ");
     match kind {
-        "login_succeeded" => "Signed in".to_owned(),
+        "login_succeeded" => signed_in_with(detail["method"].as_str()).to_owned(),
+        "login_failed" if field("reason") == "wrong code" => {
+            "Wrong two-step verification code".to_owned()
+        }
         "login_failed" if field("during") == "password change" => {
             "Wrong current password given to change the password".to_owned()
         }
