@@ -5,7 +5,7 @@ use sea_orm::DatabaseConnection;
 use secrecy::SecretString;
 
 use crate::accounts::{self, Email, Passwords};
-use crate::clients::{self, AuthMethod, Client, ClientType, GrantType};
+use crate::clients::{self, ApplicationType, AuthMethod, Client, ClientType, GrantType};
 use crate::clock::UnixTime;
 
 /// (email, password, display name, role) from the seed documents.
@@ -24,6 +24,13 @@ pub const REDIRECT_URIS: [&str; 2] = [
     "http://127.0.0.1:8081/callback",
     "http://localhost:8081/callback",
 ];
+pub const NATIVE_CLIENT_ID: &str = "demo-native";
+/// A loopback IP URI without a port (any port matches, RFC 8252 §7.3) and a private-use
+/// scheme (§7.1).
+pub const NATIVE_REDIRECT_URIS: [&str; 2] = [
+    "http://127.0.0.1/callback",
+    "com.example.gatehouse:/callback",
+];
 pub const POST_LOGOUT_REDIRECT_URI: &str = "http://127.0.0.1:8081/";
 pub const SCOPES: [&str; 5] = ["openid", "profile", "email", "roles", "offline_access"];
 /// The API the demo clients may ask tokens for (RFC 8707).
@@ -36,7 +43,7 @@ pub async fn seed(
 ) -> anyhow::Result<()> {
     tracing::warn!(
         "DEMO DATA IS ENABLED: seeding demo users (admin@example.com / Admin@123, …) and clients \
-         (demo-spa, demo-web); set demo.seed = false in production"
+         (demo-spa, demo-web, demo-native); set demo.seed = false in production"
     );
     for (email, password, name, role) in USERS {
         let email = Email::parse(email).ok_or_else(|| anyhow::anyhow!("bad demo email"))?;
@@ -54,7 +61,7 @@ pub async fn seed(
         let user_id = accounts::store::insert_if_absent(db, new, now).await?;
         accounts::store::grant_role(db, &user_id, role).await?;
     }
-    for client in [spa_client(), web_client()] {
+    for client in [spa_client(), web_client(), native_client()] {
         // A read first: on a restart nothing is written, so start-up stays fast.
         if clients::store::find(db, &client.id).await?.is_none() {
             clients::store::insert_if_absent(db, &client, now).await?;
@@ -88,5 +95,14 @@ pub fn web_client() -> Client {
             GrantType::ClientCredentials,
         ],
         ..base_client(WEB_CLIENT_ID, "Demo Web App")
+    }
+}
+
+/// A public app on the user's device (RFC 8252), with PKCE.
+pub fn native_client() -> Client {
+    Client {
+        application_type: ApplicationType::Native,
+        redirect_uris: NATIVE_REDIRECT_URIS.map(str::to_owned).to_vec(),
+        ..base_client(NATIVE_CLIENT_ID, "Demo Native App")
     }
 }

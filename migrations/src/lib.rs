@@ -15,6 +15,7 @@ mod m20261201_000010_mail_outbox;
 mod m20261201_000011_account_tokens;
 mod m20261201_000012_second_factors;
 mod m20261201_000013_client_require_mfa;
+mod m20261201_000014_client_application_type;
 
 pub struct Migrator;
 
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000011_account_tokens::Migration),
             Box::new(m20261201_000012_second_factors::Migration),
             Box::new(m20261201_000013_client_require_mfa::Migration),
+            Box::new(m20261201_000014_client_application_type::Migration),
         ]
     }
 }

@@ -47,6 +47,36 @@ impl ClientType {
     }
 }
 
+/// OIDC Registration §2 `application_type`: what kind of software the client is, which
+/// decides its redirect rules (RFC 8252).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ApplicationType {
+    /// A browser-based or server-side application: redirect URIs match exactly.
+    #[default]
+    Web,
+    /// An app on the user's device (RFC 8252): a loopback IP redirect on any port, private-use
+    /// URI schemes, PKCE always.
+    Native,
+}
+
+impl ApplicationType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Web => "web",
+            Self::Native => "native",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "web" => Some(Self::Web),
+            "native" => Some(Self::Native),
+            _ => None,
+        }
+    }
+}
+
 /// Token endpoint authentication methods (OIDC Core §9, RFC 7591 §2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -114,6 +144,7 @@ pub struct Client {
     /// Every sign-in for this client takes a second factor (`urn:gatehouse:acr:mfa`); a
     /// user without one enrols one first.
     pub require_mfa: bool,
+    pub application_type: ApplicationType,
 }
 
 impl Client {
@@ -144,6 +175,7 @@ impl Client {
             allowed_resources: vec![],
             require_verified_email: false,
             require_mfa: false,
+            application_type: ApplicationType::Web,
         }
     }
 
@@ -162,6 +194,10 @@ impl Client {
 
     pub fn is_public(&self) -> bool {
         self.client_type == ClientType::Public
+    }
+
+    pub fn is_native(&self) -> bool {
+        self.application_type == ApplicationType::Native
     }
 
     /// Constant-time comparison of a presented secret with the stored digest.

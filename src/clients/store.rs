@@ -8,7 +8,7 @@ use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::{Client, ClientType};
+use super::{ApplicationType, Client, ClientType};
 use crate::entities::clients;
 
 pub async fn find(db: &DatabaseConnection, id: &str) -> anyhow::Result<Option<Client>> {
@@ -50,6 +50,8 @@ fn from_row(row: clients::Model) -> anyhow::Result<Client> {
         allowed_resources: list(&row.allowed_resources)?,
         require_verified_email: row.require_verified_email,
         require_mfa: row.require_mfa,
+        application_type: ApplicationType::parse(&row.application_type)
+            .ok_or_else(|| anyhow::anyhow!("client {} has an unknown application_type", row.id))?,
         id: row.id,
         name: row.name,
     })
@@ -86,6 +88,7 @@ pub async fn insert_if_absent(
         allowed_resources: Set(json(&client.allowed_resources)?),
         require_verified_email: Set(client.require_verified_email),
         require_mfa: Set(client.require_mfa),
+        application_type: Set(client.application_type.as_str().to_owned()),
         created_at: Set(now),
         updated_at: Set(now),
     };

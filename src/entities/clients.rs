@@ -27,6 +27,7 @@ pub struct Model {
     pub allowed_resources: String,
     pub require_verified_email: bool,
     pub require_mfa: bool,
+    pub application_type: String,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

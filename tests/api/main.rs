@@ -21,6 +21,7 @@ mod mail;
 mod mfa;
 mod mfa_login;
 mod mfa_pages;
+mod native;
 mod negative;
 mod private_key_jwt;
 mod review;

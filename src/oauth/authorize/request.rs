@@ -107,7 +107,7 @@ pub fn validate_for(client: &Client, params: &Params) -> Result<AuthorizationReq
         scope: requested_scope(params, client).map_err(reject)?,
         nonce: params.get("nonce").map(str::to_owned),
         pkce: pkce::challenge(
-            client.require_pkce || client.is_public(),
+            client.require_pkce || client.is_public() || client.is_native(),
             client.allow_plain_pkce,
             params.get("code_challenge_method"),
             params.get("code_challenge"),
@@ -158,7 +158,7 @@ fn trusted_redirect(client: &Client, params: &Params) -> Result<(String, bool), 
         )));
     }
     match params.get("redirect_uri") {
-        Some(uri) if redirect::is_registered(&client.redirect_uris, uri) => {
+        Some(uri) if redirect::matches(client.application_type, &client.redirect_uris, uri) => {
             Ok((uri.to_owned(), true))
         }
         Some(_) => Err(Rejection::Page(Error::invalid_request(
