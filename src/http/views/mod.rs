@@ -147,22 +147,27 @@ fn signed_in_with(method: Option<&str>) -> &'static str {
     }
 }
 
+/// A refused sign-in in words, by its reason.
+fn failed_sign_in(reason: &str) -> String {
+    match reason {
+        "wrong code" => "Wrong two-step verification code".to_owned(),
+        reason => format!("Failed sign-in ({reason})"),
+    }
+}
+
 /// An audit event in words, for its owner.
 pub fn describe_event(kind: &str, detail: &str) -> String {
     let detail: serde_json::Value = serde_json::from_str(detail).unwrap_or_default();
     let field = |name: &str| detail[name].as_str().unwrap_or_default().replace('_', " ");
     match kind {
         "login_succeeded" => signed_in_with(detail["method"].as_str()).to_owned(),
-        "login_failed" if field("reason") == "wrong code" => {
-            "Wrong two-step verification code".to_owned()
-        }
         "login_failed" if field("during") == "password change" => {
             "Wrong current password given to change the password".to_owned()
         }
         "login_failed" if field("during") == "mfa change" => {
             "Wrong password given to change two-step verification".to_owned()
         }
-        "login_failed" => format!("Failed sign-in ({})", field("reason")),
+        "login_failed" => failed_sign_in(&field("reason")),
         "lockout_started" => "Password sign-in paused after failed attempts".to_owned(),
         "logout" => "Signed out".to_owned(),
         "session_ended" => format!("Session ended ({})", field("reason")),
