@@ -3,7 +3,9 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod accounts;
+pub mod admin;
 pub mod audit;
+pub mod cli;
 pub mod clients;
 pub mod clock;
 pub mod database;

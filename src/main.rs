@@ -1,5 +1,5 @@
 //! The `gatehouse` binary: `serve` (default), `migrate`, `check-config`, `gen-key`,
-//! `keys rewrap`.
+//! `keys rewrap`, and the operator's commands (`client`; see `gatehouse::cli`).
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -10,7 +10,7 @@ use gatehouse::settings::Settings;
 use gatehouse::startup::Application;
 use gatehouse::{database, telemetry};
 
-const USAGE: &str = "usage: gatehouse [serve | migrate | check-config | gen-key | keys rewrap]
+const USAGE: &str = "usage: gatehouse [serve | migrate | check-config | gen-key | keys rewrap | client]
   serve         run the server (default)
   migrate       apply database migrations and exit
   check-config  load and validate the configuration and exit
@@ -19,12 +19,19 @@ const USAGE: &str = "usage: gatehouse [serve | migrate | check-config | gen-key 
                 re-encrypt every stored secret under the new key, in one transaction (a
                 rerun is harmless); --old-key / --new-key VALUE work too, but prefer files:
                 arguments show in `ps` and in shell history
+  client ...    register and manage OAuth clients (gatehouse client --help)
 configuration: config/default.toml, the file in GATEHOUSE_CONFIG, then GATEHOUSE__SECTION__KEY variables";
 
 #[tokio::main]
 async fn main() -> ExitCode {
     release_large_allocations();
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args
+        .first()
+        .is_some_and(|command| gatehouse::cli::handles(command))
+    {
+        return gatehouse::cli::run(&args).await;
+    }
     match run(&args).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

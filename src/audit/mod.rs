@@ -50,6 +50,20 @@ pub enum Kind {
     /// A second factor was turned off (detail `method`).
     MfaDisabled,
     RecoveryCodesRegenerated,
+    /// An operator registered a client (detail: its type and grants, never its secret).
+    ClientCreated,
+    ClientDeleted,
+    ClientSecretRotated,
+    /// An operator created a user (detail: roles given).
+    UserCreated,
+    /// An operator set a user's password.
+    PasswordSetByOperator,
+    UserDisabled,
+    UserEnabled,
+    RoleCreated,
+    /// A role given to a user (detail `role`), or taken away.
+    RoleGranted,
+    RoleRevoked,
 }
 
 impl Kind {
@@ -79,6 +93,16 @@ impl Kind {
             Self::MfaEnabled => "mfa_enabled",
             Self::MfaDisabled => "mfa_disabled",
             Self::RecoveryCodesRegenerated => "recovery_codes_regenerated",
+            Self::ClientCreated => "client_created",
+            Self::ClientDeleted => "client_deleted",
+            Self::ClientSecretRotated => "client_secret_rotated",
+            Self::UserCreated => "user_created",
+            Self::PasswordSetByOperator => "password_set_by_operator",
+            Self::UserDisabled => "user_disabled",
+            Self::UserEnabled => "user_enabled",
+            Self::RoleCreated => "role_created",
+            Self::RoleGranted => "role_granted",
+            Self::RoleRevoked => "role_revoked",
         }
     }
 }
@@ -169,6 +193,19 @@ impl Audit {
     pub fn dropped(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)
     }
+}
+
+/// Records `event` at once, waiting for the row: for operator changes, which are rare and
+/// must not be lost when a short-lived process (the CLI) exits right after.
+pub async fn write_now(
+    db: &DatabaseConnection,
+    origin: &Origin,
+    event: Event,
+    at: crate::clock::UnixTime,
+) -> anyhow::Result<()> {
+    let row = writer::Row::new(origin, event, at);
+    emit(&row);
+    store::insert(db, vec![row.0]).await
 }
 
 /// The event as a structured tracing event (`target: "audit"`), for a JSON log shipper.

@@ -144,3 +144,55 @@ pub async fn origins(db: &DatabaseConnection) -> anyhow::Result<std::collections
     }
     Ok(origins)
 }
+
+/// Every client, by name.
+pub async fn all(db: &DatabaseConnection) -> anyhow::Result<Vec<Client>> {
+    use sea_orm::QueryOrder;
+    let rows = clients::Entity::find()
+        .order_by_asc(clients::Column::Name)
+        .order_by_asc(clients::Column::Id)
+        .all(db)
+        .await
+        .db_context("listing clients")?;
+    rows.into_iter().map(from_row).collect()
+}
+
+/// Deletes the client and the consents given to it; `false` when there was none.
+pub async fn delete(db: &DatabaseConnection, id: &str) -> anyhow::Result<bool> {
+    use sea_orm::{ColumnTrait, QueryFilter, TransactionTrait};
+    let txn = db.begin().await.db_context("starting a client deletion")?;
+    crate::entities::consents::Entity::delete_many()
+        .filter(crate::entities::consents::Column::ClientId.eq(id))
+        .exec(&txn)
+        .await
+        .db_context("deleting a client's consents")?;
+    let gone = clients::Entity::delete_by_id(id.to_owned())
+        .exec(&txn)
+        .await
+        .db_context("deleting a client")?;
+    txn.commit()
+        .await
+        .db_context("committing a client deletion")?;
+    Ok(gone.rows_affected == 1)
+}
+
+/// Replaces the client's secret digest; `false` when there is no such client.
+pub async fn set_secret(
+    db: &DatabaseConnection,
+    id: &str,
+    secret_sha256: &[u8; 32],
+    now: UnixTime,
+) -> anyhow::Result<bool> {
+    use sea_orm::{ColumnTrait, QueryFilter, sea_query::Expr};
+    let done = clients::Entity::update_many()
+        .col_expr(
+            clients::Column::SecretSha256,
+            Expr::value(encode_hex(secret_sha256)),
+        )
+        .col_expr(clients::Column::UpdatedAt, Expr::value(now.to_datetime()))
+        .filter(clients::Column::Id.eq(id))
+        .exec(db)
+        .await
+        .db_context("storing a client secret")?;
+    Ok(done.rows_affected == 1)
+}

@@ -8,6 +8,7 @@ mod abuse;
 mod account;
 mod accounts;
 mod browser;
+mod cli;
 mod config;
 mod cors;
 mod discovery;

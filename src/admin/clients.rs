@@ -1,0 +1,284 @@
+//! Registering and managing clients. A new registration is checked once, here: its redirect
+//! URIs by the OAuth 2.1 rules (`oauth::redirect::check_registration`), its grants against
+//! its type (a public client has no secret, so no client credentials; a code client needs a
+//! redirect URI). A confidential client's secret (256 random bits) is returned once and
+//! stored only as its SHA-256 digest.
+
+use super::{Admin, AdminError};
+use crate::audit::{Event, Kind};
+use crate::clients::{self, ApplicationType, AuthMethod, Client, ClientType, GrantType, store};
+use crate::oauth::redirect;
+
+/// The scopes a new client may ask for unless told otherwise.
+pub const DEFAULT_SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_access"];
+/// The longest client name kept.
+const MAX_NAME: usize = 100;
+/// The most redirect URIs of one kind a client may register.
+const MAX_URIS: usize = 50;
+
+/// A registration as an operator asks for it (RFC 7591 field names in the API).
+#[derive(Debug, Clone)]
+pub struct NewClient {
+    pub name: String,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub grant_types: Vec<GrantType>,
+    pub scopes: Vec<String>,
+    /// No secret (a SPA or a native app): PKCE then stands in for client authentication.
+    pub public: bool,
+    /// One of the operator's own applications: no consent screen.
+    pub first_party: bool,
+    pub application_type: ApplicationType,
+}
+
+impl NewClient {
+    /// The usual registration: the code grant with refresh tokens, the default scopes.
+    pub fn named(name: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            redirect_uris: vec![],
+            post_logout_redirect_uris: vec![],
+            grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+            scopes: DEFAULT_SCOPES.map(str::to_owned).to_vec(),
+            public: false,
+            first_party: false,
+            application_type: ApplicationType::Web,
+        }
+    }
+}
+
+/// A registered client, with its secret for the one time it is shown.
+#[derive(Debug, Clone)]
+pub struct Created {
+    pub client: Client,
+    pub secret: Option<String>,
+}
+
+impl Admin {
+    /// Registers a client under a new random id.
+    pub async fn create_client(&self, new: NewClient) -> Result<Created, AdminError> {
+        check(&new)?;
+        let secret = (!new.public).then(clients::generate_secret);
+        let client = registration(&new, secret.as_deref());
+        store::insert_if_absent(&self.db, &client, self.clock.now()).await?;
+        let event = Event::new(Kind::ClientCreated)
+            .client(client.id.as_str())
+            .with("client_type", client.client_type.as_str())
+            .with("grant_types", grant_names(&client.grant_types));
+        self.audited(event).await?;
+        Ok(Created { client, secret })
+    }
+
+    /// Every client, by name.
+    pub async fn clients(&self) -> Result<Vec<Client>, AdminError> {
+        Ok(store::all(&self.db).await?)
+    }
+
+    pub async fn client(&self, id: &str) -> Result<Client, AdminError> {
+        store::find(&self.db, id)
+            .await?
+            .ok_or_else(|| not_found(id))
+    }
+
+    /// Deletes the client and the consents given to it. Its refresh tokens stop working at
+    /// once (a refresh needs the client); its access tokens expire on their own.
+    pub async fn delete_client(&self, id: &str) -> Result<(), AdminError> {
+        if !store::delete(&self.db, id).await? {
+            return Err(not_found(id));
+        }
+        self.audited(Event::new(Kind::ClientDeleted).client(id))
+            .await
+    }
+
+    /// A new secret for a confidential client, replacing the old one; shown once.
+    pub async fn rotate_client_secret(&self, id: &str) -> Result<String, AdminError> {
+        let client = self.client(id).await?;
+        if client.is_public() {
+            return Err(AdminError::invalid(
+                "client",
+                format!("{id} is public: it has no secret"),
+            ));
+        }
+        let secret = clients::generate_secret();
+        let digest = clients::digest(&secret);
+        if !store::set_secret(&self.db, id, &digest, self.clock.now()).await? {
+            return Err(not_found(id));
+        }
+        self.audited(Event::new(Kind::ClientSecretRotated).client(id))
+            .await?;
+        Ok(secret)
+    }
+}
+
+fn not_found(id: &str) -> AdminError {
+    AdminError::NotFound {
+        what: "client",
+        id: id.to_owned(),
+    }
+}
+
+fn grant_names(grants: &[GrantType]) -> String {
+    let names: Vec<&str> = grants.iter().map(|g| g.as_str()).collect();
+    names.join(" ")
+}
+
+/// The rules a registration must keep; the first one broken is the error.
+fn check(new: &NewClient) -> Result<(), AdminError> {
+    let name = new.name.trim();
+    if name.is_empty() || name.chars().count() > MAX_NAME || name.chars().any(char::is_control) {
+        return Err(AdminError::invalid(
+            "name",
+            format!("1 to {MAX_NAME} printable characters"),
+        ));
+    }
+    check_grants(new)?;
+    check_uris("redirect_uris", new.application_type, &new.redirect_uris)?;
+    check_uris(
+        "post_logout_redirect_uris",
+        new.application_type,
+        &new.post_logout_redirect_uris,
+    )?;
+    for scope in &new.scopes {
+        let token = !scope.is_empty() && scope.len() <= 100 && scope.bytes().all(is_scope_byte);
+        if !token {
+            return Err(AdminError::invalid(
+                "scope",
+                format!("{scope:?} is not a scope name"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// RFC 6749 §3.3: a scope token is printable ASCII other than space, `"` and `\`.
+fn is_scope_byte(b: u8) -> bool {
+    (0x21..=0x7e).contains(&b) && b != b'"' && b != b'\\'
+}
+
+fn check_grants(new: &NewClient) -> Result<(), AdminError> {
+    let has = |grant| new.grant_types.contains(&grant);
+    if new.grant_types.is_empty() {
+        return Err(AdminError::invalid(
+            "grant_types",
+            "at least one grant type",
+        ));
+    }
+    if new.public && has(GrantType::ClientCredentials) {
+        return Err(AdminError::invalid(
+            "grant_types",
+            "client_credentials needs a confidential client (a public one has no secret)",
+        ));
+    }
+    if has(GrantType::RefreshToken) && !has(GrantType::AuthorizationCode) {
+        return Err(AdminError::invalid(
+            "grant_types",
+            "refresh_token comes with authorization_code",
+        ));
+    }
+    if has(GrantType::AuthorizationCode) && new.redirect_uris.is_empty() {
+        return Err(AdminError::invalid(
+            "redirect_uris",
+            "the code grant needs at least one",
+        ));
+    }
+    if new.application_type == ApplicationType::Native && !new.public {
+        return Err(AdminError::invalid(
+            "application_type",
+            "a native app cannot keep a secret: register it as public",
+        ));
+    }
+    Ok(())
+}
+
+fn check_uris(
+    field: &'static str,
+    kind: ApplicationType,
+    uris: &[String],
+) -> Result<(), AdminError> {
+    if uris.len() > MAX_URIS {
+        return Err(AdminError::invalid(field, format!("at most {MAX_URIS}")));
+    }
+    for uri in uris {
+        redirect::check_registration(kind, uri).map_err(|e| AdminError::invalid(field, e))?;
+    }
+    Ok(())
+}
+
+/// The stored form of a checked registration.
+fn registration(new: &NewClient, secret: Option<&str>) -> Client {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let base = Client::public(&id, new.name.trim(), new.redirect_uris.clone());
+    let (client_type, auth_methods) = match secret {
+        Some(_) => (
+            ClientType::Confidential,
+            vec![AuthMethod::ClientSecretBasic, AuthMethod::ClientSecretPost],
+        ),
+        None => (ClientType::Public, vec![AuthMethod::None]),
+    };
+    Client {
+        client_type,
+        secret_sha256: secret.map(clients::digest),
+        auth_methods,
+        post_logout_redirect_uris: new.post_logout_redirect_uris.clone(),
+        grant_types: new.grant_types.clone(),
+        scopes: new.scopes.clone(),
+        require_consent: !new.first_party,
+        application_type: new.application_type,
+        ..base
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn web(uris: &[&str]) -> NewClient {
+        NewClient {
+            redirect_uris: uris.iter().map(|u| (*u).to_owned()).collect(),
+            ..NewClient::named("App")
+        }
+    }
+
+    #[test]
+    fn a_registration_breaking_a_rule_names_the_field() {
+        let field = |new: &NewClient| match check(new) {
+            Err(AdminError::Invalid { field, .. }) => field,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(field(&web(&[])), "redirect_uris");
+        assert_eq!(field(&web(&["http://app.example/cb"])), "redirect_uris");
+        assert_eq!(
+            field(&NewClient {
+                name: " ".into(),
+                ..web(&["https://a.example/cb"])
+            }),
+            "name"
+        );
+        let public_cc = NewClient {
+            public: true,
+            grant_types: vec![GrantType::ClientCredentials],
+            ..web(&[])
+        };
+        assert_eq!(field(&public_cc), "grant_types");
+        let bad_scope = NewClient {
+            scopes: vec!["two words".into()],
+            ..web(&["https://a.example/cb"])
+        };
+        assert_eq!(field(&bad_scope), "scope");
+        let secret_native = NewClient {
+            application_type: ApplicationType::Native,
+            ..web(&["com.example.app:/cb"])
+        };
+        assert_eq!(field(&secret_native), "application_type");
+    }
+
+    #[test]
+    fn machine_clients_need_no_redirect_uri() {
+        let machine = NewClient {
+            grant_types: vec![GrantType::ClientCredentials],
+            ..NewClient::named("Batch job")
+        };
+        assert!(check(&machine).is_ok());
+        assert!(check(&web(&["https://app.example/cb", "http://127.0.0.1:9/cb"])).is_ok());
+    }
+}

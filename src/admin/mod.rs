@@ -1,0 +1,67 @@
+//! Operating Gatehouse without SQL: the capability functions for clients, users and roles
+//! that every front end calls (the CLI today; the admin API and console build on them), so
+//! validation and the audit record live here once. Each change is written to the database
+//! and audited before it returns; the running servers see it within the client cache's TTL
+//! (clients) or at once (users: the user-status check reads the database, evicted by
+//! PostgreSQL `NOTIFY`).
+
+pub mod clients;
+
+use sea_orm::DatabaseConnection;
+
+use crate::accounts::Passwords;
+use crate::audit::{self, Event, Origin};
+use crate::clock::SharedClock;
+
+#[derive(Clone)]
+pub struct Admin {
+    pub db: DatabaseConnection,
+    pub passwords: Passwords,
+    pub clock: SharedClock,
+    /// Who acts, as the audit log records it (the CLI, or an API caller's request).
+    pub origin: Origin,
+}
+
+/// Why an operator's request was refused; each names what to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    /// A value that breaks a rule: which field, and why.
+    #[error("{field}: {message}")]
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
+    #[error("there is no {what} {id:?}")]
+    NotFound { what: &'static str, id: String },
+    /// The change clashes with what exists (an email or a role already taken).
+    #[error("{0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+impl AdminError {
+    pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+        Self::Invalid {
+            field,
+            message: message.into(),
+        }
+    }
+}
+
+impl Admin {
+    /// The origin of a change made from the command line on this machine.
+    pub fn cli_origin() -> Origin {
+        Origin {
+            ip: "local".to_owned(),
+            user_agent: "gatehouse cli".to_owned(),
+            request_id: String::new(),
+        }
+    }
+
+    /// Writes the change's audit event before the change is reported done.
+    async fn audited(&self, event: Event) -> Result<(), AdminError> {
+        let now = self.clock.now();
+        Ok(audit::write_now(&self.db, &self.origin, event, now).await?)
+    }
+}

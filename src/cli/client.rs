@@ -1,0 +1,171 @@
+//! `gatehouse client create|list|show|delete|rotate-secret`.
+
+use clap::{Args, Subcommand};
+use serde_json::{Value, json};
+
+use super::Printed;
+use crate::admin::clients::NewClient;
+use crate::admin::{Admin, AdminError};
+use crate::clients::{ApplicationType, AuthMethod, Client, GrantType};
+
+#[derive(Subcommand)]
+pub enum ClientCommand {
+    /// Register a client; prints its client_id and, for a confidential client, its
+    /// client_secret (shown this once).
+    Create(CreateArgs),
+    /// Every client.
+    List,
+    /// One client's registration.
+    Show { client_id: String },
+    /// Delete a client and the consents given to it.
+    Delete { client_id: String },
+    /// A new secret for a confidential client (the old one stops working); shown once.
+    RotateSecret { client_id: String },
+}
+
+#[derive(Args)]
+pub struct CreateArgs {
+    /// The name people see on the consent page.
+    #[arg(long)]
+    name: String,
+    /// Where codes may be sent (repeat for more); required for the code grant.
+    #[arg(long = "redirect-uri")]
+    redirect_uris: Vec<String>,
+    /// Where the browser may go after signing out (repeat for more).
+    #[arg(long = "post-logout-redirect-uri")]
+    post_logout_redirect_uris: Vec<String>,
+    /// Comma-separated: authorization_code, refresh_token, client_credentials.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "authorization_code,refresh_token"
+    )]
+    grant_types: Vec<String>,
+    /// Space-separated scopes the client may ask for.
+    #[arg(long, default_value = "openid profile email offline_access")]
+    scopes: String,
+    /// No secret: a single-page or native app (PKCE is then required).
+    #[arg(long)]
+    public: bool,
+    /// One of your own applications: no consent screen.
+    #[arg(long)]
+    first_party: bool,
+    /// An app on the user's device (RFC 8252): loopback redirects on any port and its own
+    /// URI scheme; implies --public.
+    #[arg(long)]
+    native: bool,
+}
+
+pub async fn run(admin: &Admin, command: ClientCommand) -> Result<Printed, AdminError> {
+    Ok(match command {
+        ClientCommand::Create(args) => {
+            let created = admin.create_client(new_client(args)?).await?;
+            let mut json = registration(&created.client);
+            let note = match created.secret {
+                Some(secret) => {
+                    json["client_secret"] = Value::String(secret);
+                    SECRET_ONCE
+                }
+                None => None,
+            };
+            one(json, note)
+        }
+        ClientCommand::List => {
+            let clients = admin.clients().await?;
+            Printed {
+                json: Value::Array(clients.iter().map(registration).collect()),
+                columns: &[
+                    "client_id",
+                    "client_name",
+                    "token_endpoint_auth_method",
+                    "grant_types",
+                ],
+                note: None,
+            }
+        }
+        ClientCommand::Show { client_id } => {
+            one(registration(&admin.client(&client_id).await?), None)
+        }
+        ClientCommand::Delete { client_id } => {
+            admin.delete_client(&client_id).await?;
+            one(json!({ "client_id": client_id, "deleted": true }), None)
+        }
+        ClientCommand::RotateSecret { client_id } => {
+            let secret = admin.rotate_client_secret(&client_id).await?;
+            one(
+                json!({ "client_id": client_id, "client_secret": secret }),
+                SECRET_ONCE,
+            )
+        }
+    })
+}
+
+const SECRET_ONCE: Option<&str> = Some("The client_secret is shown this once: store it now.");
+
+fn one(json: Value, note: Option<&'static str>) -> Printed {
+    Printed {
+        json,
+        columns: &[],
+        note,
+    }
+}
+
+fn new_client(args: CreateArgs) -> Result<NewClient, AdminError> {
+    let grant_types = args
+        .grant_types
+        .iter()
+        .map(|g| grant_type(g.trim()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let application_type = match args.native {
+        true => ApplicationType::Native,
+        false => ApplicationType::Web,
+    };
+    Ok(NewClient {
+        name: args.name,
+        redirect_uris: args.redirect_uris,
+        post_logout_redirect_uris: args.post_logout_redirect_uris,
+        grant_types,
+        scopes: args
+            .scopes
+            .split_ascii_whitespace()
+            .map(str::to_owned)
+            .collect(),
+        public: args.public || args.native,
+        first_party: args.first_party,
+        application_type,
+    })
+}
+
+fn grant_type(name: &str) -> Result<GrantType, AdminError> {
+    match name {
+        "authorization_code" => Ok(GrantType::AuthorizationCode),
+        "refresh_token" => Ok(GrantType::RefreshToken),
+        "client_credentials" => Ok(GrantType::ClientCredentials),
+        other => Err(AdminError::invalid(
+            "--grant-types",
+            format!("{other:?} is not authorization_code, refresh_token or client_credentials"),
+        )),
+    }
+}
+
+/// A registration in RFC 7591 §2 / §3.2.1 terms (never the secret's digest).
+fn registration(client: &Client) -> Value {
+    let method = match client.auth_methods.first() {
+        Some(AuthMethod::ClientSecretBasic) => "client_secret_basic",
+        Some(AuthMethod::ClientSecretPost) => "client_secret_post",
+        Some(AuthMethod::PrivateKeyJwt) => "private_key_jwt",
+        Some(AuthMethod::None) | None => "none",
+    };
+    let grants: Vec<&str> = client.grant_types.iter().map(|g| g.as_str()).collect();
+    json!({
+        "client_id": client.id,
+        "client_name": client.name,
+        "application_type": client.application_type.as_str(),
+        "token_endpoint_auth_method": method,
+        "grant_types": grants,
+        "redirect_uris": client.redirect_uris,
+        "post_logout_redirect_uris": client.post_logout_redirect_uris,
+        "scope": client.scopes.join(" "),
+        "first_party": !client.require_consent,
+    })
+}
