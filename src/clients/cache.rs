@@ -1,5 +1,7 @@
-//! Clients cached in-process for a few seconds, so a token request makes no database round
-//! trip. Changes to a client take effect within the TTL. Absence is cached too, under ids
+//! Clients cached in-process for a second ([`FRESH_FOR`]), so a token request makes no
+//! database round trip while a busy client costs one lookup a second per instance. An
+//! operator's change (`gatehouse client …`, the admin API) so reaches every instance within
+//! that second without a notification channel. Absence is cached too, under ids
 //! anyone can choose, so the cache is bounded by size (evicting the least useful entries)
 //! and ids that cannot be client ids are never looked up.
 
@@ -14,6 +16,9 @@ use crate::clock::{SharedClock, UnixTime};
 
 /// When a lookup was made, and what it found.
 type Entry = (UnixTime, Option<Arc<Client>>);
+
+/// How long a lookup is believed.
+pub const FRESH_FOR: Duration = Duration::from_secs(1);
 
 /// How many lookups are remembered at most.
 pub const CAPACITY: usize = 10_000;

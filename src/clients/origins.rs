@@ -1,5 +1,6 @@
 //! The origins browser clients may call the API from (CORS): those of registered redirect
-//! URIs and web origins, reloaded at most every 30 seconds. A failed reload is not cached.
+//! URIs and web origins, reloaded at most every 2 seconds (so a new client's origin works
+//! that soon). A failed reload is not cached.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -10,7 +11,7 @@ use sea_orm::DatabaseConnection;
 use super::store;
 use crate::clock::{SharedClock, UnixTime};
 
-const REFRESH_EVERY: Duration = Duration::from_secs(30);
+const REFRESH_EVERY: Duration = Duration::from_secs(2);
 
 pub struct AllowedOrigins {
     db: DatabaseConnection,

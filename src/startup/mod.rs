@@ -2,7 +2,6 @@
 
 use std::net::TcpListener;
 use std::sync::Arc;
-use std::time::Duration;
 
 use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
@@ -84,7 +83,7 @@ impl Parts {
         }
         let notifier = Notifier::new(keys.clone(), issuer.clone(), clock.clone())?;
         let user_status = UserStatus::start(&db, sqlite_file.as_deref(), clock.clone())?;
-        let clients = Arc::new(ClientCache::new(Duration::from_secs(10), clock.clone()));
+        let clients = Arc::new(ClientCache::new(crate::clients::cache::FRESH_FOR, clock.clone()));
         let audit = Audit::start(
             db.clone(),
             sqlite_file.as_deref(),

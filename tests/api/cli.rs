@@ -157,6 +157,11 @@ async fn a_client_created_on_the_command_line_works_at_once_with_a_real_rp(backe
     let listed = gatehouse(&app, &["client", "list"]);
     let table = String::from_utf8_lossy(&listed.stdout);
     assert!(table.contains(&id) && table.contains("Reports"), "{table}");
+
+    assert!(gatehouse(&app, &["client", "delete", &id]).status.success());
+    app.advance_clock(gatehouse::clients::cache::FRESH_FOR);
+    let gone = client.exchange_client_credentials().unwrap().request_async(&http).await;
+    assert!(gone.is_err(), "a deleted client is refused within a second");
 }
 
 async fn bad_arguments_are_named_and_exit_with_their_own_codes(backend: Backend) {
