@@ -5,7 +5,9 @@
 //! (clients) or at once (users: the user-status check reads the database, evicted by
 //! PostgreSQL `NOTIFY`).
 
+pub mod access;
 pub mod clients;
+pub mod registration;
 
 use sea_orm::DatabaseConnection;
 
@@ -18,8 +20,11 @@ pub struct Admin {
     pub db: DatabaseConnection,
     pub passwords: Passwords,
     pub clock: SharedClock,
-    /// Who acts, as the audit log records it (the CLI, or an API caller's request).
+    /// Where the change comes from, as the audit log records it (the CLI, or an API
+    /// caller's request).
     pub origin: Origin,
+    /// Who makes it, when known (`user:<id>`, `client:<id>`): the audit event's `by`.
+    pub by: Option<String>,
 }
 
 /// Why an operator's request was refused; each names what to fix.
@@ -59,9 +64,22 @@ impl Admin {
         }
     }
 
+    /// The same service, acting for `by` from `origin` (an admin API request).
+    pub fn acting_for(&self, origin: Origin, by: &str) -> Self {
+        Self {
+            origin,
+            by: Some(by.to_owned()),
+            ..self.clone()
+        }
+    }
+
     /// Writes the change's audit event before the change is reported done.
     async fn audited(&self, event: Event) -> Result<(), AdminError> {
         let now = self.clock.now();
+        let event = match &self.by {
+            Some(by) => event.with("by", by.as_str()),
+            None => event,
+        };
         Ok(audit::write_now(&self.db, &self.origin, event, now).await?)
     }
 }

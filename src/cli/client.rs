@@ -5,8 +5,9 @@ use serde_json::{Value, json};
 
 use super::Printed;
 use crate::admin::clients::NewClient;
+use crate::admin::registration::{grant_type, metadata_of};
 use crate::admin::{Admin, AdminError};
-use crate::clients::{ApplicationType, AuthMethod, Client, GrantType};
+use crate::clients::ApplicationType;
 
 #[derive(Subcommand)]
 pub enum ClientCommand {
@@ -60,7 +61,7 @@ pub async fn run(admin: &Admin, command: ClientCommand) -> Result<Printed, Admin
     Ok(match command {
         ClientCommand::Create(args) => {
             let created = admin.create_client(new_client(args)?).await?;
-            let mut json = registration(&created.client);
+            let mut json = metadata_of(&created.client);
             let note = match created.secret {
                 Some(secret) => {
                     json["client_secret"] = Value::String(secret);
@@ -73,7 +74,7 @@ pub async fn run(admin: &Admin, command: ClientCommand) -> Result<Printed, Admin
         ClientCommand::List => {
             let clients = admin.clients().await?;
             Printed {
-                json: Value::Array(clients.iter().map(registration).collect()),
+                json: Value::Array(clients.iter().map(metadata_of).collect()),
                 columns: &[
                     "client_id",
                     "client_name",
@@ -84,7 +85,7 @@ pub async fn run(admin: &Admin, command: ClientCommand) -> Result<Printed, Admin
             }
         }
         ClientCommand::Show { client_id } => {
-            one(registration(&admin.client(&client_id).await?), None)
+            one(metadata_of(&admin.client(&client_id).await?), None)
         }
         ClientCommand::Delete { client_id } => {
             admin.delete_client(&client_id).await?;
@@ -114,7 +115,7 @@ fn new_client(args: CreateArgs) -> Result<NewClient, AdminError> {
     let grant_types = args
         .grant_types
         .iter()
-        .map(|g| grant_type(g.trim()))
+        .map(|g| grant_type("--grant-types", g.trim()))
         .collect::<Result<Vec<_>, _>>()?;
     let application_type = match args.native {
         true => ApplicationType::Native,
@@ -133,39 +134,5 @@ fn new_client(args: CreateArgs) -> Result<NewClient, AdminError> {
         public: args.public || args.native,
         first_party: args.first_party,
         application_type,
-    })
-}
-
-fn grant_type(name: &str) -> Result<GrantType, AdminError> {
-    match name {
-        "authorization_code" => Ok(GrantType::AuthorizationCode),
-        "refresh_token" => Ok(GrantType::RefreshToken),
-        "client_credentials" => Ok(GrantType::ClientCredentials),
-        other => Err(AdminError::invalid(
-            "--grant-types",
-            format!("{other:?} is not authorization_code, refresh_token or client_credentials"),
-        )),
-    }
-}
-
-/// A registration in RFC 7591 §2 / §3.2.1 terms (never the secret's digest).
-fn registration(client: &Client) -> Value {
-    let method = match client.auth_methods.first() {
-        Some(AuthMethod::ClientSecretBasic) => "client_secret_basic",
-        Some(AuthMethod::ClientSecretPost) => "client_secret_post",
-        Some(AuthMethod::PrivateKeyJwt) => "private_key_jwt",
-        Some(AuthMethod::None) | None => "none",
-    };
-    let grants: Vec<&str> = client.grant_types.iter().map(|g| g.as_str()).collect();
-    json!({
-        "client_id": client.id,
-        "client_name": client.name,
-        "application_type": client.application_type.as_str(),
-        "token_endpoint_auth_method": method,
-        "grant_types": grants,
-        "redirect_uris": client.redirect_uris,
-        "post_logout_redirect_uris": client.post_logout_redirect_uris,
-        "scope": client.scopes.join(" "),
-        "first_party": !client.require_consent,
     })
 }

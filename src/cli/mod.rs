@@ -87,6 +87,7 @@ async fn connect() -> anyhow::Result<Admin> {
         passwords: crate::accounts::Passwords::new(&settings.passwords)?,
         clock: crate::clock::system(),
         origin: Admin::cli_origin(),
+        by: None,
     })
 }
 

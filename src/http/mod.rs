@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod account_forms;
+pub mod admin;
 pub mod assets;
 pub mod authorize;
 pub mod bounds;
@@ -14,6 +15,7 @@ pub mod login;
 pub mod logout;
 pub mod mfa;
 pub mod oidc;
+pub mod problem;
 pub mod recovery;
 pub mod register;
 pub mod reply;
@@ -41,6 +43,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     account_forms::configure(cfg);
     mfa::configure(cfg);
     token::configure(cfg);
+    admin::configure(cfg);
     userinfo::configure(cfg);
     revocation::configure(cfg);
 }

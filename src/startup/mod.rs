@@ -83,7 +83,10 @@ impl Parts {
         }
         let notifier = Notifier::new(keys.clone(), issuer.clone(), clock.clone())?;
         let user_status = UserStatus::start(&db, sqlite_file.as_deref(), clock.clone())?;
-        let clients = Arc::new(ClientCache::new(crate::clients::cache::FRESH_FOR, clock.clone()));
+        let clients = Arc::new(ClientCache::new(
+            crate::clients::cache::FRESH_FOR,
+            clock.clone(),
+        ));
         let audit = Audit::start(
             db.clone(),
             sqlite_file.as_deref(),
@@ -137,6 +140,8 @@ struct AppData {
     userinfo: web::Data<UserInfo>,
     self_service: web::Data<SelfService>,
     factors: web::Data<Factors>,
+    admin: web::Data<crate::admin::Admin>,
+    admin_access: web::Data<crate::admin::access::AdminAccess>,
 }
 
 impl AppData {
@@ -174,6 +179,8 @@ impl AppData {
             userinfo: web::Data::new(parts.userinfo()),
             self_service: web::Data::new(parts.self_service()),
             factors: web::Data::new(parts.factors()),
+            admin: web::Data::new(parts.admin()),
+            admin_access: web::Data::new(parts.admin_access()),
         })
     }
 
@@ -196,7 +203,9 @@ impl AppData {
             .app_data(self.revocation.clone())
             .app_data(self.userinfo.clone())
             .app_data(self.self_service.clone())
-            .app_data(self.factors.clone());
+            .app_data(self.factors.clone())
+            .app_data(self.admin.clone())
+            .app_data(self.admin_access.clone());
     }
 }
 

@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use super::Parts;
 use crate::accounts::PasswordPolicy;
+use crate::admin::Admin;
+use crate::admin::access::AdminAccess;
 use crate::mfa::Factors;
 use crate::oauth::authorize::Authorizer;
 use crate::oauth::client_auth::ClientAuthenticator;
@@ -59,6 +61,27 @@ impl Parts {
             clock: self.clock.clone(),
             session_ttl: Duration::from_secs(self.settings.sessions.ttl_secs.max(1) as u64),
             family_ttl: self.family_ttl(),
+        }
+    }
+
+    /// The admin service as the admin API uses it; each request acts for its operator.
+    pub(super) fn admin(&self) -> Admin {
+        Admin {
+            db: self.db.clone(),
+            passwords: self.passwords.clone(),
+            clock: self.clock.clone(),
+            origin: Default::default(),
+            by: None,
+        }
+    }
+
+    pub(super) fn admin_access(&self) -> AdminAccess {
+        AdminAccess {
+            db: self.db.clone(),
+            keys: self.keys.clone(),
+            issuer: self.issuer.clone(),
+            store: self.store.clone(),
+            clock: self.clock.clone(),
         }
     }
 

@@ -160,7 +160,11 @@ async fn a_client_created_on_the_command_line_works_at_once_with_a_real_rp(backe
 
     assert!(gatehouse(&app, &["client", "delete", &id]).status.success());
     app.advance_clock(gatehouse::clients::cache::FRESH_FOR);
-    let gone = client.exchange_client_credentials().unwrap().request_async(&http).await;
+    let gone = client
+        .exchange_client_credentials()
+        .unwrap()
+        .request_async(&http)
+        .await;
     assert!(gone.is_err(), "a deleted client is refused within a second");
 }
 

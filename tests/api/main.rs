@@ -7,6 +7,7 @@ mod helpers;
 mod abuse;
 mod account;
 mod accounts;
+mod admin_api;
 mod browser;
 mod cli;
 mod config;

@@ -1,0 +1,110 @@
+//! Client registrations in RFC 7591 terms (§2 metadata, §3.2.1 response), as the admin API
+//! reads and writes them and the CLI prints them. Unknown fields are refused, not ignored:
+//! a misspelt field must not silently register something else.
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::AdminError;
+use super::clients::{DEFAULT_SCOPES, NewClient};
+use crate::clients::{ApplicationType, AuthMethod, Client, GrantType};
+
+/// A registration request (RFC 7591 §2).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientMetadata {
+    pub client_name: String,
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+    #[serde(default)]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Defaults to `authorization_code` and `refresh_token`.
+    pub grant_types: Option<Vec<String>>,
+    /// Space-separated; defaults to `openid profile email offline_access`.
+    pub scope: Option<String>,
+    /// `none` makes a public client; otherwise it gets a secret (`client_secret_basic`).
+    pub token_endpoint_auth_method: Option<String>,
+    /// `web` (the default) or `native`.
+    pub application_type: Option<String>,
+    /// One of the operator's own applications: no consent screen.
+    #[serde(default)]
+    pub first_party: bool,
+}
+
+impl ClientMetadata {
+    /// The registration it asks for, or the first field that cannot be one.
+    pub fn into_new_client(self) -> Result<NewClient, AdminError> {
+        let grant_types = match &self.grant_types {
+            None => vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+            Some(names) => names
+                .iter()
+                .map(|n| grant_type("grant_types", n))
+                .collect::<Result<_, _>>()?,
+        };
+        let public = match self.token_endpoint_auth_method.as_deref() {
+            None | Some("client_secret_basic" | "client_secret_post") => false,
+            Some("none") => true,
+            Some(other) => {
+                return Err(AdminError::invalid(
+                    "token_endpoint_auth_method",
+                    format!("{other:?} is not none, client_secret_basic or client_secret_post"),
+                ));
+            }
+        };
+        let application_type = match self.application_type.as_deref() {
+            None => ApplicationType::Web,
+            Some(name) => ApplicationType::parse(name).ok_or_else(|| {
+                AdminError::invalid("application_type", format!("{name:?} is not web or native"))
+            })?,
+        };
+        let scopes = match &self.scope {
+            None => DEFAULT_SCOPES.map(str::to_owned).to_vec(),
+            Some(scope) => scope.split_ascii_whitespace().map(str::to_owned).collect(),
+        };
+        Ok(NewClient {
+            name: self.client_name,
+            redirect_uris: self.redirect_uris,
+            post_logout_redirect_uris: self.post_logout_redirect_uris,
+            grant_types,
+            scopes,
+            public,
+            first_party: self.first_party,
+            application_type,
+        })
+    }
+}
+
+/// A grant type by its RFC 7591 name; `field` names the argument in the error.
+pub fn grant_type(field: &'static str, name: &str) -> Result<GrantType, AdminError> {
+    match name {
+        "authorization_code" => Ok(GrantType::AuthorizationCode),
+        "refresh_token" => Ok(GrantType::RefreshToken),
+        "client_credentials" => Ok(GrantType::ClientCredentials),
+        other => Err(AdminError::invalid(
+            field,
+            format!("{other:?} is not authorization_code, refresh_token or client_credentials"),
+        )),
+    }
+}
+
+/// A registration as RFC 7591 §3.2.1 shows it (never the secret's digest).
+pub fn metadata_of(client: &Client) -> Value {
+    let method = match client.auth_methods.first() {
+        Some(AuthMethod::ClientSecretBasic) => "client_secret_basic",
+        Some(AuthMethod::ClientSecretPost) => "client_secret_post",
+        Some(AuthMethod::PrivateKeyJwt) => "private_key_jwt",
+        Some(AuthMethod::None) | None => "none",
+    };
+    let grants: Vec<&str> = client.grant_types.iter().map(|g| g.as_str()).collect();
+    json!({
+        "client_id": client.id,
+        "client_name": client.name,
+        "application_type": client.application_type.as_str(),
+        "token_endpoint_auth_method": method,
+        "grant_types": grants,
+        "redirect_uris": client.redirect_uris,
+        "post_logout_redirect_uris": client.post_logout_redirect_uris,
+        "scope": client.scopes.join(" "),
+        "first_party": !client.require_consent,
+    })
+}
