@@ -16,6 +16,7 @@ mod m20261201_000011_account_tokens;
 mod m20261201_000012_second_factors;
 mod m20261201_000013_client_require_mfa;
 mod m20261201_000014_client_application_type;
+mod m20261201_000015_client_version;
 
 pub struct Migrator;
 
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000012_second_factors::Migration),
             Box::new(m20261201_000013_client_require_mfa::Migration),
             Box::new(m20261201_000014_client_application_type::Migration),
+            Box::new(m20261201_000015_client_version::Migration),
         ]
     }
 }

@@ -80,6 +80,57 @@ impl Admin {
             .ok_or_else(|| not_found(id))
     }
 
+    /// The client and its `ETag` (its version, quoted).
+    pub async fn client_versioned(&self, id: &str) -> Result<(Client, String), AdminError> {
+        let (client, version) = store::find_versioned(&self.db, id)
+            .await?
+            .ok_or_else(|| not_found(id))?;
+        Ok((client, etag(version)))
+    }
+
+    /// Replaces the client's registration (not its type or secret) if `if_match` is the
+    /// version it has now; returns it with its new `ETag`.
+    pub async fn update_client(
+        &self,
+        id: &str,
+        new: NewClient,
+        if_match: Option<&str>,
+    ) -> Result<(Client, String), AdminError> {
+        let (current, version) = store::find_versioned(&self.db, id)
+            .await?
+            .ok_or_else(|| not_found(id))?;
+        match if_match {
+            None => return Err(AdminError::VersionRequired),
+            Some(tag) if tag != etag(version) && tag != "*" => {
+                return Err(AdminError::VersionChanged);
+            }
+            Some(_) => {}
+        }
+        check(&new)?;
+        if new.public != current.is_public() {
+            return Err(AdminError::invalid(
+                "token_endpoint_auth_method",
+                "a client's type cannot change: register a new client",
+            ));
+        }
+        let updated = Client {
+            name: new.name.trim().to_owned(),
+            redirect_uris: new.redirect_uris,
+            post_logout_redirect_uris: new.post_logout_redirect_uris,
+            grant_types: new.grant_types,
+            scopes: new.scopes,
+            require_consent: !new.first_party,
+            application_type: new.application_type,
+            ..current
+        };
+        if !store::update(&self.db, &updated, version, self.clock.now()).await? {
+            return Err(AdminError::VersionChanged);
+        }
+        self.audited(Event::new(Kind::ClientUpdated).client(id))
+            .await?;
+        Ok((updated, etag(version + 1)))
+    }
+
     /// Deletes the client and the consents given to it. Its refresh tokens stop working at
     /// once (a refresh needs the client); its access tokens expire on their own.
     pub async fn delete_client(&self, id: &str) -> Result<(), AdminError> {
@@ -108,6 +159,11 @@ impl Admin {
             .await?;
         Ok(secret)
     }
+}
+
+/// An `ETag` (RFC 9110 §8.8.3) for a client's version.
+fn etag(version: i64) -> String {
+    format!("\"v{version}\"")
 }
 
 fn not_found(id: &str) -> AdminError {

@@ -41,6 +41,12 @@ pub enum AdminError {
     /// The change clashes with what exists (an email or a role already taken).
     #[error("{0}")]
     Conflict(String),
+    /// An update without the version it changes (`If-Match`): it could overwrite another.
+    #[error("send the version you change (If-Match with the ETag you read)")]
+    VersionRequired,
+    /// An update of a version that is no longer current: someone else changed it first.
+    #[error("it changed since you read it: read it again, then change that")]
+    VersionChanged,
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }

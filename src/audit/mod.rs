@@ -52,6 +52,7 @@ pub enum Kind {
     RecoveryCodesRegenerated,
     /// An operator registered a client (detail: its type and grants, never its secret).
     ClientCreated,
+    ClientUpdated,
     ClientDeleted,
     ClientSecretRotated,
     /// An operator created a user (detail: roles given).
@@ -94,6 +95,7 @@ impl Kind {
             Self::MfaDisabled => "mfa_disabled",
             Self::RecoveryCodesRegenerated => "recovery_codes_regenerated",
             Self::ClientCreated => "client_created",
+            Self::ClientUpdated => "client_updated",
             Self::ClientDeleted => "client_deleted",
             Self::ClientSecretRotated => "client_secret_rotated",
             Self::UserCreated => "user_created",

@@ -174,6 +174,6 @@ fn exit_code(error: &AdminError) -> u8 {
         AdminError::Unexpected(_) => 1,
         AdminError::Invalid { .. } => 3,
         AdminError::NotFound { .. } => 4,
-        AdminError::Conflict(_) => 5,
+        AdminError::Conflict(_) | AdminError::VersionRequired | AdminError::VersionChanged => 5,
     }
 }

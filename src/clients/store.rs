@@ -89,6 +89,7 @@ pub async fn insert_if_absent(
         require_verified_email: Set(client.require_verified_email),
         require_mfa: Set(client.require_mfa),
         application_type: Set(client.application_type.as_str().to_owned()),
+        version: Set(0),
         created_at: Set(now),
         updated_at: Set(now),
     };
@@ -183,16 +184,73 @@ pub async fn set_secret(
     secret_sha256: &[u8; 32],
     now: UnixTime,
 ) -> anyhow::Result<bool> {
-    use sea_orm::{ColumnTrait, QueryFilter, sea_query::Expr};
+    use sea_orm::{ColumnTrait, ExprTrait, QueryFilter, sea_query::Expr};
     let done = clients::Entity::update_many()
         .col_expr(
             clients::Column::SecretSha256,
             Expr::value(encode_hex(secret_sha256)),
         )
         .col_expr(clients::Column::UpdatedAt, Expr::value(now.to_datetime()))
+        .col_expr(
+            clients::Column::Version,
+            Expr::col(clients::Column::Version).add(1),
+        )
         .filter(clients::Column::Id.eq(id))
         .exec(db)
         .await
         .db_context("storing a client secret")?;
+    Ok(done.rows_affected == 1)
+}
+
+/// The client and its version (see migration 15).
+pub async fn find_versioned(
+    db: &DatabaseConnection,
+    id: &str,
+) -> anyhow::Result<Option<(Client, i64)>> {
+    let row = clients::Entity::find_by_id(id.to_owned())
+        .one(db)
+        .await
+        .db_context("looking up a client")?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let version = row.version;
+    Ok(Some((from_row(row)?, version)))
+}
+
+/// Stores the registration's editable fields if the client is still at `version`; `false`
+/// when it is gone or another write came first.
+pub async fn update(
+    db: &DatabaseConnection,
+    client: &Client,
+    version: i64,
+    now: UnixTime,
+) -> anyhow::Result<bool> {
+    use clients::Column;
+    use sea_orm::{ColumnTrait, ExprTrait, QueryFilter, sea_query::Expr};
+    let done = clients::Entity::update_many()
+        .col_expr(Column::Name, Expr::value(client.name.clone()))
+        .col_expr(
+            Column::RedirectUris,
+            Expr::value(json(&client.redirect_uris)?),
+        )
+        .col_expr(
+            Column::PostLogoutRedirectUris,
+            Expr::value(json(&client.post_logout_redirect_uris)?),
+        )
+        .col_expr(Column::GrantTypes, Expr::value(json(&client.grant_types)?))
+        .col_expr(Column::Scopes, Expr::value(json(&client.scopes)?))
+        .col_expr(Column::RequireConsent, Expr::value(client.require_consent))
+        .col_expr(
+            Column::ApplicationType,
+            Expr::value(client.application_type.as_str()),
+        )
+        .col_expr(Column::UpdatedAt, Expr::value(now.to_datetime()))
+        .col_expr(Column::Version, Expr::col(Column::Version).add(1))
+        .filter(Column::Id.eq(client.id.as_str()))
+        .filter(Column::Version.eq(version))
+        .exec(db)
+        .await
+        .db_context("updating a client")?;
     Ok(done.rows_affected == 1)
 }

@@ -28,6 +28,8 @@ pub struct Model {
     pub require_verified_email: bool,
     pub require_mfa: bool,
     pub application_type: String,
+    /// Raised by every write (the admin API's ETag).
+    pub version: i64,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

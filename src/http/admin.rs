@@ -1,6 +1,7 @@
 //! The admin API (`/admin/api/v1`): JSON for operators' scripts and tools, authorised by an
 //! operator's access token (see `admin::access`), errors as problem details. Clients today:
-//! list, register (the secret shown once), read (with an `ETag`), delete, rotate the secret.
+//! list, register (the secret shown once), read (with an `ETag`), update (`If-Match`),
+//! delete, rotate the secret.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -13,7 +14,6 @@ use crate::admin::Admin;
 use crate::admin::access::AdminAccess;
 use crate::admin::registration::{ClientMetadata, metadata_of};
 use crate::paths;
-use crate::random;
 
 /// The largest request body the admin API reads.
 const MAX_BODY: usize = 64 * 1024;
@@ -29,6 +29,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/clients", web::get().to(list_clients))
             .route("/clients", web::post().to(create_client))
             .route("/clients/{id}", web::get().to(show_client))
+            .route("/clients/{id}", web::put().to(update_client))
             .route("/clients/{id}", web::delete().to(delete_client))
             .route("/clients/{id}/secret", web::post().to(rotate_secret)),
     );
@@ -85,11 +86,31 @@ async fn show_client(
     id: web::Path<String>,
 ) -> Result<HttpResponse, Problem> {
     let admin = operator(&req, &access, &admin, caller).await?;
-    let shown = metadata_of(&admin.client(&id).await?);
-    let etag = format!("\"{}\"", random::digest(&shown.to_string()));
+    let (client, etag) = admin.client_versioned(&id).await?;
     Ok(no_store(StatusCode::OK)
         .insert_header(("ETag", etag))
-        .json(shown))
+        .json(metadata_of(&client)))
+}
+
+/// Replaces a registration; `If-Match` must carry the `ETag` it was read with (RFC 9110
+/// §13.1.1), or the answer is 428, and 412 when someone changed it meanwhile.
+async fn update_client(
+    req: HttpRequest,
+    caller: Caller,
+    (access, admin): (web::Data<AdminAccess>, web::Data<Admin>),
+    (id, body): (web::Path<String>, web::Json<ClientMetadata>),
+) -> Result<HttpResponse, Problem> {
+    let admin = operator(&req, &access, &admin, caller).await?;
+    let if_match = req
+        .headers()
+        .get("If-Match")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim);
+    let new = body.into_inner().into_new_client()?;
+    let (client, etag) = admin.update_client(&id, new, if_match).await?;
+    Ok(no_store(StatusCode::OK)
+        .insert_header(("ETag", etag))
+        .json(metadata_of(&client)))
 }
 
 async fn delete_client(

@@ -58,6 +58,14 @@ impl From<AdminError> for Problem {
             },
             AdminError::NotFound { .. } => Self::not_found(detail),
             AdminError::Conflict(_) => Self::new(StatusCode::CONFLICT, "Conflict", detail),
+            AdminError::VersionRequired => Self::new(
+                StatusCode::PRECONDITION_REQUIRED,
+                "If-Match required",
+                detail,
+            ),
+            AdminError::VersionChanged => {
+                Self::new(StatusCode::PRECONDITION_FAILED, "Changed meanwhile", detail)
+            }
             AdminError::Unexpected(cause) => Error::from(cause).into(),
         }
     }

@@ -146,8 +146,8 @@ async fn only_operators_may_call_it_and_others_get_their_challenge(backend: Back
 
 async fn a_client_goes_from_registration_to_deletion(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let token = admin_token(&app).await;
-    let token = Some(token.as_str());
+    let bearer = admin_token(&app).await;
+    let token = Some(bearer.as_str());
     use reqwest::Method;
 
     let created = call(&app, Method::POST, CLIENTS, token, Some(registration())).await;
@@ -187,6 +187,7 @@ async fn a_client_goes_from_registration_to_deletion(backend: Backend) {
     .await;
     let rotated: Value = rotated.json().await.unwrap();
     assert_ne!(rotated["client_secret"], created["client_secret"]);
+    update_only_what_was_read(&app, &location, &bearer).await;
 
     assert_eq!(
         call(&app, Method::DELETE, &location, token, None)
@@ -197,6 +198,44 @@ async fn a_client_goes_from_registration_to_deletion(backend: Backend) {
     let gone = call(&app, Method::GET, &location, token, None).await;
     assert_eq!(gone.status(), 404);
     assert_eq!(gone.headers()["content-type"], "application/problem+json");
+}
+
+/// `If-Match` with the `ETag` read: the first update wins, the second (still holding the
+/// old tag) is refused, and one without a tag is asked for it.
+async fn update_only_what_was_read(app: &TestApp, location: &str, token: &str) {
+    let read = call(app, reqwest::Method::GET, location, Some(token), None).await;
+    let etag = read.headers()["etag"].to_str().unwrap().to_owned();
+    let mut renamed = registration();
+    renamed["client_name"] = json!("Billing (new)");
+    let put = |tag: Option<String>| {
+        let mut request = reqwest::Client::new()
+            .put(app.url(location))
+            .bearer_auth(token);
+        if let Some(tag) = tag {
+            request = request.header("If-Match", tag);
+        }
+        request.json(&renamed).send()
+    };
+
+    let first = put(Some(etag.clone())).await.unwrap();
+    assert_eq!(first.status(), 200);
+    assert_ne!(
+        first.headers()["etag"].to_str().unwrap(),
+        etag,
+        "a write changes the ETag"
+    );
+    assert_eq!(
+        put(Some(etag)).await.unwrap().status(),
+        412,
+        "the second writer is refused"
+    );
+    assert_eq!(put(None).await.unwrap().status(), 428);
+    let shown: Value = call(app, reqwest::Method::GET, location, Some(token), None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(shown["client_name"], "Billing (new)");
 }
 
 async fn refused_values_come_back_as_problem_details(backend: Backend) {
