@@ -35,6 +35,7 @@ pub const ACCOUNT_MFA_RECOVERY_CODES: &str = "/account/mfa/recovery-codes";
 pub const ACCOUNT_MFA_EMAIL: &str = "/account/mfa/email";
 pub const REGISTER: &str = "/register";
 pub const ADMIN_API: &str = "/admin/api/v1";
+pub const ADMIN_OPENAPI: &str = "/admin/api/v1/openapi.json";
 pub const VERIFY_EMAIL: &str = "/email/verify";
 pub const VERIFY_EMAIL_PENDING: &str = "/email/pending";
 pub const PASSWORD_FORGOT: &str = "/password/forgot";

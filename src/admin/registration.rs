@@ -10,7 +10,7 @@ use super::clients::{DEFAULT_SCOPES, NewClient};
 use crate::clients::{ApplicationType, AuthMethod, Client, GrantType};
 
 /// A registration request (RFC 7591 §2).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClientMetadata {
     pub client_name: String,

@@ -4,8 +4,10 @@
 //! delete, rotate the secret.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, delete, get, post, put, web};
 use serde_json::json;
+use utoipa::OpenApi;
+use utoipa_actix_web::OpenApiFactory;
 
 use super::extract::Caller;
 use super::problem::Problem;
@@ -18,21 +20,47 @@ use crate::paths;
 /// The largest request body the admin API reads.
 const MAX_BODY: usize = 64 * 1024;
 
+#[derive(OpenApi)]
+#[openapi(info(
+    title = "Gatehouse admin API",
+    description = "Operate Gatehouse: an admin user's access token, or a client-credentials token with the gatehouse:admin scope, as a Bearer token. Errors are RFC 9457 problem details."
+))]
+struct AdminApi;
+
+/// Mounts the admin API and its OpenAPI document. Each route is registered from its
+/// documented handler (utoipa-actix-web), so the document lists every route there is.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     let json = web::JsonConfig::default()
         .limit(MAX_BODY)
         .content_type_required(true)
         .error_handler(|error, _| Problem::bad_body(error.to_string()).into());
+    let scope = utoipa_actix_web::scope(paths::ADMIN_API)
+        .app_data(json)
+        .service(list_clients)
+        .service(create_client)
+        .service(show_client)
+        .service(update_client)
+        .service(delete_client)
+        .service(rotate_secret);
+    let mut document = AdminApi::openapi();
+    document.paths = scope.paths();
+    let document = OpenApiJson(document.to_json().unwrap_or_default());
+    // The document's resource goes first: the scope would otherwise take its path.
     cfg.service(
-        web::scope(paths::ADMIN_API)
-            .app_data(json)
-            .route("/clients", web::get().to(list_clients))
-            .route("/clients", web::post().to(create_client))
-            .route("/clients/{id}", web::get().to(show_client))
-            .route("/clients/{id}", web::put().to(update_client))
-            .route("/clients/{id}", web::delete().to(delete_client))
-            .route("/clients/{id}/secret", web::post().to(rotate_secret)),
-    );
+        web::resource(paths::ADMIN_OPENAPI)
+            .app_data(web::Data::new(document))
+            .get(openapi_json),
+    )
+    .service(scope);
+}
+
+/// The OpenAPI document, serialised once.
+struct OpenApiJson(String);
+
+async fn openapi_json(document: web::Data<OpenApiJson>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(document.0.clone())
 }
 
 /// The admin service acting for the operator behind the request's token.
@@ -47,6 +75,12 @@ async fn operator(
     Ok(admin.acting_for(caller.0, &operator.label()))
 }
 
+#[utoipa::path(tag = "clients", responses(
+    (status = 200, description = "Every client, as RFC 7591 metadata"),
+    (status = 401, description = "No valid access token"),
+    (status = 403, description = "The token's bearer is no operator"),
+))]
+#[get("/clients")]
 async fn list_clients(
     req: HttpRequest,
     caller: Caller,
@@ -58,6 +92,11 @@ async fn list_clients(
     Ok(no_store(StatusCode::OK).json(listed))
 }
 
+#[utoipa::path(tag = "clients", request_body = ClientMetadata, responses(
+    (status = 201, description = "Registered: its metadata, with client_secret shown this once"),
+    (status = 400, description = "A value breaks a rule (problem details naming the field)"),
+))]
+#[post("/clients")]
 async fn create_client(
     req: HttpRequest,
     caller: Caller,
@@ -79,6 +118,12 @@ async fn create_client(
         .json(shown))
 }
 
+#[utoipa::path(tag = "clients", params(("id" = String, Path, description = "client_id")),
+    responses(
+        (status = 200, description = "The client's metadata, with its ETag"),
+        (status = 404, description = "No such client"),
+))]
+#[get("/clients/{id}")]
 async fn show_client(
     req: HttpRequest,
     caller: Caller,
@@ -94,6 +139,14 @@ async fn show_client(
 
 /// Replaces a registration; `If-Match` must carry the `ETag` it was read with (RFC 9110
 /// §13.1.1), or the answer is 428, and 412 when someone changed it meanwhile.
+#[utoipa::path(tag = "clients", request_body = ClientMetadata,
+    params(("id" = String, Path, description = "client_id")),
+    responses(
+        (status = 200, description = "Updated: its metadata, with the new ETag"),
+        (status = 412, description = "If-Match names a version that is no longer current"),
+        (status = 428, description = "If-Match is missing"),
+))]
+#[put("/clients/{id}")]
 async fn update_client(
     req: HttpRequest,
     caller: Caller,
@@ -113,6 +166,9 @@ async fn update_client(
         .json(metadata_of(&client)))
 }
 
+#[utoipa::path(tag = "clients", params(("id" = String, Path, description = "client_id")),
+    responses((status = 204, description = "Deleted, with the consents given to it")))]
+#[delete("/clients/{id}")]
 async fn delete_client(
     req: HttpRequest,
     caller: Caller,
@@ -124,6 +180,9 @@ async fn delete_client(
     Ok(HttpResponse::NoContent().finish())
 }
 
+#[utoipa::path(tag = "clients", params(("id" = String, Path, description = "client_id")),
+    responses((status = 200, description = "The new client_secret, shown this once")))]
+#[post("/clients/{id}/secret")]
 async fn rotate_secret(
     req: HttpRequest,
     caller: Caller,

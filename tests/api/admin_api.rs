@@ -19,6 +19,46 @@ backend_tests!(
     a_client_registered_at_one_instance_signs_in_at_the_other_at_once,
 );
 
+/// The OpenAPI document lists every admin route (they are registered from it), and each
+/// operation it lists is there: without a token, each answers 401.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_document_lists_every_admin_route() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let document: Value = reqwest::get(app.url("/admin/api/v1/openapi.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut operations = Vec::new();
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            operations.push(format!("{} {path}", method.to_uppercase()));
+        }
+    }
+    operations.sort();
+    assert_eq!(
+        operations,
+        [
+            "DELETE /admin/api/v1/clients/{id}",
+            "GET /admin/api/v1/clients",
+            "GET /admin/api/v1/clients/{id}",
+            "POST /admin/api/v1/clients",
+            "POST /admin/api/v1/clients/{id}/secret",
+            "PUT /admin/api/v1/clients/{id}",
+        ]
+    );
+    for operation in &operations {
+        let (method, path) = operation.split_once(' ').unwrap();
+        let path = path.replace("{id}", "demo-web");
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let body =
+            (method == reqwest::Method::POST || method == reqwest::Method::PUT).then(registration);
+        let response = call(&app, method, &path, None, body).await;
+        assert_eq!(response.status(), 401, "{operation}");
+    }
+}
+
 const CLIENTS: &str = "/admin/api/v1/clients";
 
 /// An access token for a demo user, through the code flow as the demo SPA.
