@@ -8,6 +8,7 @@
 pub mod access;
 pub mod clients;
 pub mod registration;
+pub mod sessions;
 
 use sea_orm::DatabaseConnection;
 
@@ -47,6 +48,9 @@ pub enum AdminError {
     /// An update of a version that is no longer current: someone else changed it first.
     #[error("it changed since you read it: read it again, then change that")]
     VersionChanged,
+    /// A capability of the server's own failed (a store outage is a 503).
+    #[error(transparent)]
+    Service(#[from] crate::oauth::Error),
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }

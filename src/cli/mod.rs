@@ -171,7 +171,7 @@ fn table(printed: &Printed) -> String {
 
 fn exit_code(error: &AdminError) -> u8 {
     match error {
-        AdminError::Unexpected(_) => 1,
+        AdminError::Unexpected(_) | AdminError::Service(_) => 1,
         AdminError::Invalid { .. } => 3,
         AdminError::NotFound { .. } => 4,
         AdminError::Conflict(_) | AdminError::VersionRequired | AdminError::VersionChanged => 5,

@@ -9,6 +9,7 @@ use serde_json::json;
 use utoipa::OpenApi;
 use utoipa_actix_web::OpenApiFactory;
 
+use super::admin_sessions;
 use super::extract::Caller;
 use super::problem::Problem;
 use super::wire;
@@ -41,7 +42,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(show_client)
         .service(update_client)
         .service(delete_client)
-        .service(rotate_secret);
+        .service(rotate_secret)
+        .service(admin_sessions::list_sessions)
+        .service(admin_sessions::end_session)
+        .service(admin_sessions::list_consents)
+        .service(admin_sessions::revoke_consent);
     let mut document = AdminApi::openapi();
     document.paths = scope.paths();
     let document = OpenApiJson(document.to_json().unwrap_or_default());
@@ -64,7 +69,7 @@ async fn openapi_json(document: web::Data<OpenApiJson>) -> HttpResponse {
 }
 
 /// The admin service acting for the operator behind the request's token.
-async fn operator(
+pub(super) async fn operator(
     req: &HttpRequest,
     access: &AdminAccess,
     admin: &Admin,

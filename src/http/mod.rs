@@ -3,6 +3,7 @@
 pub mod account;
 pub mod account_forms;
 pub mod admin;
+pub mod admin_sessions;
 pub mod assets;
 pub mod authorize;
 pub mod bounds;

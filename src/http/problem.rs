@@ -66,6 +66,7 @@ impl From<AdminError> for Problem {
             AdminError::VersionChanged => {
                 Self::new(StatusCode::PRECONDITION_FAILED, "Changed meanwhile", detail)
             }
+            AdminError::Service(error) => error.into(),
             AdminError::Unexpected(cause) => Error::from(cause).into(),
         }
     }

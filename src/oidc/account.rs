@@ -18,6 +18,30 @@ use crate::paths;
 use crate::sessions::Session;
 use crate::settings::Issuer;
 
+/// What the account page lists of the user's audit events (its "recent activity"):
+/// sign-ins and sign-outs, password, profile and second-factor changes, applications
+/// allowed or removed. Token issuance is left out: an application refreshing every few
+/// minutes would push everything else off the list.
+const ACCOUNT_ACTIVITY: [Kind; 17] = [
+    Kind::LoginSucceeded,
+    Kind::LoginFailed,
+    Kind::LockoutStarted,
+    Kind::Logout,
+    Kind::SessionEnded,
+    Kind::ConsentGranted,
+    Kind::ConsentRevoked,
+    Kind::RefreshReuseDetected,
+    Kind::UserRegistered,
+    Kind::EmailVerified,
+    Kind::PasswordResetRequested,
+    Kind::PasswordReset,
+    Kind::PasswordChanged,
+    Kind::ProfileUpdated,
+    Kind::MfaEnabled,
+    Kind::MfaDisabled,
+    Kind::RecoveryCodesRegenerated,
+];
+
 #[derive(Clone)]
 pub struct Account {
     pub sign_on: SignOn,
@@ -72,7 +96,8 @@ impl Account {
         Ok(Overview {
             sessions: self.sign_on.list(user_id).await?,
             apps: self.apps(user_id).await?,
-            activity: self.sign_on.recent_activity(user_id).await?,
+            activity: audit::recent_for_user(&self.sign_on.db, user_id, &ACCOUNT_ACTIVITY, 20)
+                .await?,
             factors: self.factors.enrolled(user_id).await?,
         })
     }

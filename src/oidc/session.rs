@@ -10,7 +10,7 @@ use sea_orm::DatabaseConnection;
 use super::backchannel::{Logout, Notifier};
 pub use super::method::{Method, PasswordPassed, PasswordSignIn};
 use crate::accounts::{self, Check, Credentials, Passwords, Rejected, User};
-use crate::audit::{self, Audit, Event, Kind, Origin};
+use crate::audit::{Audit, Event, Kind, Origin};
 use crate::clients::ClientCache;
 use crate::clock::SharedClock;
 use crate::limits::{Lockout, Throttle, lockout};
@@ -31,6 +31,8 @@ pub enum EndReason {
     PasswordChanged,
     /// The password was reset through the emailed link.
     PasswordReset,
+    /// An operator ended it (the admin API).
+    ByOperator,
 }
 
 impl EndReason {
@@ -41,30 +43,10 @@ impl EndReason {
             Self::SignedInAsAnother => "signed_in_as_another",
             Self::PasswordChanged => "password_changed",
             Self::PasswordReset => "password_reset",
+            Self::ByOperator => "by_operator",
         }
     }
 }
-
-/// What the account page lists of the user's audit events.
-const ACCOUNT_ACTIVITY: [Kind; 17] = [
-    Kind::LoginSucceeded,
-    Kind::LoginFailed,
-    Kind::LockoutStarted,
-    Kind::Logout,
-    Kind::SessionEnded,
-    Kind::ConsentGranted,
-    Kind::ConsentRevoked,
-    Kind::RefreshReuseDetected,
-    Kind::UserRegistered,
-    Kind::EmailVerified,
-    Kind::PasswordResetRequested,
-    Kind::PasswordReset,
-    Kind::PasswordChanged,
-    Kind::ProfileUpdated,
-    Kind::MfaEnabled,
-    Kind::MfaDisabled,
-    Kind::RecoveryCodesRegenerated,
-];
 
 /// A signed-in browser: the user, their session, and the session's storage id.
 #[derive(Debug, Clone)]
@@ -326,14 +308,6 @@ impl SignOn {
                 .with("sid", session.sid.as_str()),
         );
         Ok(Some(session))
-    }
-
-    /// The user's own most recent security events (the account page's "recent activity"):
-    /// sign-ins and sign-outs, password and profile changes, applications allowed or
-    /// removed. Token issuance is left out: an application refreshing every few minutes
-    /// would push everything else off the list.
-    pub async fn recent_activity(&self, user_id: &str) -> Result<Vec<audit::Recorded>, Error> {
-        Ok(audit::recent_for_user(&self.db, user_id, &ACCOUNT_ACTIVITY, 20).await?)
     }
 
     /// The user's live sessions (storage id and session), newest first.

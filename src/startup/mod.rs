@@ -142,6 +142,7 @@ struct AppData {
     factors: web::Data<Factors>,
     admin: web::Data<crate::admin::Admin>,
     admin_access: web::Data<crate::admin::access::AdminAccess>,
+    oversight: web::Data<crate::admin::sessions::Oversight>,
 }
 
 impl AppData {
@@ -153,6 +154,10 @@ impl AppData {
             issuer: parts.issuer.clone(),
         };
         let login = parts.login_pipeline(&sign_on);
+        let oversight = crate::admin::sessions::Oversight {
+            sign_on: sign_on.clone(),
+            account: parts.account(&sign_on),
+        };
         Ok(Self {
             db: web::Data::new(parts.db.clone()),
             store: web::Data::new(parts.store.clone()),
@@ -181,6 +186,7 @@ impl AppData {
             factors: web::Data::new(parts.factors()),
             admin: web::Data::new(parts.admin()),
             admin_access: web::Data::new(parts.admin_access()),
+            oversight: web::Data::new(oversight),
         })
     }
 
@@ -205,7 +211,8 @@ impl AppData {
             .app_data(self.self_service.clone())
             .app_data(self.factors.clone())
             .app_data(self.admin.clone())
-            .app_data(self.admin_access.clone());
+            .app_data(self.admin_access.clone())
+            .app_data(self.oversight.clone());
     }
 }
 

@@ -17,6 +17,7 @@ backend_tests!(
     a_client_goes_from_registration_to_deletion,
     refused_values_come_back_as_problem_details,
     a_client_registered_at_one_instance_signs_in_at_the_other_at_once,
+    an_operator_ends_a_users_session_and_takes_back_a_consent,
 );
 
 /// The OpenAPI document lists every admin route (they are registered from it), and each
@@ -41,8 +42,12 @@ async fn the_openapi_document_lists_every_admin_route() {
         operations,
         [
             "DELETE /admin/api/v1/clients/{id}",
+            "DELETE /admin/api/v1/users/{id}/consents/{client_id}",
+            "DELETE /admin/api/v1/users/{id}/sessions/{sid}",
             "GET /admin/api/v1/clients",
             "GET /admin/api/v1/clients/{id}",
+            "GET /admin/api/v1/users/{id}/consents",
+            "GET /admin/api/v1/users/{id}/sessions",
             "POST /admin/api/v1/clients",
             "POST /admin/api/v1/clients/{id}/secret",
             "PUT /admin/api/v1/clients/{id}",
@@ -50,7 +55,10 @@ async fn the_openapi_document_lists_every_admin_route() {
     );
     for operation in &operations {
         let (method, path) = operation.split_once(' ').unwrap();
-        let path = path.replace("{id}", "demo-web");
+        let path = path
+            .replace("{id}", "demo-web")
+            .replace("{sid}", "x")
+            .replace("{client_id}", "demo-spa");
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         let body =
             (method == reqwest::Method::POST || method == reqwest::Method::PUT).then(registration);
@@ -348,4 +356,108 @@ async fn a_client_registered_at_one_instance_signs_in_at_the_other_at_once(backe
     let code = query(&back)["code"].clone();
     let exchanged = exchange_code(&second, id, &code, &verifier).await;
     assert_eq!(exchanged.status(), 200);
+}
+
+async fn an_operator_ends_a_users_session_and_takes_back_a_consent(backend: Backend) {
+    use reqwest::Method;
+    let app = TestApp::spawn(backend).await;
+    let (verifier, challenge) = pkce_pair();
+    let url = authorize_url(
+        &app,
+        &standard_params("demo-spa", &challenge, "openid offline_access"),
+    );
+    let browser = crate::helpers::http_client();
+    let email = crate::flow::USER_EMAIL;
+    let back = drive(
+        &app,
+        &browser,
+        &url,
+        email,
+        crate::flow::PASSWORD_OF_USER,
+        Choice::Allow,
+    )
+    .await;
+    let code = query(&back)["code"].clone();
+    let tokens: Value = exchange_code(&app, "demo-spa", &code, &verifier)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let refresh = tokens["refresh_token"].as_str().unwrap();
+    let db = app.isolation.connect().await;
+    let user = gatehouse::accounts::Email::parse(email).unwrap();
+    let user = gatehouse::accounts::store::find_by_email(&db, &user)
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let bearer = admin_token(&app).await;
+    let token = Some(bearer.as_str());
+    let sessions = format!("/admin/api/v1/users/{user}/sessions");
+
+    let listed: Value = call(&app, Method::GET, &sessions, token, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let sid = listed[0]["sid"].as_str().unwrap();
+    let ended = call(
+        &app,
+        Method::DELETE,
+        &format!("{sessions}/{sid}"),
+        token,
+        None,
+    )
+    .await;
+    assert_eq!(ended.status(), 204);
+    let account = browser
+        .get(app.url("/account"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        account.contains(r#"name="password""#),
+        "the browser is signed out"
+    );
+    let refreshed = crate::flow::refresh(&app, "demo-spa", refresh).await;
+    assert_eq!(
+        refreshed.status(),
+        400,
+        "the session's refresh tokens are revoked"
+    );
+
+    let consents = format!("/admin/api/v1/users/{user}/consents");
+    let listed: Value = call(&app, Method::GET, &consents, token, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed[0]["client_id"], "demo-spa");
+    let revoked = call(
+        &app,
+        Method::DELETE,
+        &format!("{consents}/demo-spa"),
+        token,
+        None,
+    )
+    .await;
+    assert_eq!(revoked.status(), 204);
+    let listed: Value = call(&app, Method::GET, &consents, token, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed, json!([]));
+    let nobody = call(
+        &app,
+        Method::GET,
+        "/admin/api/v1/users/nobody/sessions",
+        token,
+        None,
+    )
+    .await;
+    assert_eq!(nobody.status(), 404);
 }
