@@ -1,16 +1,23 @@
 //! Users and roles in the database.
 
+mod roles;
+
 use anyhow::Context;
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QuerySelect,
+    QueryOrder, QuerySelect,
 };
 
 use super::{Email, User};
 use crate::clock::UnixTime;
 use crate::database::DbContext;
-use crate::entities::{roles, user_roles, users};
+use crate::entities::users;
+
+pub use roles::{
+    RoleHolders, all_with_holders, grant_role, insert_role, link, role_id, roles_by_user, roles_of,
+    unlink,
+};
 
 /// What a sign-in checks before it knows the password is right.
 pub struct StoredPassword {
@@ -68,7 +75,11 @@ pub async fn find_by_id(db: &DatabaseConnection, id: &str) -> anyhow::Result<Opt
 
 async fn with_roles(db: &DatabaseConnection, row: users::Model) -> anyhow::Result<User> {
     let roles = roles_of(db, &row.id).await?;
-    Ok(User {
+    Ok(user(row, roles))
+}
+
+fn user(row: users::Model, roles: Vec<String>) -> User {
+    User {
         id: row.id,
         email: row.email,
         name: row.name,
@@ -76,28 +87,24 @@ async fn with_roles(db: &DatabaseConnection, row: users::Model) -> anyhow::Resul
         disabled: row.disabled,
         roles,
         updated_at: row.updated_at,
-    })
+    }
 }
 
-/// The names of the user's roles, sorted: read when a token with the `roles` scope is
-/// minted, so a role taken away is gone from the next token.
-pub async fn roles_of(db: &DatabaseConnection, user_id: &str) -> anyhow::Result<Vec<String>> {
-    let links = user_roles::Entity::find()
-        .filter(user_roles::Column::UserId.eq(user_id))
+/// Every user with their roles, by email.
+pub async fn all(db: &DatabaseConnection) -> anyhow::Result<Vec<User>> {
+    let rows = users::Entity::find()
+        .order_by_asc(users::Column::Email)
         .all(db)
         .await
-        .db_context("loading user roles")?;
-    let role_ids: Vec<String> = links.into_iter().map(|l| l.role_id).collect();
-    let mut roles: Vec<String> = roles::Entity::find()
-        .filter(roles::Column::Id.is_in(role_ids))
-        .all(db)
-        .await
-        .db_context("loading roles")?
+        .db_context("listing users")?;
+    let mut roles = roles_by_user(db).await?;
+    Ok(rows
         .into_iter()
-        .map(|r| r.name)
-        .collect();
-    roles.sort();
-    Ok(roles)
+        .map(|row| {
+            let held = roles.remove(&row.id).unwrap_or_default();
+            user(row, held)
+        })
+        .collect())
 }
 
 pub struct NewUser<'a> {
@@ -149,45 +156,6 @@ pub async fn email_exists(db: &DatabaseConnection, email: &Email) -> anyhow::Res
         .await
         .db_context("looking up a user by email")?
         .is_some())
-}
-
-/// Creates the role if needed and links the user to it.
-pub async fn grant_role(db: &DatabaseConnection, user_id: &str, role: &str) -> anyhow::Result<()> {
-    let role_row = roles::ActiveModel {
-        id: Set(uuid::Uuid::new_v4().to_string()),
-        name: Set(role.to_owned()),
-        description: Set(String::new()),
-    };
-    roles::Entity::insert(role_row)
-        .on_conflict(
-            OnConflict::column(roles::Column::Name)
-                .do_nothing()
-                .to_owned(),
-        )
-        .exec_without_returning(db)
-        .await
-        .db_context("inserting a role")?;
-    let role_id = roles::Entity::find()
-        .filter(roles::Column::Name.eq(role))
-        .one(db)
-        .await
-        .db_context("reading back an insert")?
-        .context("role vanished after insert")?
-        .id;
-    let link = user_roles::ActiveModel {
-        user_id: Set(user_id.to_owned()),
-        role_id: Set(role_id),
-    };
-    user_roles::Entity::insert(link)
-        .on_conflict(
-            OnConflict::columns([user_roles::Column::UserId, user_roles::Column::RoleId])
-                .do_nothing()
-                .to_owned(),
-        )
-        .exec_without_returning(db)
-        .await
-        .db_context("linking a role")?;
-    Ok(())
 }
 
 /// Inserts a new user in `conn` (a transaction, with what else the sign-up writes); `None`
@@ -286,5 +254,28 @@ pub async fn set_name(
         .exec(db)
         .await
         .db_context("renaming a user")?;
+    Ok(updated.rows_affected == 1)
+}
+
+/// Disables or enables the user; `false` when there is no such user. On PostgreSQL the
+/// update trigger (migration 7) has every instance forget that the user was active, so the
+/// token path refuses a disabled user's refresh tokens at once.
+pub async fn set_disabled(
+    db: &DatabaseConnection,
+    user_id: &str,
+    disabled: bool,
+    now: UnixTime,
+) -> anyhow::Result<bool> {
+    let updated = users::Entity::update_many()
+        .col_expr(users::Column::Disabled, Expr::value(disabled))
+        .col_expr(users::Column::UpdatedAt, Expr::value(now.to_datetime()))
+        .filter(users::Column::Id.eq(user_id))
+        .exec(db)
+        .await
+        .db_context(if disabled {
+            "disabling a user"
+        } else {
+            "enabling a user"
+        })?;
     Ok(updated.rows_affected == 1)
 }
