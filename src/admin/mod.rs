@@ -8,11 +8,13 @@
 pub mod access;
 pub mod clients;
 pub mod registration;
+pub mod roles;
 pub mod sessions;
+pub mod users;
 
 use sea_orm::DatabaseConnection;
 
-use crate::accounts::Passwords;
+use crate::accounts::{PasswordPolicy, Passwords};
 use crate::audit::{self, Event, Origin};
 use crate::clock::SharedClock;
 
@@ -20,6 +22,8 @@ use crate::clock::SharedClock;
 pub struct Admin {
     pub db: DatabaseConnection,
     pub passwords: Passwords,
+    /// What a password set by an operator must meet: the same as on the registration page.
+    pub policy: PasswordPolicy,
     pub clock: SharedClock,
     /// Where the change comes from, as the audit log records it (the CLI, or an API
     /// caller's request).

@@ -85,6 +85,7 @@ async fn connect() -> anyhow::Result<Admin> {
     Ok(Admin {
         db,
         passwords: crate::accounts::Passwords::new(&settings.passwords)?,
+        policy: crate::accounts::PasswordPolicy::from(&settings.passwords),
         clock: crate::clock::system(),
         origin: Admin::cli_origin(),
         by: None,

@@ -69,6 +69,7 @@ impl Parts {
         Admin {
             db: self.db.clone(),
             passwords: self.passwords.clone(),
+            policy: PasswordPolicy::from(&self.settings.passwords),
             clock: self.clock.clone(),
             origin: Default::default(),
             by: None,
