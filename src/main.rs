@@ -10,7 +10,7 @@ use gatehouse::settings::Settings;
 use gatehouse::startup::Application;
 use gatehouse::{database, telemetry};
 
-const USAGE: &str = "usage: gatehouse [serve | migrate | check-config | gen-key | keys rewrap | client]
+const USAGE: &str = "usage: gatehouse [serve | migrate | check-config | gen-key | keys rewrap | client | user | role]
   serve         run the server (default)
   migrate       apply database migrations and exit
   check-config  load and validate the configuration and exit
@@ -20,6 +20,8 @@ const USAGE: &str = "usage: gatehouse [serve | migrate | check-config | gen-key 
                 rerun is harmless); --old-key / --new-key VALUE work too, but prefer files:
                 arguments show in `ps` and in shell history
   client ...    register and manage OAuth clients (gatehouse client --help)
+  user ...      create users (password on stdin), set roles, disable (gatehouse user --help)
+  role ...      create and list roles (gatehouse role --help)
 configuration: config/default.toml, the file in GATEHOUSE_CONFIG, then GATEHOUSE__SECTION__KEY variables";
 
 #[tokio::main]

@@ -3,7 +3,7 @@
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 
-use super::Printed;
+use super::{Printed, one};
 use crate::admin::clients::NewClient;
 use crate::admin::registration::{grant_type, metadata_of};
 use crate::admin::{Admin, AdminError};
@@ -102,14 +102,6 @@ pub async fn run(admin: &Admin, command: ClientCommand) -> Result<Printed, Admin
 }
 
 const SECRET_ONCE: Option<&str> = Some("The client_secret is shown this once: store it now.");
-
-fn one(json: Value, note: Option<&'static str>) -> Printed {
-    Printed {
-        json,
-        columns: &[],
-        note,
-    }
-}
 
 fn new_client(args: CreateArgs) -> Result<NewClient, AdminError> {
     let grant_types = args

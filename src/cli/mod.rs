@@ -8,6 +8,8 @@
 //! exists.
 
 mod client;
+mod role;
+mod user;
 
 use std::process::ExitCode;
 
@@ -35,6 +37,12 @@ enum Command {
     /// Register and manage OAuth clients.
     #[command(subcommand)]
     Client(client::ClientCommand),
+    /// Create and manage users: passwords, roles, disabling.
+    #[command(subcommand)]
+    User(user::UserCommand),
+    /// Create and list roles.
+    #[command(subcommand)]
+    Role(role::RoleCommand),
 }
 
 /// How results are printed.
@@ -46,7 +54,7 @@ pub enum Output {
 
 /// Whether `command` is one of the operator's commands this module runs.
 pub fn handles(command: &str) -> bool {
-    matches!(command, "client")
+    matches!(command, "client" | "user" | "role")
 }
 
 /// Parses and runs an operator's command (`args` without the program name).
@@ -72,6 +80,8 @@ async fn execute(cli: Cli) -> Result<(), AdminError> {
     let admin = connect().await?;
     let printed = match cli.command {
         Command::Client(command) => client::run(&admin, command).await?,
+        Command::User(command) => user::run(&admin, command).await?,
+        Command::Role(command) => role::run(&admin, command).await?,
     };
     print(cli.output, &printed);
     Ok(())
@@ -100,6 +110,15 @@ pub struct Printed {
     pub columns: &'static [&'static str],
     /// Said after the table (e.g. that a secret is shown only once).
     pub note: Option<&'static str>,
+}
+
+/// One object, printed as `field: value` lines.
+fn one(json: Value, note: Option<&'static str>) -> Printed {
+    Printed {
+        json,
+        columns: &[],
+        note,
+    }
 }
 
 fn print(output: Output, printed: &Printed) {
