@@ -23,7 +23,7 @@ backend_tests!(
 );
 
 /// Runs `gatehouse <args>` on `app`'s database, as an operator in the server's directory.
-fn gatehouse(app: &TestApp, args: &[&str]) -> Output {
+pub fn gatehouse(app: &TestApp, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_gatehouse"))
         .args(args)
         .env("GATEHOUSE__DATABASE__URL", &app.isolation.database_url)
@@ -32,7 +32,7 @@ fn gatehouse(app: &TestApp, args: &[&str]) -> Output {
         .unwrap()
 }
 
-fn json_of(output: &Output) -> Value {
+pub fn json_of(output: &Output) -> Value {
     assert!(
         output.status.success(),
         "{}",

@@ -10,6 +10,7 @@ mod accounts;
 mod admin_api;
 mod browser;
 mod cli;
+mod cli_users;
 mod config;
 mod cors;
 mod discovery;
