@@ -45,6 +45,15 @@ impl Oversight {
         Ok(())
     }
 
+    /// Ends every session of the user (a disabled user is signed out everywhere at once).
+    pub async fn end_all_sessions(&self, user_id: &str, origin: &Origin) -> Result<(), AdminError> {
+        let reason = EndReason::ByOperator;
+        self.sign_on
+            .end_user_sessions(user_id, None, origin, reason)
+            .await?;
+        Ok(())
+    }
+
     /// What the user has allowed, newest first.
     pub async fn consents(&self, user_id: &str) -> Result<Vec<consents::Model>, AdminError> {
         self.known(user_id).await?;

@@ -60,6 +60,19 @@ impl Admin {
         Ok(store::all(&self.db).await?)
     }
 
+    /// One page of users by email (see [`store::page`]): at most `limit` (1 to 200).
+    pub async fn users_page(
+        &self,
+        search: Option<&str>,
+        after: Option<&str>,
+        limit: u64,
+    ) -> Result<Vec<User>, AdminError> {
+        if !(1..=200).contains(&limit) {
+            return Err(AdminError::invalid("limit", "1 to 200"));
+        }
+        Ok(store::page(&self.db, search, after, limit).await?)
+    }
+
     /// The user with this email (any case) or id.
     pub async fn user(&self, email_or_id: &str) -> Result<User, AdminError> {
         let found = match Email::parse(email_or_id) {

@@ -9,10 +9,10 @@ use serde_json::json;
 use utoipa::OpenApi;
 use utoipa_actix_web::OpenApiFactory;
 
-use super::admin_sessions;
 use super::extract::Caller;
 use super::problem::Problem;
 use super::wire;
+use super::{admin_sessions, admin_users};
 use crate::admin::Admin;
 use crate::admin::access::AdminAccess;
 use crate::admin::registration::{ClientMetadata, metadata_of};
@@ -46,7 +46,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(admin_sessions::list_sessions)
         .service(admin_sessions::end_session)
         .service(admin_sessions::list_consents)
-        .service(admin_sessions::revoke_consent);
+        .service(admin_sessions::revoke_consent)
+        .service(admin_users::list_users)
+        .service(admin_users::create_user)
+        .service(admin_users::show_user)
+        .service(admin_users::disable_user)
+        .service(admin_users::enable_user)
+        .service(admin_users::list_roles)
+        .service(admin_users::create_role);
     let mut document = AdminApi::openapi();
     document.paths = scope.paths();
     let document = OpenApiJson(document.to_json().unwrap_or_default());

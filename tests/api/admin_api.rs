@@ -46,10 +46,17 @@ async fn the_openapi_document_lists_every_admin_route() {
             "DELETE /admin/api/v1/users/{id}/sessions/{sid}",
             "GET /admin/api/v1/clients",
             "GET /admin/api/v1/clients/{id}",
+            "GET /admin/api/v1/roles",
+            "GET /admin/api/v1/users",
+            "GET /admin/api/v1/users/{id}",
             "GET /admin/api/v1/users/{id}/consents",
             "GET /admin/api/v1/users/{id}/sessions",
             "POST /admin/api/v1/clients",
             "POST /admin/api/v1/clients/{id}/secret",
+            "POST /admin/api/v1/roles",
+            "POST /admin/api/v1/users",
+            "POST /admin/api/v1/users/{id}/disable",
+            "POST /admin/api/v1/users/{id}/enable",
             "PUT /admin/api/v1/clients/{id}",
         ]
     );
@@ -60,8 +67,14 @@ async fn the_openapi_document_lists_every_admin_route() {
             .replace("{sid}", "x")
             .replace("{client_id}", "demo-spa");
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-        let body =
-            (method == reqwest::Method::POST || method == reqwest::Method::PUT).then(registration);
+        let body = match path.as_str() {
+            "/admin/api/v1/roles" => Some(json!({ "name": "x" })),
+            "/admin/api/v1/users" => Some(json!({ "email": "x@example.com", "password": "x" })),
+            _ if method == reqwest::Method::POST || method == reqwest::Method::PUT => {
+                Some(registration())
+            }
+            _ => None,
+        };
         let response = call(&app, method, &path, None, body).await;
         assert_eq!(response.status(), 401, "{operation}");
     }
@@ -84,7 +97,7 @@ async fn user_token(app: &TestApp, email: &str, password: &str) -> String {
     tokens["access_token"].as_str().unwrap().to_owned()
 }
 
-async fn admin_token(app: &TestApp) -> String {
+pub async fn admin_token(app: &TestApp) -> String {
     user_token(app, "admin@example.com", "Admin@123").await
 }
 
@@ -110,7 +123,7 @@ async fn machine_token(app: &TestApp, scope: &str) -> reqwest::Response {
         .unwrap()
 }
 
-async fn call(
+pub async fn call(
     app: &TestApp,
     method: reqwest::Method,
     path: &str,

@@ -107,6 +107,36 @@ pub async fn all(db: &DatabaseConnection) -> anyhow::Result<Vec<User>> {
         .collect())
 }
 
+/// Up to `limit` users by email after `after` (a cursor: the last email of the page before),
+/// whose email contains `search` (lower-cased, as emails are stored), with their roles.
+pub async fn page(
+    db: &DatabaseConnection,
+    search: Option<&str>,
+    after: Option<&str>,
+    limit: u64,
+) -> anyhow::Result<Vec<User>> {
+    let mut query = users::Entity::find().order_by_asc(users::Column::Email);
+    if let Some(search) = search {
+        query = query.filter(users::Column::Email.contains(search.to_lowercase()));
+    }
+    if let Some(after) = after {
+        query = query.filter(users::Column::Email.gt(after));
+    }
+    let rows = query
+        .limit(limit)
+        .all(db)
+        .await
+        .db_context("listing users")?;
+    let mut roles = roles_by_user(db).await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let held = roles.remove(&row.id).unwrap_or_default();
+            user(row, held)
+        })
+        .collect())
+}
+
 pub struct NewUser<'a> {
     pub email: &'a Email,
     pub name: &'a str,

@@ -1,0 +1,191 @@
+//! The admin API's users and roles: search users page by page, create one, read one,
+//! disable (ending their sessions at once) and enable; list and create roles. The rules
+//! live in the admin service (`admin::users`, `admin::roles`), shared with the CLI.
+
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use secrecy::SecretString;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::admin::operator;
+use super::extract::Caller;
+use super::problem::Problem;
+use crate::accounts::User;
+use crate::admin::Admin;
+use crate::admin::access::AdminAccess;
+use crate::admin::sessions::Oversight;
+use crate::admin::users::NewUser;
+
+type Services = (
+    web::Data<AdminAccess>,
+    web::Data<Admin>,
+    web::Data<Oversight>,
+);
+
+/// The most users one page holds unless `limit` says fewer.
+const PAGE: u64 = 50;
+
+fn user_json(user: &User) -> Value {
+    json!({
+        "id": user.id,
+        "email": user.email,
+        "name": user.name,
+        "email_verified": user.email_verified,
+        "disabled": user.disabled,
+        "roles": user.roles,
+        "updated_at": user.updated_at,
+    })
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+struct PageQuery {
+    /// Part of the email to look for.
+    q: Option<String>,
+    /// The `next` of the page before.
+    cursor: Option<String>,
+    limit: Option<u64>,
+}
+
+#[utoipa::path(tag = "users", params(PageQuery), responses(
+    (status = 200, description = "A page of users by email, and `next`: the cursor of the next page, or null"),
+))]
+#[get("/users")]
+pub(super) async fn list_users(
+    req: HttpRequest,
+    caller: Caller,
+    (access, admin, _oversight): Services,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, Problem> {
+    let admin = operator(&req, &access, &admin, caller).await?;
+    let limit = query.limit.unwrap_or(PAGE);
+    let users = admin
+        .users_page(query.q.as_deref(), query.cursor.as_deref(), limit)
+        .await?;
+    let full = users.len() as u64 == limit;
+    let next = users.last().filter(|_| full).map(|u| u.email.clone());
+    let listed: Vec<Value> = users.iter().map(user_json).collect();
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(json!({ "users": listed, "next": next })))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct NewUserBody {
+    email: String,
+    name: Option<String>,
+    #[serde(default)]
+    roles: Vec<String>,
+    #[schema(value_type = String, format = Password)]
+    password: SecretString,
+}
+
+#[utoipa::path(tag = "users", request_body = NewUserBody, responses(
+    (status = 201, description = "Created, enabled, with a verified email"),
+    (status = 400, description = "A value breaks a rule (the password policy among them)"),
+    (status = 409, description = "The email is taken"),
+))]
+#[post("/users")]
+pub(super) async fn create_user(
+    req: HttpRequest,
+    caller: Caller,
+    (access, admin, _oversight): Services,
+    body: web::Json<NewUserBody>,
+) -> Result<HttpResponse, Problem> {
+    let admin = operator(&req, &access, &admin, caller).await?;
+    let body = body.into_inner();
+    let new = NewUser {
+        email: body.email,
+        name: body.name,
+        roles: body.roles,
+        password: body.password,
+    };
+    let user = admin.create_user(new).await?;
+    Ok(HttpResponse::Created()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(user_json(&user)))
+}
+
+#[utoipa::path(tag = "users", params(("id" = String, Path, description = "user id or email")),
+    responses((status = 200, description = "The user"), (status = 404, description = "No such user")))]
+#[get("/users/{id}")]
+pub(super) async fn show_user(
+    req: HttpRequest,
+    caller: Caller,
+    (access, admin, _oversight): Services,
+    id: web::Path<String>,
+) -> Result<HttpResponse, Problem> {
+    let admin = operator(&req, &access, &admin, caller).await?;
+    let user = admin.user(&id).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(user_json(&user)))
+}
+
+#[utoipa::path(tag = "users", params(("id" = String, Path, description = "user id or email")),
+    responses((status = 200, description = "Disabled: every session ended, refresh tokens refused")))]
+#[post("/users/{id}/disable")]
+pub(super) async fn disable_user(
+    req: HttpRequest,
+    caller: Caller,
+    (access, admin, oversight): Services,
+    id: web::Path<String>,
+) -> Result<HttpResponse, Problem> {
+    let admin = operator(&req, &access, &admin, caller).await?;
+    let user = admin.disable(&id).await?;
+    oversight.end_all_sessions(&user.id, &admin.origin).await?;
+    Ok(HttpResponse::Ok().json(user_json(&user)))
+}
+
+#[utoipa::path(tag = "users", params(("id" = String, Path, description = "user id or email")),
+    responses((status = 200, description = "Enabled: the user can sign in again")))]
+#[post("/users/{id}/enable")]
+pub(super) async fn enable_user(
+    req: HttpRequest,
+    caller: Caller,
+    (access, admin, _oversight): Services,
+    id: web::Path<String>,
+) -> Result<HttpResponse, Problem> {
+    let admin = operator(&req, &access, &admin, caller).await?;
+    let user = admin.enable(&id).await?;
+    Ok(HttpResponse::Ok().json(user_json(&user)))
+}
+
+#[utoipa::path(tag = "roles", responses((status = 200, description = "Every role, with how many hold it")))]
+#[get("/roles")]
+pub(super) async fn list_roles(
+    req: HttpRequest,
+    caller: Caller,
+    (access, admin, _oversight): Services,
+) -> Result<HttpResponse, Problem> {
+    let admin = operator(&req, &access, &admin, caller).await?;
+    let roles = admin.roles().await?;
+    let listed: Vec<Value> = roles
+        .iter()
+        .map(|r| json!({ "name": r.name, "users": r.users }))
+        .collect();
+    Ok(HttpResponse::Ok().json(listed))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct NewRoleBody {
+    name: String,
+}
+
+#[utoipa::path(tag = "roles", request_body = NewRoleBody, responses(
+    (status = 201, description = "Created"),
+    (status = 409, description = "It exists"),
+))]
+#[post("/roles")]
+pub(super) async fn create_role(
+    req: HttpRequest,
+    caller: Caller,
+    (access, admin, _oversight): Services,
+    body: web::Json<NewRoleBody>,
+) -> Result<HttpResponse, Problem> {
+    let admin = operator(&req, &access, &admin, caller).await?;
+    let role = admin.create_role(&body.name).await?;
+    Ok(HttpResponse::Created().json(json!({ "name": role.name, "users": role.users })))
+}
