@@ -205,20 +205,32 @@ async fn only_operators_may_call_it_and_others_get_their_challenge(backend: Back
     );
 }
 
+/// Once with an admin user's token, once with a `gatehouse:admin` client-credentials token.
 async fn a_client_goes_from_registration_to_deletion(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let bearer = admin_token(&app).await;
-    let token = Some(bearer.as_str());
+    let user = admin_token(&app).await;
+    let robot: Value = machine_token(&app, "gatehouse:admin")
+        .await
+        .json()
+        .await
+        .unwrap();
+    for bearer in [user.as_str(), robot["access_token"].as_str().unwrap()] {
+        registration_to_deletion(&app, bearer).await;
+    }
+}
+
+async fn registration_to_deletion(app: &TestApp, bearer: &str) {
+    let token = Some(bearer);
     use reqwest::Method;
 
-    let created = call(&app, Method::POST, CLIENTS, token, Some(registration())).await;
+    let created = call(app, Method::POST, CLIENTS, token, Some(registration())).await;
     assert_eq!(created.status(), 201);
     let location = created.headers()["location"].to_str().unwrap().to_owned();
     let created: Value = created.json().await.unwrap();
     let id = created["client_id"].as_str().unwrap().to_owned();
     assert_eq!(location, format!("{CLIENTS}/{id}"));
     assert!(created["client_secret"].as_str().unwrap().len() >= 43);
-    let shown = call(&app, Method::GET, &location, token, None).await;
+    let shown = call(app, Method::GET, &location, token, None).await;
     assert!(shown.headers().contains_key("etag"));
     let shown: Value = shown.json().await.unwrap();
     assert_eq!(shown["client_name"], "Billing");
@@ -226,7 +238,7 @@ async fn a_client_goes_from_registration_to_deletion(backend: Backend) {
         shown.get("client_secret").is_none(),
         "the secret is shown once"
     );
-    let listed: Value = call(&app, Method::GET, CLIENTS, token, None)
+    let listed: Value = call(app, Method::GET, CLIENTS, token, None)
         .await
         .json()
         .await
@@ -239,7 +251,7 @@ async fn a_client_goes_from_registration_to_deletion(backend: Backend) {
             .any(|c| c["client_id"] == id.as_str())
     );
     let rotated = call(
-        &app,
+        app,
         Method::POST,
         &format!("{location}/secret"),
         token,
@@ -248,15 +260,15 @@ async fn a_client_goes_from_registration_to_deletion(backend: Backend) {
     .await;
     let rotated: Value = rotated.json().await.unwrap();
     assert_ne!(rotated["client_secret"], created["client_secret"]);
-    update_only_what_was_read(&app, &location, &bearer).await;
+    update_only_what_was_read(app, &location, bearer).await;
 
     assert_eq!(
-        call(&app, Method::DELETE, &location, token, None)
+        call(app, Method::DELETE, &location, token, None)
             .await
             .status(),
         204
     );
-    let gone = call(&app, Method::GET, &location, token, None).await;
+    let gone = call(app, Method::GET, &location, token, None).await;
     assert_eq!(gone.status(), 404);
     assert_eq!(gone.headers()["content-type"], "application/problem+json");
 }
