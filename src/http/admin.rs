@@ -34,7 +34,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     let json = web::JsonConfig::default()
         .limit(MAX_BODY)
         .content_type_required(true)
-        .error_handler(|error, _| Problem::bad_body(error.to_string()).into());
+        .error_handler(|error, _| actix_web::error::ErrorBadRequest(error.to_string()));
     let scope = utoipa_actix_web::scope(paths::ADMIN_API)
         .app_data(json)
         .service(list_clients)
@@ -75,6 +75,16 @@ async fn openapi_json(document: web::Data<OpenApiJson>) -> HttpResponse {
         .body(document.0.clone())
 }
 
+/// A JSON body, looked at only once the token has passed: a stranger's malformed body is
+/// answered 401 like any other request without a token, not with what was wrong with it.
+pub(super) type Body<T> = Result<web::Json<T>, actix_web::Error>;
+
+/// The body's value, or the problem with it.
+pub(super) fn read<T>(body: Body<T>) -> Result<T, Problem> {
+    body.map(web::Json::into_inner)
+        .map_err(|error| Problem::bad_body(error.to_string()))
+}
+
 /// The admin service acting for the operator behind the request's token.
 pub(super) async fn operator(
     req: &HttpRequest,
@@ -113,12 +123,10 @@ async fn create_client(
     req: HttpRequest,
     caller: Caller,
     (access, admin): (web::Data<AdminAccess>, web::Data<Admin>),
-    body: web::Json<ClientMetadata>,
+    body: Body<ClientMetadata>,
 ) -> Result<HttpResponse, Problem> {
     let admin = operator(&req, &access, &admin, caller).await?;
-    let created = admin
-        .create_client(body.into_inner().into_new_client()?)
-        .await?;
+    let created = admin.create_client(read(body)?.into_new_client()?).await?;
     let mut shown = metadata_of(&created.client);
     if let Some(secret) = created.secret {
         shown["client_secret"] = json!(secret);
@@ -163,7 +171,7 @@ async fn update_client(
     req: HttpRequest,
     caller: Caller,
     (access, admin): (web::Data<AdminAccess>, web::Data<Admin>),
-    (id, body): (web::Path<String>, web::Json<ClientMetadata>),
+    (id, body): (web::Path<String>, Body<ClientMetadata>),
 ) -> Result<HttpResponse, Problem> {
     let admin = operator(&req, &access, &admin, caller).await?;
     let if_match = req
@@ -171,7 +179,7 @@ async fn update_client(
         .get("If-Match")
         .and_then(|v| v.to_str().ok())
         .map(str::trim);
-    let new = body.into_inner().into_new_client()?;
+    let new = read(body)?.into_new_client()?;
     let (client, etag) = admin.update_client(&id, new, if_match).await?;
     Ok(no_store(StatusCode::OK)
         .insert_header(("ETag", etag))

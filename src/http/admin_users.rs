@@ -7,7 +7,7 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::admin::operator;
+use super::admin::{Body, operator, read};
 use super::extract::Caller;
 use super::problem::Problem;
 use crate::accounts::User;
@@ -91,10 +91,10 @@ pub(super) async fn create_user(
     req: HttpRequest,
     caller: Caller,
     (access, admin, _oversight): Services,
-    body: web::Json<NewUserBody>,
+    body: Body<NewUserBody>,
 ) -> Result<HttpResponse, Problem> {
     let admin = operator(&req, &access, &admin, caller).await?;
-    let body = body.into_inner();
+    let body = read(body)?;
     let new = NewUser {
         email: body.email,
         name: body.name,
@@ -183,9 +183,9 @@ pub(super) async fn create_role(
     req: HttpRequest,
     caller: Caller,
     (access, admin, _oversight): Services,
-    body: web::Json<NewRoleBody>,
+    body: Body<NewRoleBody>,
 ) -> Result<HttpResponse, Problem> {
     let admin = operator(&req, &access, &admin, caller).await?;
-    let role = admin.create_role(&body.name).await?;
+    let role = admin.create_role(&read(body)?.name).await?;
     Ok(HttpResponse::Created().json(json!({ "name": role.name, "users": role.users })))
 }

@@ -67,14 +67,9 @@ async fn the_openapi_document_lists_every_admin_route() {
             .replace("{sid}", "x")
             .replace("{client_id}", "demo-spa");
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-        let body = match path.as_str() {
-            "/admin/api/v1/roles" => Some(json!({ "name": "x" })),
-            "/admin/api/v1/users" => Some(json!({ "email": "x@example.com", "password": "x" })),
-            _ if method == reqwest::Method::POST || method == reqwest::Method::PUT => {
-                Some(registration())
-            }
-            _ => None,
-        };
+        // A body the endpoint would refuse: the token is checked first all the same.
+        let body = matches!(method, reqwest::Method::POST | reqwest::Method::PUT)
+            .then(|| json!({ "nonsense": true }));
         let response = call(&app, method, &path, None, body).await;
         assert_eq!(response.status(), 401, "{operation}");
     }
