@@ -53,7 +53,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(admin_users::disable_user)
         .service(admin_users::enable_user)
         .service(admin_users::list_roles)
-        .service(admin_users::create_role);
+        .service(admin_users::create_role)
+        .service(admin_users::set_password)
+        .service(admin_users::add_role)
+        .service(admin_users::remove_role);
     let mut document = AdminApi::openapi();
     document.paths = scope.paths();
     let document = OpenApiJson(document.to_json().unwrap_or_default());

@@ -2,7 +2,7 @@
 //! disable (ending their sessions at once) and enable; list and create roles. The rules
 //! live in the admin service (`admin::users`, `admin::roles`), shared with the CLI.
 
-use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, delete, get, post, put, web};
 use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -188,4 +188,66 @@ pub(super) async fn create_role(
     let admin = operator(&req, &access, &admin, caller).await?;
     let role = admin.create_role(&read(body)?.name).await?;
     Ok(HttpResponse::Created().json(json!({ "name": role.name, "users": role.users })))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PasswordBody {
+    #[schema(value_type = String, format = Password)]
+    password: SecretString,
+}
+
+#[utoipa::path(tag = "users", request_body = PasswordBody,
+    params(("id" = String, Path, description = "user id or email")),
+    responses(
+        (status = 204, description = "Set (the user's sessions stay: disable to lock out)"),
+        (status = 400, description = "The password breaks the policy"),
+))]
+#[put("/users/{id}/password")]
+pub(super) async fn set_password(
+    req: HttpRequest,
+    caller: Caller,
+    (access, admin, _oversight): Services,
+    (id, body): (web::Path<String>, Body<PasswordBody>),
+) -> Result<HttpResponse, Problem> {
+    let admin = operator(&req, &access, &admin, caller).await?;
+    admin.set_password(&id, &read(body)?.password).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RoleBody {
+    role: String,
+}
+
+#[utoipa::path(tag = "users", request_body = RoleBody,
+    params(("id" = String, Path, description = "user id or email")),
+    responses((status = 200, description = "The user, holding the role"), (status = 404, description = "No such user or role")))]
+#[post("/users/{id}/roles")]
+pub(super) async fn add_role(
+    req: HttpRequest,
+    caller: Caller,
+    (access, admin, _oversight): Services,
+    (id, body): (web::Path<String>, Body<RoleBody>),
+) -> Result<HttpResponse, Problem> {
+    let admin = operator(&req, &access, &admin, caller).await?;
+    let user = admin.add_role(&id, &read(body)?.role).await?;
+    Ok(HttpResponse::Ok().json(user_json(&user)))
+}
+
+#[utoipa::path(tag = "users",
+    params(("id" = String, Path, description = "user id or email"), ("role" = String, Path, description = "role name")),
+    responses((status = 200, description = "The user, without the role")))]
+#[delete("/users/{id}/roles/{role}")]
+pub(super) async fn remove_role(
+    req: HttpRequest,
+    caller: Caller,
+    (access, admin, _oversight): Services,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, Problem> {
+    let admin = operator(&req, &access, &admin, caller).await?;
+    let (id, role) = path.into_inner();
+    let user = admin.remove_role(&id, &role).await?;
+    Ok(HttpResponse::Ok().json(user_json(&user)))
 }

@@ -43,6 +43,7 @@ async fn the_openapi_document_lists_every_admin_route() {
         [
             "DELETE /admin/api/v1/clients/{id}",
             "DELETE /admin/api/v1/users/{id}/consents/{client_id}",
+            "DELETE /admin/api/v1/users/{id}/roles/{role}",
             "DELETE /admin/api/v1/users/{id}/sessions/{sid}",
             "GET /admin/api/v1/clients",
             "GET /admin/api/v1/clients/{id}",
@@ -57,7 +58,9 @@ async fn the_openapi_document_lists_every_admin_route() {
             "POST /admin/api/v1/users",
             "POST /admin/api/v1/users/{id}/disable",
             "POST /admin/api/v1/users/{id}/enable",
+            "POST /admin/api/v1/users/{id}/roles",
             "PUT /admin/api/v1/clients/{id}",
+            "PUT /admin/api/v1/users/{id}/password",
         ]
     );
     for operation in &operations {
@@ -65,7 +68,8 @@ async fn the_openapi_document_lists_every_admin_route() {
         let path = path
             .replace("{id}", "demo-web")
             .replace("{sid}", "x")
-            .replace("{client_id}", "demo-spa");
+            .replace("{client_id}", "demo-spa")
+            .replace("{role}", "admin");
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         // A body the endpoint would refuse: the token is checked first all the same.
         let body = matches!(method, reqwest::Method::POST | reqwest::Method::PUT)

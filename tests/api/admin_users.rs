@@ -162,4 +162,43 @@ async fn users_are_created_found_page_by_page_disabled_and_enabled(backend: Back
             .await
             .is_some()
     );
+    roles_and_password_change(&app, token, id).await;
+}
+
+/// Takes a role away and gives it back, then sets a new password (the old one then fails).
+async fn roles_and_password_change(app: &TestApp, token: Option<&str>, id: &str) {
+    use reqwest::Method;
+    let roles = format!("/admin/api/v1/users/{id}/roles");
+    let removed = call(
+        app,
+        Method::DELETE,
+        &format!("{roles}/auditor"),
+        token,
+        None,
+    )
+    .await;
+    let removed: Value = removed.json().await.unwrap();
+    assert_eq!(removed["roles"], json!([]));
+    let added = call(
+        app,
+        Method::POST,
+        &roles,
+        token,
+        Some(json!({"role": "auditor"})),
+    )
+    .await;
+    let added: Value = added.json().await.unwrap();
+    assert_eq!(added["roles"], json!(["auditor"]));
+    let password = format!("/admin/api/v1/users/{id}/password");
+    let new = json!({"password": "velvet-harbour-comet-77"});
+    assert_eq!(
+        call(app, Method::PUT, &password, token, Some(new))
+            .await
+            .status(),
+        204
+    );
+    assert!(
+        login_refused(app, "ann@example.com").await,
+        "the old password no longer works"
+    );
 }
