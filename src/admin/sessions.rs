@@ -4,7 +4,8 @@
 //! client's refresh tokens for the user.
 
 use crate::accounts;
-use crate::audit::Origin;
+use crate::audit::{Event, Kind, Origin};
+use crate::database::DbContext;
 use crate::entities::consents;
 use crate::oauth::consent;
 use crate::oidc::account::Account;
@@ -51,6 +52,30 @@ impl Oversight {
         self.sign_on
             .end_user_sessions(user_id, None, origin, reason)
             .await?;
+        Ok(())
+    }
+
+    /// Deletes the user: every session ended and every refresh token revoked first (so
+    /// nothing they hold works a moment longer), then their rows, in one transaction.
+    pub async fn delete_user(&self, user_id: &str, origin: &Origin) -> Result<(), AdminError> {
+        use sea_orm::TransactionTrait;
+        self.known(user_id).await?;
+        self.end_all_sessions(user_id, origin).await?;
+        self.sign_on.revoke_user_families(user_id, None).await?;
+        let db = &self.sign_on.db;
+        let txn = db.begin().await.db_context("starting a user deletion")?;
+        let gone = accounts::store::delete_user(&txn, user_id).await?;
+        txn.commit()
+            .await
+            .db_context("committing a user deletion")?;
+        if !gone {
+            return Err(AdminError::NotFound {
+                what: "user",
+                id: user_id.to_owned(),
+            });
+        }
+        let event = Event::new(Kind::UserDeleted).user(user_id);
+        self.sign_on.audit.record(origin, event);
         Ok(())
     }
 

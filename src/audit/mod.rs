@@ -61,6 +61,8 @@ pub enum Kind {
     PasswordSetByOperator,
     UserDisabled,
     UserEnabled,
+    /// An operator deleted a user (with their sessions, tokens and consents).
+    UserDeleted,
     RoleCreated,
     /// A role given to a user (detail `role`), or taken away.
     RoleGranted,
@@ -102,6 +104,7 @@ impl Kind {
             Self::PasswordSetByOperator => "password_set_by_operator",
             Self::UserDisabled => "user_disabled",
             Self::UserEnabled => "user_enabled",
+            Self::UserDeleted => "user_deleted",
             Self::RoleCreated => "role_created",
             Self::RoleGranted => "role_granted",
             Self::RoleRevoked => "role_revoked",

@@ -56,7 +56,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(admin_users::create_role)
         .service(admin_users::set_password)
         .service(admin_users::add_role)
-        .service(admin_users::remove_role);
+        .service(admin_users::remove_role)
+        .service(admin_users::delete_user);
     let mut document = AdminApi::openapi();
     document.paths = scope.paths();
     let document = OpenApiJson(document.to_json().unwrap_or_default());

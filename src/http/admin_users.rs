@@ -251,3 +251,20 @@ pub(super) async fn remove_role(
     let user = admin.remove_role(&id, &role).await?;
     Ok(HttpResponse::Ok().json(user_json(&user)))
 }
+
+#[utoipa::path(tag = "users", params(("id" = String, Path, description = "user id")),
+    responses(
+        (status = 204, description = "Deleted: sessions ended, refresh tokens revoked, consents and factors gone"),
+        (status = 404, description = "No such user"),
+))]
+#[delete("/users/{id}")]
+pub(super) async fn delete_user(
+    req: HttpRequest,
+    caller: Caller,
+    (access, admin, oversight): Services,
+    id: web::Path<String>,
+) -> Result<HttpResponse, Problem> {
+    let admin = operator(&req, &access, &admin, caller).await?;
+    oversight.delete_user(&id, &admin.origin).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

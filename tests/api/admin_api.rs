@@ -42,6 +42,7 @@ async fn the_openapi_document_lists_every_admin_route() {
         operations,
         [
             "DELETE /admin/api/v1/clients/{id}",
+            "DELETE /admin/api/v1/users/{id}",
             "DELETE /admin/api/v1/users/{id}/consents/{client_id}",
             "DELETE /admin/api/v1/users/{id}/roles/{role}",
             "DELETE /admin/api/v1/users/{id}/sessions/{sid}",

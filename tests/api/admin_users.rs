@@ -13,7 +13,10 @@ use crate::flow::{
 };
 use crate::helpers::{Backend, TestApp, http_client};
 
-backend_tests!(users_are_created_found_page_by_page_disabled_and_enabled);
+backend_tests!(
+    users_are_created_found_page_by_page_disabled_and_enabled,
+    deleting_a_user_ends_everything_they_hold,
+);
 
 /// Signs `email` in through the demo SPA in `browser`; the tokens, or `None` when refused.
 async fn sign_in(app: &TestApp, browser: &reqwest::Client, email: &str) -> Option<Value> {
@@ -201,4 +204,49 @@ async fn roles_and_password_change(app: &TestApp, token: Option<&str>, id: &str)
         login_refused(app, "ann@example.com").await,
         "the old password no longer works"
     );
+}
+
+async fn deleting_a_user_ends_everything_they_hold(backend: Backend) {
+    use reqwest::Method;
+    let app = TestApp::spawn(backend).await;
+    let bearer = admin_token(&app).await;
+    let token = Some(bearer.as_str());
+    let cleo = json!({"email": "cleo@example.com", "password": STRONG});
+    let users = "/admin/api/v1/users";
+    let created: Value = call(&app, Method::POST, users, token, Some(cleo.clone()))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_str().unwrap();
+    let browser = http_client();
+    let tokens = sign_in(&app, &browser, "cleo@example.com")
+        .await
+        .expect("Cleo signs in");
+
+    let user = format!("{users}/{id}");
+    assert_eq!(
+        call(&app, Method::DELETE, &user, token, None)
+            .await
+            .status(),
+        204
+    );
+    assert_eq!(
+        call(&app, Method::GET, &user, token, None).await.status(),
+        404
+    );
+    let account = browser
+        .get(app.url("/account"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(account.contains(r#"name="password""#), "signed out");
+    let refused = refresh(&app, "demo-spa", tokens["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(refused.status(), 400);
+    assert!(login_refused(&app, "cleo@example.com").await);
+    let again = call(&app, Method::POST, users, token, Some(cleo)).await;
+    assert_eq!(again.status(), 201, "the address is free again");
 }

@@ -309,3 +309,30 @@ pub async fn set_disabled(
         })?;
     Ok(updated.rows_affected == 1)
 }
+
+/// Deletes the user with everything kept under their id: second factors, recovery codes and
+/// one-time links here, roles and consents by the schema's cascade. `false` when there was
+/// no such user. (Audit events stay: they are the record of what the user did.)
+pub async fn delete_user<C: ConnectionTrait>(conn: &C, id: &str) -> anyhow::Result<bool> {
+    use crate::entities::{account_tokens, recovery_codes, user_factors};
+    user_factors::Entity::delete_many()
+        .filter(user_factors::Column::UserId.eq(id))
+        .exec(conn)
+        .await
+        .db_context("deleting a user's second factors")?;
+    recovery_codes::Entity::delete_many()
+        .filter(recovery_codes::Column::UserId.eq(id))
+        .exec(conn)
+        .await
+        .db_context("deleting a user's recovery codes")?;
+    account_tokens::Entity::delete_many()
+        .filter(account_tokens::Column::UserId.eq(id))
+        .exec(conn)
+        .await
+        .db_context("deleting a user's one-time links")?;
+    let gone = users::Entity::delete_by_id(id.to_owned())
+        .exec(conn)
+        .await
+        .db_context("deleting a user")?;
+    Ok(gone.rows_affected == 1)
+}
