@@ -115,7 +115,7 @@ async fn list_clients(
     let admin = operator(&req, &access, &admin, caller).await?;
     let clients = admin.clients().await?;
     let listed: Vec<_> = clients.iter().map(metadata_of).collect();
-    Ok(no_store(StatusCode::OK).json(listed))
+    Ok(reply(StatusCode::OK, &listed))
 }
 
 #[utoipa::path(tag = "clients", request_body = ClientMetadata, responses(
@@ -215,11 +215,20 @@ async fn rotate_secret(
 ) -> Result<HttpResponse, Problem> {
     let admin = operator(&req, &access, &admin, caller).await?;
     let secret = admin.rotate_client_secret(&id).await?;
-    Ok(no_store(StatusCode::OK).json(json!({ "client_id": id.as_str(), "client_secret": secret })))
+    Ok(reply(
+        StatusCode::OK,
+        &json!({ "client_id": id.as_str(), "client_secret": secret }),
+    ))
 }
 
-fn no_store(status: StatusCode) -> actix_web::HttpResponseBuilder {
+/// An admin API answer: it carries registrations, users and secrets, so it is never cached.
+pub(super) fn no_store(status: StatusCode) -> actix_web::HttpResponseBuilder {
     let mut builder = HttpResponse::build(status);
     builder.insert_header(("Cache-Control", "no-store"));
     builder
+}
+
+/// [`no_store`] with a JSON body.
+pub(super) fn reply(status: StatusCode, body: &impl serde::Serialize) -> HttpResponse {
+    no_store(status).json(body)
 }

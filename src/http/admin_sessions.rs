@@ -1,10 +1,11 @@
 //! The admin API's view of one user's browser sessions and consents: list them, end a
 //! session, take a consent back (see `admin::sessions`).
 
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, delete, get, web};
 use serde_json::{Value, json};
 
-use super::admin::operator;
+use super::admin::{operator, reply};
 use super::extract::Caller;
 use super::problem::Problem;
 use crate::admin::Admin;
@@ -46,9 +47,7 @@ pub(super) async fn list_sessions(
     operator(&req, &access, &admin, caller).await?;
     let sessions = oversight.sessions(&id).await?;
     let listed: Vec<Value> = sessions.iter().map(session_json).collect();
-    Ok(HttpResponse::Ok()
-        .insert_header(("Cache-Control", "no-store"))
-        .json(listed))
+    Ok(reply(StatusCode::OK, &listed))
 }
 
 #[utoipa::path(tag = "sessions",
@@ -85,9 +84,7 @@ pub(super) async fn list_consents(
         .iter()
         .map(|c| json!({ "client_id": c.client_id, "scope": c.scopes, "granted_at": c.granted_at }))
         .collect();
-    Ok(HttpResponse::Ok()
-        .insert_header(("Cache-Control", "no-store"))
-        .json(listed))
+    Ok(reply(StatusCode::OK, &listed))
 }
 
 #[utoipa::path(tag = "consents",

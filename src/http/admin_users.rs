@@ -2,12 +2,13 @@
 //! disable (ending their sessions at once) and enable; list and create roles. The rules
 //! live in the admin service (`admin::users`, `admin::roles`), shared with the CLI.
 
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, put, web};
 use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::admin::{Body, operator, read};
+use super::admin::{Body, operator, read, reply};
 use super::extract::Caller;
 use super::problem::Problem;
 use crate::accounts::User;
@@ -65,9 +66,10 @@ pub(super) async fn list_users(
     let full = users.len() as u64 == limit;
     let next = users.last().filter(|_| full).map(|u| u.email.clone());
     let listed: Vec<Value> = users.iter().map(user_json).collect();
-    Ok(HttpResponse::Ok()
-        .insert_header(("Cache-Control", "no-store"))
-        .json(json!({ "users": listed, "next": next })))
+    Ok(reply(
+        StatusCode::OK,
+        &json!({ "users": listed, "next": next }),
+    ))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -102,9 +104,7 @@ pub(super) async fn create_user(
         password: body.password,
     };
     let user = admin.create_user(new).await?;
-    Ok(HttpResponse::Created()
-        .insert_header(("Cache-Control", "no-store"))
-        .json(user_json(&user)))
+    Ok(reply(StatusCode::CREATED, &user_json(&user)))
 }
 
 #[utoipa::path(tag = "users", params(("id" = String, Path, description = "user id or email")),
@@ -118,9 +118,7 @@ pub(super) async fn show_user(
 ) -> Result<HttpResponse, Problem> {
     let admin = operator(&req, &access, &admin, caller).await?;
     let user = admin.user(&id).await?;
-    Ok(HttpResponse::Ok()
-        .insert_header(("Cache-Control", "no-store"))
-        .json(user_json(&user)))
+    Ok(reply(StatusCode::OK, &user_json(&user)))
 }
 
 #[utoipa::path(tag = "users", params(("id" = String, Path, description = "user id or email")),
@@ -135,7 +133,7 @@ pub(super) async fn disable_user(
     let admin = operator(&req, &access, &admin, caller).await?;
     let user = admin.disable(&id).await?;
     oversight.end_all_sessions(&user.id, &admin.origin).await?;
-    Ok(HttpResponse::Ok().json(user_json(&user)))
+    Ok(reply(StatusCode::OK, &user_json(&user)))
 }
 
 #[utoipa::path(tag = "users", params(("id" = String, Path, description = "user id or email")),
@@ -149,7 +147,7 @@ pub(super) async fn enable_user(
 ) -> Result<HttpResponse, Problem> {
     let admin = operator(&req, &access, &admin, caller).await?;
     let user = admin.enable(&id).await?;
-    Ok(HttpResponse::Ok().json(user_json(&user)))
+    Ok(reply(StatusCode::OK, &user_json(&user)))
 }
 
 #[utoipa::path(tag = "roles", responses((status = 200, description = "Every role, with how many hold it")))]
@@ -165,7 +163,7 @@ pub(super) async fn list_roles(
         .iter()
         .map(|r| json!({ "name": r.name, "users": r.users }))
         .collect();
-    Ok(HttpResponse::Ok().json(listed))
+    Ok(reply(StatusCode::OK, &listed))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -187,7 +185,10 @@ pub(super) async fn create_role(
 ) -> Result<HttpResponse, Problem> {
     let admin = operator(&req, &access, &admin, caller).await?;
     let role = admin.create_role(&read(body)?.name).await?;
-    Ok(HttpResponse::Created().json(json!({ "name": role.name, "users": role.users })))
+    Ok(reply(
+        StatusCode::CREATED,
+        &json!({ "name": role.name, "users": role.users }),
+    ))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -233,7 +234,7 @@ pub(super) async fn add_role(
 ) -> Result<HttpResponse, Problem> {
     let admin = operator(&req, &access, &admin, caller).await?;
     let user = admin.add_role(&id, &read(body)?.role).await?;
-    Ok(HttpResponse::Ok().json(user_json(&user)))
+    Ok(reply(StatusCode::OK, &user_json(&user)))
 }
 
 #[utoipa::path(tag = "users",
@@ -249,7 +250,7 @@ pub(super) async fn remove_role(
     let admin = operator(&req, &access, &admin, caller).await?;
     let (id, role) = path.into_inner();
     let user = admin.remove_role(&id, &role).await?;
-    Ok(HttpResponse::Ok().json(user_json(&user)))
+    Ok(reply(StatusCode::OK, &user_json(&user)))
 }
 
 #[utoipa::path(tag = "users", params(("id" = String, Path, description = "user id")),
