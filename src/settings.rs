@@ -35,6 +35,7 @@ pub struct Settings {
     pub signup: SignupSettings,
     pub recovery: RecoverySettings,
     pub mfa: MfaSettings,
+    pub admin: AdminSettings,
     pub mail: MailSettings,
     pub log: LogSettings,
     pub demo: DemoSettings,
@@ -201,6 +202,14 @@ pub struct MfaSettings {
     /// Wrong codes one sign-in may try before the password is asked again; each also
     /// counts toward the account's lockout.
     pub attempts: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminSettings {
+    /// How long a client's old secret keeps working after a rotation, unless the operator
+    /// gives another overlap (0, after a leak).
+    pub secret_rotation_overlap_secs: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

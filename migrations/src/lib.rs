@@ -17,6 +17,7 @@ mod m20261201_000012_second_factors;
 mod m20261201_000013_client_require_mfa;
 mod m20261201_000014_client_application_type;
 mod m20261201_000015_client_version;
+mod m20261201_000016_client_previous_secret;
 
 pub struct Migrator;
 
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000013_client_require_mfa::Migration),
             Box::new(m20261201_000014_client_application_type::Migration),
             Box::new(m20261201_000015_client_version::Migration),
+            Box::new(m20261201_000016_client_previous_secret::Migration),
         ]
     }
 }

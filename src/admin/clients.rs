@@ -6,7 +6,11 @@
 
 use super::{Admin, AdminError};
 use crate::audit::{Event, Kind};
-use crate::clients::{self, ApplicationType, AuthMethod, Client, ClientType, GrantType, store};
+use std::time::Duration;
+
+use crate::clients::{
+    self, ApplicationType, AuthMethod, Client, ClientType, GrantType, PreviousSecret, store,
+};
 use crate::oauth::redirect;
 
 /// The scopes a new client may ask for unless told otherwise.
@@ -15,6 +19,8 @@ pub const DEFAULT_SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_ac
 const MAX_NAME: usize = 100;
 /// The most redirect URIs of one kind a client may register.
 const MAX_URIS: usize = 50;
+/// The longest a rotated secret may keep working.
+const MAX_OVERLAP: Duration = Duration::from_secs(30 * 86_400);
 
 /// A registration as an operator asks for it (RFC 7591 field names in the API).
 #[derive(Debug, Clone)]
@@ -131,8 +137,10 @@ impl Admin {
         Ok((updated, etag(version + 1)))
     }
 
-    /// Deletes the client and the consents given to it. Its refresh tokens stop working at
-    /// once (a refresh needs the client); its access tokens expire on their own.
+    /// Deletes the client and the consents given to it. Its tokens stop working at once:
+    /// a refresh needs the client, and introspection and userinfo report its access tokens
+    /// inactive (`oauth::standing`); only a resource server that checks our JWTs itself,
+    /// without asking, keeps accepting them until they expire (`tokens.access_token_ttl_secs`).
     pub async fn delete_client(&self, id: &str) -> Result<(), AdminError> {
         if !store::delete(&self.db, id).await? {
             return Err(not_found(id));
@@ -141,24 +149,56 @@ impl Admin {
             .await
     }
 
-    /// A new secret for a confidential client, replacing the old one; shown once.
-    pub async fn rotate_client_secret(&self, id: &str) -> Result<String, AdminError> {
+    /// A new secret for a confidential client, shown once. The old one keeps working for
+    /// `overlap` (the configured default when `None`; zero ends it at once, after a leak),
+    /// so deployments can move to the new secret without an outage; a secret older than
+    /// that is forgotten now, whatever its overlap.
+    pub async fn rotate_client_secret(
+        &self,
+        id: &str,
+        overlap: Option<Duration>,
+    ) -> Result<Rotated, AdminError> {
+        let overlap = overlap.unwrap_or(self.secret_overlap);
+        if overlap > MAX_OVERLAP {
+            return Err(AdminError::invalid(
+                "overlap_secs",
+                format!("at most {} (30 days)", MAX_OVERLAP.as_secs()),
+            ));
+        }
         let client = self.client(id).await?;
-        if client.is_public() {
+        let Some(current) = client.secret_sha256.filter(|_| !client.is_public()) else {
             return Err(AdminError::invalid(
                 "client",
                 format!("{id} is public: it has no secret"),
             ));
-        }
+        };
+        let now = self.clock.now();
+        let previous = (!overlap.is_zero()).then(|| PreviousSecret {
+            sha256: current,
+            expires_at: now.secs().saturating_add(overlap.as_secs() as i64),
+        });
         let secret = clients::generate_secret();
         let digest = clients::digest(&secret);
-        if !store::set_secret(&self.db, id, &digest, self.clock.now()).await? {
+        if !store::set_secret(&self.db, id, &digest, previous, now).await? {
             return Err(not_found(id));
         }
-        self.audited(Event::new(Kind::ClientSecretRotated).client(id))
-            .await?;
-        Ok(secret)
+        let event = Event::new(Kind::ClientSecretRotated)
+            .client(id)
+            .with("overlap_secs", overlap.as_secs());
+        self.audited(event).await?;
+        Ok(Rotated {
+            secret,
+            previous_expires_at: previous.map(|p| p.expires_at),
+        })
     }
+}
+
+/// A rotation's outcome: the new secret (shown once) and until when the old one works.
+#[derive(Debug, Clone)]
+pub struct Rotated {
+    pub secret: String,
+    /// Unix seconds; `None` when the old secret stopped working at once.
+    pub previous_expires_at: Option<i64>,
 }
 
 /// An `ETag` (RFC 9110 §8.8.3) for a client's version.

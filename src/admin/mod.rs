@@ -30,6 +30,8 @@ pub struct Admin {
     pub origin: Origin,
     /// Who makes it, when known (`user:<id>`, `client:<id>`): the audit event's `by`.
     pub by: Option<String>,
+    /// How long a rotated client secret keeps working when the operator names no overlap.
+    pub secret_overlap: std::time::Duration,
 }
 
 /// Why an operator's request was refused; each names what to fix.

@@ -108,3 +108,13 @@ pub fn metadata_of(client: &Client) -> Value {
         "first_party": !client.require_consent,
     })
 }
+
+/// A rotation as the CLI and the admin API show it: `previous_secret_expires_at` is when
+/// the old secret stops working (Unix seconds; absent when it already has).
+pub fn rotated_json(client_id: &str, rotated: &super::clients::Rotated) -> Value {
+    let mut shown = json!({ "client_id": client_id, "client_secret": rotated.secret });
+    if let Some(at) = rotated.previous_expires_at {
+        shown["previous_secret_expires_at"] = json!(at);
+    }
+    shown
+}

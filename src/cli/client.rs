@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use super::{Printed, one};
 use crate::admin::clients::NewClient;
-use crate::admin::registration::{grant_type, metadata_of};
+use crate::admin::registration::{grant_type, metadata_of, rotated_json};
 use crate::admin::{Admin, AdminError};
 use crate::clients::ApplicationType;
 
@@ -20,8 +20,13 @@ pub enum ClientCommand {
     Show { client_id: String },
     /// Delete a client and the consents given to it.
     Delete { client_id: String },
-    /// A new secret for a confidential client (the old one stops working); shown once.
-    RotateSecret { client_id: String },
+    /// A new secret for a confidential client, shown once; the old one keeps working for
+    /// the overlap (admin.secret_rotation_overlap_secs unless given; 0 after a leak).
+    RotateSecret {
+        client_id: String,
+        #[arg(long)]
+        overlap_secs: Option<u64>,
+    },
 }
 
 #[derive(Args)]
@@ -91,12 +96,13 @@ pub async fn run(admin: &Admin, command: ClientCommand) -> Result<Printed, Admin
             admin.delete_client(&client_id).await?;
             one(json!({ "client_id": client_id, "deleted": true }), None)
         }
-        ClientCommand::RotateSecret { client_id } => {
-            let secret = admin.rotate_client_secret(&client_id).await?;
-            one(
-                json!({ "client_id": client_id, "client_secret": secret }),
-                SECRET_ONCE,
-            )
+        ClientCommand::RotateSecret {
+            client_id,
+            overlap_secs,
+        } => {
+            let overlap = overlap_secs.map(std::time::Duration::from_secs);
+            let rotated = admin.rotate_client_secret(&client_id, overlap).await?;
+            one(rotated_json(&client_id, &rotated), SECRET_ONCE)
         }
     })
 }

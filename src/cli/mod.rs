@@ -99,6 +99,7 @@ async fn connect() -> anyhow::Result<Admin> {
         clock: crate::clock::system(),
         origin: Admin::cli_origin(),
         by: None,
+        secret_overlap: std::time::Duration::from_secs(settings.admin.secret_rotation_overlap_secs),
     })
 }
 

@@ -14,6 +14,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::clock::UnixTime;
+
 /// A client identifier as presented on the wire (RFC 6749 §2.2): non-empty, at most 255
 /// bytes, no control characters. Whether such a client exists is the store's question.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,6 +116,9 @@ pub struct Client {
     /// SHA-256 of the secret; secrets are generated with ≥ 256 bits, so a fast digest
     /// compared in constant time is as strong as a password hash and far cheaper.
     pub secret_sha256: Option<[u8; 32]>,
+    /// The secret before the latest rotation, still accepted for the overlap the operator
+    /// gave, so the client's deployments can move to the new one without an outage.
+    pub previous_secret: Option<PreviousSecret>,
     pub auth_methods: Vec<AuthMethod>,
     pub redirect_uris: Vec<String>,
     pub post_logout_redirect_uris: Vec<String>,
@@ -156,6 +161,7 @@ impl Client {
             name: name.to_owned(),
             client_type: ClientType::Public,
             secret_sha256: None,
+            previous_secret: None,
             auth_methods: vec![AuthMethod::None],
             redirect_uris,
             post_logout_redirect_uris: vec![],
@@ -200,12 +206,20 @@ impl Client {
         self.application_type == ApplicationType::Native
     }
 
-    /// Constant-time comparison of a presented secret with the stored digest.
-    pub fn secret_matches(&self, presented: &str) -> bool {
-        match &self.secret_sha256 {
-            Some(stored) => digest(presented).ct_eq(stored).into(),
-            None => false,
-        }
+    /// Constant-time comparison of a presented secret with the stored digest, and with the
+    /// previous secret's while its overlap lasts. Both comparisons are always made, so the
+    /// time taken says nothing about which one matched.
+    pub fn secret_matches(&self, presented: &str, now: UnixTime) -> bool {
+        let presented = digest(presented);
+        let current = self
+            .secret_sha256
+            .as_ref()
+            .is_some_and(|stored| bool::from(presented.ct_eq(stored)));
+        let previous = self.previous_secret.as_ref().is_some_and(|old| {
+            let matches = bool::from(presented.ct_eq(&old.sha256));
+            matches & (now.secs() < old.expires_at)
+        });
+        current | previous
     }
 
     pub fn allows_grant(&self, grant: GrantType) -> bool {
@@ -215,6 +229,13 @@ impl Client {
     pub fn allows_auth_method(&self, method: AuthMethod) -> bool {
         self.auth_methods.contains(&method)
     }
+}
+
+/// A secret replaced by a rotation, and when it stops working (Unix seconds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PreviousSecret {
+    pub sha256: [u8; 32],
+    pub expires_at: i64,
 }
 
 pub fn digest(secret: &str) -> [u8; 32] {
@@ -264,10 +285,25 @@ mod tests {
 
     #[test]
     fn secrets_match_only_exactly() {
+        let now = UnixTime::from_secs(1_000);
         let client = client_with_secret("s3cret");
-        assert!(client.secret_matches("s3cret"));
-        assert!(!client.secret_matches("s3cret "));
-        assert!(!client.secret_matches(""));
+        assert!(client.secret_matches("s3cret", now));
+        assert!(!client.secret_matches("s3cret ", now));
+        assert!(!client.secret_matches("", now));
+    }
+
+    #[test]
+    fn a_rotated_secret_works_until_its_overlap_ends() {
+        let client = Client {
+            previous_secret: Some(PreviousSecret {
+                sha256: digest("old"),
+                expires_at: 1_000,
+            }),
+            ..client_with_secret("new")
+        };
+        assert!(client.secret_matches("old", UnixTime::from_secs(999)));
+        assert!(!client.secret_matches("old", UnixTime::from_secs(1_000)));
+        assert!(client.secret_matches("new", UnixTime::from_secs(5_000)));
     }
 
     #[test]

@@ -8,7 +8,7 @@ use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::{ApplicationType, Client, ClientType};
+use super::{ApplicationType, Client, ClientType, PreviousSecret};
 use crate::entities::clients;
 
 pub async fn find(db: &DatabaseConnection, id: &str) -> anyhow::Result<Option<Client>> {
@@ -24,7 +24,18 @@ fn from_row(row: clients::Model) -> anyhow::Result<Client> {
         Some(hex) => Some(decode_hex(hex).context("client secret digest")?),
         None => None,
     };
+    let previous_secret = match (
+        row.previous_secret_sha256.as_deref(),
+        row.previous_secret_expires_at,
+    ) {
+        (Some(hex), Some(expires_at)) => Some(PreviousSecret {
+            sha256: decode_hex(hex).context("previous client secret digest")?,
+            expires_at,
+        }),
+        _ => None,
+    };
     Ok(Client {
+        previous_secret,
         client_type: if row.client_type == "public" {
             ClientType::Public
         } else {
@@ -90,6 +101,8 @@ pub async fn insert_if_absent(
         require_mfa: Set(client.require_mfa),
         application_type: Set(client.application_type.as_str().to_owned()),
         version: Set(0),
+        previous_secret_sha256: Set(client.previous_secret.map(|p| encode_hex(&p.sha256))),
+        previous_secret_expires_at: Set(client.previous_secret.map(|p| p.expires_at)),
         created_at: Set(now),
         updated_at: Set(now),
     };
@@ -177,25 +190,30 @@ pub async fn delete(db: &DatabaseConnection, id: &str) -> anyhow::Result<bool> {
     Ok(gone.rows_affected == 1)
 }
 
-/// Replaces the client's secret digest; `false` when there is no such client.
+/// Replaces the client's secret digest, keeping `previous` (the old one, until its overlap
+/// ends) or forgetting the old one at once; `false` when there is no such client.
 pub async fn set_secret(
     db: &DatabaseConnection,
     id: &str,
     secret_sha256: &[u8; 32],
+    previous: Option<PreviousSecret>,
     now: UnixTime,
 ) -> anyhow::Result<bool> {
+    use clients::Column;
     use sea_orm::{ColumnTrait, ExprTrait, QueryFilter, sea_query::Expr};
     let done = clients::Entity::update_many()
+        .col_expr(Column::SecretSha256, Expr::value(encode_hex(secret_sha256)))
         .col_expr(
-            clients::Column::SecretSha256,
-            Expr::value(encode_hex(secret_sha256)),
+            Column::PreviousSecretSha256,
+            Expr::value(previous.map(|p| encode_hex(&p.sha256))),
         )
-        .col_expr(clients::Column::UpdatedAt, Expr::value(now.to_datetime()))
         .col_expr(
-            clients::Column::Version,
-            Expr::col(clients::Column::Version).add(1),
+            Column::PreviousSecretExpiresAt,
+            Expr::value(previous.map(|p| p.expires_at)),
         )
-        .filter(clients::Column::Id.eq(id))
+        .col_expr(Column::UpdatedAt, Expr::value(now.to_datetime()))
+        .col_expr(Column::Version, Expr::col(Column::Version).add(1))
+        .filter(Column::Id.eq(id))
         .exec(db)
         .await
         .db_context("storing a client secret")?;

@@ -30,6 +30,10 @@ pub struct Model {
     pub application_type: String,
     /// Raised by every write (the admin API's ETag).
     pub version: i64,
+    /// The secret before the latest rotation, working until `previous_secret_expires_at`
+    /// (Unix seconds).
+    pub previous_secret_sha256: Option<String>,
+    pub previous_secret_expires_at: Option<i64>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -15,7 +15,7 @@ use super::wire;
 use super::{admin_sessions, admin_users};
 use crate::admin::Admin;
 use crate::admin::access::AdminAccess;
-use crate::admin::registration::{ClientMetadata, metadata_of};
+use crate::admin::registration::{ClientMetadata, metadata_of, rotated_json};
 use crate::paths;
 
 /// The largest request body the admin API reads.
@@ -50,6 +50,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(admin_users::list_users)
         .service(admin_users::create_user)
         .service(admin_users::show_user)
+        .service(admin_users::update_user)
         .service(admin_users::disable_user)
         .service(admin_users::enable_user)
         .service(admin_users::list_roles)
@@ -178,13 +179,8 @@ async fn update_client(
     (id, body): (web::Path<String>, Body<ClientMetadata>),
 ) -> Result<HttpResponse, Problem> {
     let admin = operator(&req, &access, &admin, caller).await?;
-    let if_match = req
-        .headers()
-        .get("If-Match")
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim);
     let new = read(body)?.into_new_client()?;
-    let (client, etag) = admin.update_client(&id, new, if_match).await?;
+    let (client, etag) = admin.update_client(&id, new, if_match(&req)).await?;
     Ok(no_store(StatusCode::OK)
         .insert_header(("ETag", etag))
         .json(metadata_of(&client)))
@@ -204,21 +200,41 @@ async fn delete_client(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[utoipa::path(tag = "clients", params(("id" = String, Path, description = "client_id")),
-    responses((status = 200, description = "The new client_secret, shown this once")))]
+/// How long the old secret keeps working: `admin.secret_rotation_overlap_secs` unless
+/// given; 0 ends it at once (after a leak).
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+struct Overlap {
+    overlap_secs: Option<u64>,
+}
+
+#[utoipa::path(tag = "clients",
+    params(("id" = String, Path, description = "client_id"), Overlap),
+    responses((status = 200,
+        description = "The new client_secret, shown this once, and previous_secret_expires_at")))]
 #[post("/clients/{id}/secret")]
 async fn rotate_secret(
     req: HttpRequest,
     caller: Caller,
     (access, admin): (web::Data<AdminAccess>, web::Data<Admin>),
-    id: web::Path<String>,
+    (id, overlap): (
+        web::Path<String>,
+        Result<web::Query<Overlap>, actix_web::Error>,
+    ),
 ) -> Result<HttpResponse, Problem> {
     let admin = operator(&req, &access, &admin, caller).await?;
-    let secret = admin.rotate_client_secret(&id).await?;
-    Ok(reply(
-        StatusCode::OK,
-        &json!({ "client_id": id.as_str(), "client_secret": secret }),
-    ))
+    let overlap = overlap.map_err(|e| Problem::bad_query(e.to_string()))?;
+    let overlap = overlap.overlap_secs.map(std::time::Duration::from_secs);
+    let rotated = admin.rotate_client_secret(&id, overlap).await?;
+    Ok(reply(StatusCode::OK, &rotated_json(&id, &rotated)))
+}
+
+/// The request's `If-Match` (RFC 9110 §13.1.1): the `ETag` an update was read with.
+pub(super) fn if_match(req: &HttpRequest) -> Option<&str> {
+    req.headers()
+        .get("If-Match")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
 }
 
 /// An admin API answer: it carries registrations, users and secrets, so it is never cached.

@@ -3,19 +3,19 @@
 //! live in the admin service (`admin::users`, `admin::roles`), shared with the CLI.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, delete, get, post, put, web};
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, put, web};
 use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::admin::{Body, operator, read, reply};
+use super::admin::{Body, if_match, no_store, operator, read, reply};
 use super::extract::Caller;
 use super::problem::Problem;
 use crate::accounts::User;
 use crate::admin::Admin;
 use crate::admin::access::AdminAccess;
 use crate::admin::sessions::Oversight;
-use crate::admin::users::NewUser;
+use crate::admin::users::{NewUser, UserChange};
 
 type Services = (
     web::Data<AdminAccess>,
@@ -117,8 +117,49 @@ pub(super) async fn show_user(
     id: web::Path<String>,
 ) -> Result<HttpResponse, Problem> {
     let admin = operator(&req, &access, &admin, caller).await?;
-    let user = admin.user(&id).await?;
-    Ok(reply(StatusCode::OK, &user_json(&user)))
+    let (user, etag) = admin.user_versioned(&id).await?;
+    Ok(no_store(StatusCode::OK)
+        .insert_header(("ETag", etag))
+        .json(user_json(&user)))
+}
+
+/// A change of a user's profile; fields left out stay as they are.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct UserChangeBody {
+    name: Option<String>,
+    email: Option<String>,
+    /// Whether the (new) email is verified; an email an operator sets is, unless false.
+    email_verified: Option<bool>,
+}
+
+/// Changes a user's name or email; `If-Match` must carry the `ETag` they were read with.
+#[utoipa::path(tag = "users", request_body = UserChangeBody,
+    params(("id" = String, Path, description = "user id or email")),
+    responses(
+        (status = 200, description = "Updated, with the new ETag"),
+        (status = 409, description = "The new email is another user's"),
+        (status = 412, description = "If-Match names a version that is no longer current"),
+        (status = 428, description = "If-Match is missing"),
+))]
+#[patch("/users/{id}")]
+pub(super) async fn update_user(
+    req: HttpRequest,
+    caller: Caller,
+    (access, admin, _oversight): Services,
+    (id, body): (web::Path<String>, Body<UserChangeBody>),
+) -> Result<HttpResponse, Problem> {
+    let admin = operator(&req, &access, &admin, caller).await?;
+    let body = read(body)?;
+    let change = UserChange {
+        name: body.name,
+        email: body.email,
+        email_verified: body.email_verified,
+    };
+    let (user, etag) = admin.update_user(&id, change, if_match(&req)).await?;
+    Ok(no_store(StatusCode::OK)
+        .insert_header(("ETag", etag))
+        .json(user_json(&user)))
 }
 
 #[utoipa::path(tag = "users", params(("id" = String, Path, description = "user id or email")),

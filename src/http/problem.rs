@@ -43,6 +43,15 @@ impl Problem {
         )
     }
 
+    /// Query parameters the endpoint does not take, or of the wrong form.
+    pub fn bad_query(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "The query parameters are not valid",
+            detail,
+        )
+    }
+
     pub fn not_found(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, "Not found", detail)
     }

@@ -206,7 +206,7 @@ impl ClientAuthenticator {
         let checked = match presented {
             Presented::None { .. } if client.is_public() => Ok(()),
             Presented::SecretBasic { secret, .. } | Presented::SecretPost { secret, .. }
-                if client.secret_matches(&secret) =>
+                if client.secret_matches(&secret, self.clock.now()) =>
             {
                 Ok(())
             }

@@ -16,6 +16,7 @@ pub mod resource;
 pub mod revocation;
 pub mod rotation;
 pub mod scope;
+pub mod standing;
 pub mod token_request;
 pub mod tokens;
 

@@ -9,6 +9,7 @@ use crate::audit::{Audit, Event, Kind, Origin};
 use crate::clients::Client;
 use crate::clock::{SharedClock, UnixTime};
 use crate::keys::KeyRing;
+use crate::oauth::standing::Standing;
 use crate::oauth::tokens::{self, AccessClaims};
 use crate::oauth::{Error, refresh};
 use crate::settings::Issuer;
@@ -24,6 +25,8 @@ pub struct Revocation {
     /// How long a revoked family must stay known (the longest a refresh token can live).
     pub family_ttl: Duration,
     pub audit: Audit,
+    /// Whether a token's client and user still stand (see [`Standing`]).
+    pub standing: Standing,
 }
 
 /// What a presented token turned out to be.
@@ -119,7 +122,7 @@ impl Revocation {
         let now = self.clock.now();
         let store = self.store();
         let found = find(store, &self.keys, &self.issuer, token, hint, now).await?;
-        if !may_see(client, &found) {
+        if !may_see(client, &found) || !self.still_stands(&found).await? {
             return Ok(json!({"active": false}));
         }
         Ok(match found {
@@ -135,6 +138,17 @@ impl Revocation {
             }),
             Found::Refresh(_) | Found::Nothing => json!({"active": false}),
         })
+    }
+}
+
+impl Revocation {
+    /// A token of a deleted client, or of a user since disabled or deleted, is inactive.
+    async fn still_stands(&self, found: &Found) -> Result<bool, Error> {
+        match found {
+            Found::Access(c) => self.standing.holds(&c.client_id, &c.sub).await,
+            Found::Refresh(g) => self.standing.holds(&g.client_id, &g.user_id).await,
+            Found::Nothing => Ok(true),
+        }
     }
 }
 

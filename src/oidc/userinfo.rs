@@ -9,6 +9,7 @@ use serde_json::{Map, Value, json};
 use crate::accounts::{self, User};
 use crate::clock::SharedClock;
 use crate::keys::KeyRing;
+use crate::oauth::standing::Standing;
 use crate::oauth::{Error, Scopes, tokens};
 use crate::settings::Issuer;
 use crate::store::Store;
@@ -20,6 +21,8 @@ pub struct UserInfo {
     pub keys: Arc<KeyRing>,
     pub issuer: Issuer,
     pub clock: SharedClock,
+    /// A token whose client was deleted is refused like an expired one.
+    pub standing: Standing,
 }
 
 impl UserInfo {
@@ -38,6 +41,11 @@ impl UserInfo {
         if !claims.aud.contains(self.issuer.as_str()) {
             return Err(Error::InvalidToken(
                 "the access token is not for the userinfo endpoint".into(),
+            ));
+        }
+        if !self.standing.holds(&claims.client_id, &claims.sub).await? {
+            return Err(Error::InvalidToken(
+                "the token's client or user is no longer active".into(),
             ));
         }
         let user = accounts::store::find_by_id(&self.db, &claims.sub)

@@ -11,6 +11,7 @@ use crate::oauth::authorize::Authorizer;
 use crate::oauth::client_auth::ClientAuthenticator;
 use crate::oauth::grants::Grants;
 use crate::oauth::revocation::Revocation;
+use crate::oauth::standing::Standing;
 use crate::oidc::account::Account;
 use crate::oidc::session::SignOn;
 use crate::oidc::signin::{CodeMail, LoginPipeline};
@@ -73,6 +74,7 @@ impl Parts {
             clock: self.clock.clone(),
             origin: Default::default(),
             by: None,
+            secret_overlap: Duration::from_secs(self.settings.admin.secret_rotation_overlap_secs),
         }
     }
 
@@ -173,6 +175,15 @@ impl Parts {
             clock: self.clock.clone(),
             family_ttl: self.family_ttl(),
             audit: self.audit.clone(),
+            standing: self.standing(),
+        }
+    }
+
+    fn standing(&self) -> Standing {
+        Standing {
+            db: self.db.clone(),
+            clients: self.clients.clone(),
+            users: self.user_status.clone(),
         }
     }
 
@@ -183,6 +194,7 @@ impl Parts {
             keys: self.keys.clone(),
             issuer: self.issuer.clone(),
             clock: self.clock.clone(),
+            standing: self.standing(),
         }
     }
 }

@@ -53,6 +53,7 @@ async fn the_openapi_document_lists_every_admin_route() {
             "GET /admin/api/v1/users/{id}",
             "GET /admin/api/v1/users/{id}/consents",
             "GET /admin/api/v1/users/{id}/sessions",
+            "PATCH /admin/api/v1/users/{id}",
             "POST /admin/api/v1/clients",
             "POST /admin/api/v1/clients/{id}/secret",
             "POST /admin/api/v1/roles",
@@ -73,8 +74,11 @@ async fn the_openapi_document_lists_every_admin_route() {
             .replace("{role}", "admin");
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         // A body the endpoint would refuse: the token is checked first all the same.
-        let body = matches!(method, reqwest::Method::POST | reqwest::Method::PUT)
-            .then(|| json!({ "nonsense": true }));
+        let body = matches!(
+            method,
+            reqwest::Method::POST | reqwest::Method::PUT | reqwest::Method::PATCH
+        )
+        .then(|| json!({ "nonsense": true }));
         let response = call(&app, method, &path, None, body).await;
         assert_eq!(response.status(), 401, "{operation}");
     }

@@ -287,6 +287,53 @@ pub async fn set_name(
     Ok(updated.rows_affected == 1)
 }
 
+/// What a conditional profile update did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ProfileUpdate {
+    Done,
+    /// The user is gone, or their name, email or verification changed since `before`.
+    Changed,
+    /// Another user has the new email.
+    EmailTaken,
+}
+
+/// Sets the user's name, email and whether it is verified, if those are still as in
+/// `before`: the admin API's compare-and-set, so one operator cannot silently overwrite
+/// another's (or the user's own) change made after they read it. The unique index on email
+/// decides a race for an address.
+pub async fn update_profile(
+    db: &DatabaseConnection,
+    before: &User,
+    (name, email, email_verified): (&str, &Email, bool),
+    now: UnixTime,
+) -> anyhow::Result<ProfileUpdate> {
+    use users::Column;
+    let updated = users::Entity::update_many()
+        .col_expr(Column::Name, Expr::value(name))
+        .col_expr(Column::Email, Expr::value(email.as_str()))
+        .col_expr(Column::EmailVerified, Expr::value(email_verified))
+        .col_expr(Column::UpdatedAt, Expr::value(now.to_datetime()))
+        .filter(Column::Id.eq(before.id.as_str()))
+        .filter(Column::Name.eq(before.name.as_str()))
+        .filter(Column::Email.eq(before.email.as_str()))
+        .filter(Column::EmailVerified.eq(before.email_verified))
+        .exec(db)
+        .await;
+    match updated {
+        Ok(done) if done.rows_affected == 1 => Ok(ProfileUpdate::Done),
+        Ok(_) => Ok(ProfileUpdate::Changed),
+        Err(e)
+            if matches!(
+                e.sql_err(),
+                Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+            ) =>
+        {
+            Ok(ProfileUpdate::EmailTaken)
+        }
+        Err(e) => Err(anyhow::Error::new(e).context("updating a user's profile")),
+    }
+}
+
 /// Disables or enables the user; `false` when there is no such user. On PostgreSQL the
 /// update trigger (migration 7) has every instance forget that the user was active, so the
 /// token path refuses a disabled user's refresh tokens at once.
