@@ -179,8 +179,9 @@ impl Admin {
     /// Disables the user: no more sign-ins, and their refresh tokens are refused at once
     /// (the token path asks [`crate::accounts::UserStatus`], which reads this flag). Their
     /// browser sessions live in the ephemeral store, which only the servers open: the admin
-    /// API, which holds it, is to end them there; this service (and so the CLI) does not
-    /// reach it, and a session left behind can no longer get the user a token.
+    /// API, which holds it, ends them there; this service (and so the CLI) does not reach
+    /// it, but a session left behind signs no one in (authorize and the account pages ask
+    /// the same flag) and ends with its lifetime.
     pub async fn disable(&self, email_or_id: &str) -> Result<User, AdminError> {
         self.set_disabled(email_or_id, true).await
     }

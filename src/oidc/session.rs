@@ -73,12 +73,15 @@ pub struct SignOn {
 }
 
 impl SignOn {
-    /// The signed-in user behind a session cookie, if the session and the user still exist.
+    /// The signed-in user behind a session cookie, if the session and the user still exist
+    /// and the user is enabled (one disabled from the CLI may still have a session).
     pub async fn current(&self, cookie: Option<&str>) -> Result<Option<SignedIn>, Error> {
         let Some((session_id, session)) = self.session(cookie).await? else {
             return Ok(None);
         };
-        let user = accounts::store::find_by_id(&self.db, &session.user_id).await?;
+        let user = accounts::store::find_by_id(&self.db, &session.user_id)
+            .await?
+            .filter(|user| !user.disabled);
         Ok(user.map(|user| SignedIn {
             user,
             session,

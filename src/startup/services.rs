@@ -130,6 +130,7 @@ impl Parts {
             code_ttl: Duration::from_secs(code_ttl),
             throttle: self.throttle.clone(),
             audit: self.audit.clone(),
+            users: self.user_status.clone(),
         }
     }
 

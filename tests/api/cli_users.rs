@@ -45,9 +45,28 @@ fn stderr(output: &Output) -> String {
 
 /// Signs in as `email` in a browser of its own and exchanges the code at the SPA.
 async fn sign_in(app: &TestApp, email: &str, password: &str, scope: &str) -> reqwest::Response {
+    sign_in_as(app, &http_client(), (email, password), scope).await
+}
+
+/// [`sign_in`] with [`PASSWORD`] in `browser`, which keeps the session.
+async fn sign_in_with(
+    app: &TestApp,
+    browser: &reqwest::Client,
+    email: &str,
+    scope: &str,
+) -> reqwest::Response {
+    sign_in_as(app, browser, (email, PASSWORD), scope).await
+}
+
+async fn sign_in_as(
+    app: &TestApp,
+    browser: &reqwest::Client,
+    (email, password): (&str, &str),
+    scope: &str,
+) -> reqwest::Response {
     let (verifier, challenge) = pkce_pair();
     let url = authorize_url(app, &standard_params(SPA, &challenge, scope));
-    let back = drive(app, &http_client(), &url, email, password, Choice::Allow).await;
+    let back = drive(app, browser, &url, email, password, Choice::Allow).await;
     let code = query(&back)
         .get("code")
         .cloned()
@@ -156,7 +175,8 @@ async fn a_disabled_user_is_refused_refresh_and_signs_in_again_once_enabled(back
             .status
             .success()
     );
-    let tokens: Value = sign_in(&app, EMAIL, PASSWORD, "openid offline_access")
+    let browser = http_client();
+    let tokens: Value = sign_in_with(&app, &browser, EMAIL, "openid offline_access")
         .await
         .json()
         .await
@@ -177,6 +197,20 @@ async fn a_disabled_user_is_refused_refresh_and_signs_in_again_once_enabled(back
     assert_eq!(disabled["disabled"], true);
     let refused = refresh(&app, SPA, refresh_token).await;
     assert_eq!(json_error(refused).await, (400, "invalid_grant".to_owned()));
+    let (_, challenge) = pkce_pair();
+    let again = authorize_url(&app, &standard_params(SPA, &challenge, "openid"));
+    let answer = browser.get(&again).send().await.unwrap();
+    let location = answer.headers()["location"].to_str().unwrap();
+    assert!(
+        location.starts_with("/login"),
+        "the session left behind signs no one in: {location}"
+    );
+    let account = browser.get(app.url("/account")).send().await.unwrap();
+    let page = account.text().await.unwrap();
+    assert!(
+        !page.contains(EMAIL),
+        "the account page is not theirs any more"
+    );
 
     assert!(gatehouse(&app, &["user", "enable", EMAIL]).status.success());
     let again = sign_in(&app, EMAIL, PASSWORD, "openid").await;

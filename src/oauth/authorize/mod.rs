@@ -17,7 +17,7 @@ pub use decision::{Next, Page, Standing, decide};
 pub use pending::Pending;
 pub use request::{AuthorizationRequest, Params, Prompt, Rejection, ReplyTo, ResponseMode};
 
-use crate::accounts;
+use crate::accounts::{self, UserStatus};
 use crate::audit::{Audit, Event, Kind, Origin};
 use crate::clients::ClientCache;
 use crate::clock::SharedClock;
@@ -66,6 +66,9 @@ pub struct Authorizer {
     pub code_ttl: Duration,
     pub throttle: Throttle,
     pub audit: Audit,
+    /// A session of a user disabled since it began signs no one in: the CLI disables a
+    /// user without reaching the session store, and this holds on every instance at once.
+    pub users: UserStatus,
 }
 
 impl Authorizer {
@@ -228,6 +231,9 @@ impl Authorizer {
         let Some(session) = sessions::find(self.store(), cookie, now).await? else {
             return Ok(None);
         };
+        if !self.users.is_active(&self.db, &session.user_id).await? {
+            return Ok(None);
+        }
         // Ended between the read and now (a logout racing this request): not signed in.
         let live = sessions::touch(self.store(), cookie, &session, now).await?;
         Ok(live.then_some(session))
