@@ -32,7 +32,7 @@ fn session_json(session: &Session) -> Value {
     })
 }
 
-#[utoipa::path(tag = "sessions", params(("id" = String, Path, description = "user id")),
+#[utoipa::path(tag = "sessions", params(("id" = String, Path, description = "user id or email")),
     responses(
         (status = 200, description = "The user's live browser sessions, newest first"),
         (status = 404, description = "No such user"),
@@ -44,14 +44,15 @@ pub(super) async fn list_sessions(
     (access, admin, oversight): Services,
     id: web::Path<String>,
 ) -> Result<HttpResponse, Problem> {
-    operator(&req, &access, &admin, caller).await?;
-    let sessions = oversight.sessions(&id).await?;
+    let admin = operator(&req, &access, &admin, caller).await?;
+    let user = admin.user(&id).await?;
+    let sessions = oversight.sessions(&user.id).await?;
     let listed: Vec<Value> = sessions.iter().map(session_json).collect();
     Ok(reply(StatusCode::OK, &listed))
 }
 
 #[utoipa::path(tag = "sessions",
-    params(("id" = String, Path, description = "user id"), ("sid" = String, Path, description = "session id")),
+    params(("id" = String, Path, description = "user id or email"), ("sid" = String, Path, description = "session id")),
     responses(
         (status = 204, description = "Ended: its refresh tokens revoked, its clients told"),
         (status = 404, description = "No such session of that user"),
@@ -65,11 +66,12 @@ pub(super) async fn end_session(
 ) -> Result<HttpResponse, Problem> {
     let admin = operator(&req, &access, &admin, caller).await?;
     let (user, sid) = path.into_inner();
-    oversight.end_session(&user, &sid, &admin.origin).await?;
+    let user = admin.user(&user).await?;
+    oversight.end_session(&user.id, &sid, &admin.origin).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[utoipa::path(tag = "consents", params(("id" = String, Path, description = "user id")),
+#[utoipa::path(tag = "consents", params(("id" = String, Path, description = "user id or email")),
     responses((status = 200, description = "What the user has allowed, newest first")))]
 #[get("/users/{id}/consents")]
 pub(super) async fn list_consents(
@@ -78,8 +80,9 @@ pub(super) async fn list_consents(
     (access, admin, oversight): Services,
     id: web::Path<String>,
 ) -> Result<HttpResponse, Problem> {
-    operator(&req, &access, &admin, caller).await?;
-    let consents = oversight.consents(&id).await?;
+    let admin = operator(&req, &access, &admin, caller).await?;
+    let user = admin.user(&id).await?;
+    let consents = oversight.consents(&user.id).await?;
     let listed: Vec<Value> = consents
         .iter()
         .map(|c| json!({ "client_id": c.client_id, "scope": c.scopes, "granted_at": c.granted_at }))
@@ -88,7 +91,7 @@ pub(super) async fn list_consents(
 }
 
 #[utoipa::path(tag = "consents",
-    params(("id" = String, Path, description = "user id"), ("client_id" = String, Path, description = "client")),
+    params(("id" = String, Path, description = "user id or email"), ("client_id" = String, Path, description = "client")),
     responses(
         (status = 204, description = "Revoked, with that client's refresh tokens for the user"),
         (status = 404, description = "The user had not allowed that client"),
@@ -102,8 +105,9 @@ pub(super) async fn revoke_consent(
 ) -> Result<HttpResponse, Problem> {
     let admin = operator(&req, &access, &admin, caller).await?;
     let (user, client) = path.into_inner();
+    let user = admin.user(&user).await?;
     oversight
-        .revoke_consent(&user, &client, &admin.origin)
+        .revoke_consent(&user.id, &client, &admin.origin)
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -294,7 +294,7 @@ pub(super) async fn remove_role(
     Ok(reply(StatusCode::OK, &user_json(&user)))
 }
 
-#[utoipa::path(tag = "users", params(("id" = String, Path, description = "user id")),
+#[utoipa::path(tag = "users", params(("id" = String, Path, description = "user id or email")),
     responses(
         (status = 204, description = "Deleted: sessions ended, refresh tokens revoked, consents and factors gone"),
         (status = 404, description = "No such user"),
@@ -307,6 +307,7 @@ pub(super) async fn delete_user(
     id: web::Path<String>,
 ) -> Result<HttpResponse, Problem> {
     let admin = operator(&req, &access, &admin, caller).await?;
-    oversight.delete_user(&id, &admin.origin).await?;
+    let user = admin.user(&id).await?;
+    oversight.delete_user(&user.id, &admin.origin).await?;
     Ok(HttpResponse::NoContent().finish())
 }

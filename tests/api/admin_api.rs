@@ -106,7 +106,7 @@ pub async fn admin_token(app: &TestApp) -> String {
 }
 
 /// A machine client allowed the admin scope, and a client-credentials token for it.
-async fn machine_token(app: &TestApp, scope: &str) -> reqwest::Response {
+pub async fn machine_token(app: &TestApp, scope: &str) -> reqwest::Response {
     let robot = gatehouse::clients::Client {
         id: "robot".into(),
         name: "Robot".into(),

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use gatehouse::clock::Clock;
 
-use crate::admin_api::{admin_token, call};
+use crate::admin_api::{admin_token, call, machine_token};
 use crate::backend_tests;
 use crate::flow::{
     Choice, PASSWORD_OF_USER, REDIRECT, USER_EMAIL, authorize_url, drive, exchange_code, pkce_pair,
@@ -23,6 +23,7 @@ backend_tests!(
     a_deleted_clients_tokens_are_inactive_at_once,
     a_disabled_users_tokens_are_inactive_at_once,
     a_users_profile_changes_only_from_the_version_read,
+    a_machine_operator_manages_users_roles_sessions_and_consents,
 );
 
 const CLIENTS: &str = "/admin/api/v1/clients";
@@ -289,5 +290,117 @@ async fn a_users_profile_changes_only_from_the_version_read(backend: Backend) {
             .await
             .status(),
         200
+    );
+}
+
+/// The admin API with a `gatehouse:admin` client-credentials token, as automation calls it:
+/// every user, role, session and consent operation.
+async fn a_machine_operator_manages_users_roles_sessions_and_consents(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let robot: Value = machine_token(&app, "gatehouse:admin")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let token = Some(robot["access_token"].as_str().unwrap());
+    let api = |path: &str| format!("/admin/api/v1{path}");
+    let status = |response: reqwest::Response| response.status().as_u16();
+
+    let role = json!({ "name": "billing" });
+    let made = call(&app, Method::POST, &api("/roles"), token, Some(role)).await;
+    assert_eq!(status(made), 201);
+    let roles: Value = call(&app, Method::GET, &api("/roles"), token, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        roles
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["name"] == "billing")
+    );
+    let ann = json!({ "email": "ann@example.com", "password": crate::accounts::STRONG });
+    let ann: Value = call(&app, Method::POST, &api("/users"), token, Some(ann))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = ann["id"].as_str().unwrap().to_owned();
+    let user = |rest: &str| api(&format!("/users/{id}{rest}"));
+    let read = call(&app, Method::GET, &user(""), token, None).await;
+    let tag = read.headers()["etag"].to_str().unwrap().to_owned();
+    let renamed = reqwest::Client::new()
+        .patch(app.url(&user("")))
+        .bearer_auth(token.unwrap())
+        .header("If-Match", tag)
+        .json(&json!({ "name": "Ann" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(status(renamed), 200);
+    let given = json!({ "role": "billing" });
+    let given: Value = call(&app, Method::POST, &user("/roles"), token, Some(given))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(given["roles"], json!(["billing"]));
+    let taken = call(&app, Method::DELETE, &user("/roles/billing"), token, None).await;
+    assert_eq!(status(taken), 200);
+    let password = json!({ "password": "velvet-harbour-comet-77" });
+    let set = call(&app, Method::PUT, &user("/password"), token, Some(password)).await;
+    assert_eq!(status(set), 204);
+    for (path, state) in [("/disable", true), ("/enable", false)] {
+        let changed: Value = call(&app, Method::POST, &user(path), token, None)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(changed["disabled"], state);
+    }
+
+    // The demo user's session and consent, seen and ended by the machine.
+    access_token(&app, "demo-spa").await;
+    let demo = api(&format!("/users/{USER_EMAIL}"));
+    let sessions: Value = call(&app, Method::GET, &format!("{demo}/sessions"), token, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let sid = sessions[0]["sid"].as_str().unwrap().to_owned();
+    let ended = call(
+        &app,
+        Method::DELETE,
+        &format!("{demo}/sessions/{sid}"),
+        token,
+        None,
+    )
+    .await;
+    assert_eq!(status(ended), 204);
+    let consents: Value = call(&app, Method::GET, &format!("{demo}/consents"), token, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(consents[0]["client_id"], "demo-spa", "{consents}");
+    let revoked = call(
+        &app,
+        Method::DELETE,
+        &format!("{demo}/consents/demo-spa"),
+        token,
+        None,
+    )
+    .await;
+    assert_eq!(status(revoked), 204);
+
+    assert_eq!(
+        status(call(&app, Method::DELETE, &user(""), token, None).await),
+        204
+    );
+    assert_eq!(
+        status(call(&app, Method::GET, &user(""), token, None).await),
+        404
     );
 }
