@@ -302,7 +302,8 @@ async fn a_machine_operator_manages_users_roles_sessions_and_consents(backend: B
         .json()
         .await
         .unwrap();
-    let token = Some(robot["access_token"].as_str().unwrap());
+    let bearer = robot["access_token"].as_str().unwrap();
+    let token = Some(bearer);
     let api = |path: &str| format!("/admin/api/v1{path}");
     let status = |response: reqwest::Response| response.status().as_u16();
 
@@ -333,7 +334,7 @@ async fn a_machine_operator_manages_users_roles_sessions_and_consents(backend: B
     let tag = read.headers()["etag"].to_str().unwrap().to_owned();
     let renamed = reqwest::Client::new()
         .patch(app.url(&user("")))
-        .bearer_auth(token.unwrap())
+        .bearer_auth(bearer)
         .header("If-Match", tag)
         .json(&json!({ "name": "Ann" }))
         .send()
