@@ -35,6 +35,8 @@ pub const ACCOUNT_MFA_RECOVERY_CODES: &str = "/account/mfa/recovery-codes";
 pub const ACCOUNT_MFA_EMAIL: &str = "/account/mfa/email";
 pub const REGISTER: &str = "/register";
 pub const ADMIN_API: &str = "/admin/api/v1";
+/// Dynamic client registration (RFC 7591 §3); `/{client_id}` manages one (RFC 7592).
+pub const CLIENT_REGISTRATION: &str = "/connect/register";
 pub const ADMIN_OPENAPI: &str = "/admin/api/v1/openapi.json";
 pub const VERIFY_EMAIL: &str = "/email/verify";
 pub const VERIFY_EMAIL_PENDING: &str = "/email/pending";

@@ -10,9 +10,14 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use url::Url;
 
+mod flows;
 mod issuer;
 mod mail;
 
+pub use flows::{
+    AdminSettings, MfaSettings, RecoverySettings, RegistrationMode, RegistrationSettings,
+    SignupSettings,
+};
 pub use issuer::Issuer;
 pub use mail::{MailSettings, MailTransport, SmtpSecurity, SmtpSettings};
 
@@ -36,6 +41,7 @@ pub struct Settings {
     pub recovery: RecoverySettings,
     pub mfa: MfaSettings,
     pub admin: AdminSettings,
+    pub registration: RegistrationSettings,
     pub mail: MailSettings,
     pub log: LogSettings,
     pub demo: DemoSettings,
@@ -154,6 +160,8 @@ pub struct LimitSettings {
     /// Registration, verification and reset mails to one address, whoever asks: past it,
     /// further requests are answered as usual and send nothing.
     pub mail_per_address: RateSettings,
+    /// Dynamic client registrations (RFC 7591) from one address.
+    pub registration_per_ip: RateSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -174,42 +182,6 @@ pub struct AuditSettings {
     /// Events waiting to be written; when full, further events are dropped (and counted)
     /// rather than delay a request.
     pub queue: usize,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SignupSettings {
-    /// Whether people may create their own accounts at `/register`.
-    pub enabled: bool,
-    /// How long an email verification link works.
-    pub verification_ttl_secs: u64,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RecoverySettings {
-    /// How long a password reset link works.
-    pub reset_ttl_secs: u64,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MfaSettings {
-    /// The name authenticator apps show beside the account (the `otpauth` issuer).
-    pub totp_issuer: String,
-    /// How long a code sent by email at sign-in works.
-    pub email_code_ttl_secs: u64,
-    /// Wrong codes one sign-in may try before the password is asked again; each also
-    /// counts toward the account's lockout.
-    pub attempts: u32,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AdminSettings {
-    /// How long a client's old secret keeps working after a rotation, unless the operator
-    /// gives another overlap (0, after a leak).
-    pub secret_rotation_overlap_secs: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

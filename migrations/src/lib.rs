@@ -18,6 +18,7 @@ mod m20261201_000013_client_require_mfa;
 mod m20261201_000014_client_application_type;
 mod m20261201_000015_client_version;
 mod m20261201_000016_client_previous_secret;
+mod m20261201_000017_dynamic_registration;
 
 pub struct Migrator;
 
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000014_client_application_type::Migration),
             Box::new(m20261201_000015_client_version::Migration),
             Box::new(m20261201_000016_client_previous_secret::Migration),
+            Box::new(m20261201_000017_dynamic_registration::Migration),
         ]
     }
 }

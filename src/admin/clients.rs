@@ -35,6 +35,11 @@ pub struct NewClient {
     /// One of the operator's own applications: no consent screen.
     pub first_party: bool,
     pub application_type: ApplicationType,
+    /// A JWK Set: the client authenticates with `private_key_jwt` (RFC 7523) signed by one
+    /// of these keys, and gets no secret.
+    pub jwks: Option<String>,
+    /// Set for a self-registered client (RFC 7591): its registration access token's digest.
+    pub registration_token_sha256: Option<[u8; 32]>,
 }
 
 impl NewClient {
@@ -49,7 +54,14 @@ impl NewClient {
             public: false,
             first_party: false,
             application_type: ApplicationType::Web,
+            jwks: None,
+            registration_token_sha256: None,
         }
+    }
+
+    /// Whether the client gets a generated secret: confidential, without keys of its own.
+    fn takes_secret(&self) -> bool {
+        !self.public && self.jwks.is_none()
     }
 }
 
@@ -64,7 +76,7 @@ impl Admin {
     /// Registers a client under a new random id.
     pub async fn create_client(&self, new: NewClient) -> Result<Created, AdminError> {
         check(&new)?;
-        let secret = (!new.public).then(clients::generate_secret);
+        let secret = new.takes_secret().then(clients::generate_secret);
         let client = registration(&new, secret.as_deref());
         store::insert_if_absent(&self.db, &client, self.clock.now()).await?;
         let event = Event::new(Kind::ClientCreated)
@@ -113,10 +125,11 @@ impl Admin {
             Some(_) => {}
         }
         check(&new)?;
-        if new.public != current.is_public() {
+        let had_keys = current.allows_auth_method(AuthMethod::PrivateKeyJwt);
+        if new.public != current.is_public() || new.jwks.is_some() != had_keys {
             return Err(AdminError::invalid(
                 "token_endpoint_auth_method",
-                "a client's type cannot change: register a new client",
+                "a client's authentication cannot change: register a new client",
             ));
         }
         let updated = Client {
@@ -127,6 +140,7 @@ impl Admin {
             scopes: new.scopes,
             require_consent: !new.first_party,
             application_type: new.application_type,
+            jwks: new.jwks.or(current.jwks.clone()),
             ..current
         };
         if !store::update(&self.db, &updated, version, self.clock.now()).await? {
@@ -219,7 +233,7 @@ fn grant_names(grants: &[GrantType]) -> String {
 }
 
 /// The rules a registration must keep; the first one broken is the error.
-fn check(new: &NewClient) -> Result<(), AdminError> {
+pub(super) fn check(new: &NewClient) -> Result<(), AdminError> {
     let name = new.name.trim();
     if name.is_empty() || name.chars().count() > MAX_NAME || name.chars().any(char::is_control) {
         return Err(AdminError::invalid(
@@ -228,6 +242,9 @@ fn check(new: &NewClient) -> Result<(), AdminError> {
         ));
     }
     check_grants(new)?;
+    if let Some(jwks) = &new.jwks {
+        crate::keys::check_client_jwks(jwks).map_err(|why| AdminError::invalid("jwks", why))?;
+    }
     check_uris("redirect_uris", new.application_type, &new.redirect_uris)?;
     check_uris(
         "post_logout_redirect_uris",
@@ -304,12 +321,13 @@ fn check_uris(
 fn registration(new: &NewClient, secret: Option<&str>) -> Client {
     let id = uuid::Uuid::new_v4().simple().to_string();
     let base = Client::public(&id, new.name.trim(), new.redirect_uris.clone());
-    let (client_type, auth_methods) = match secret {
-        Some(_) => (
+    let (client_type, auth_methods) = match (secret, &new.jwks) {
+        (Some(_), _) => (
             ClientType::Confidential,
             vec![AuthMethod::ClientSecretBasic, AuthMethod::ClientSecretPost],
         ),
-        None => (ClientType::Public, vec![AuthMethod::None]),
+        (None, Some(_)) => (ClientType::Confidential, vec![AuthMethod::PrivateKeyJwt]),
+        (None, None) => (ClientType::Public, vec![AuthMethod::None]),
     };
     Client {
         client_type,
@@ -320,6 +338,8 @@ fn registration(new: &NewClient, secret: Option<&str>) -> Client {
         scopes: new.scopes.clone(),
         require_consent: !new.first_party,
         application_type: new.application_type,
+        jwks: new.jwks.clone(),
+        registration_token_sha256: new.registration_token_sha256,
         ..base
     }
 }

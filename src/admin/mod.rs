@@ -7,6 +7,8 @@
 
 pub mod access;
 pub mod clients;
+pub mod dynamic;
+pub mod initial_tokens;
 pub mod registration;
 pub mod roles;
 pub mod sessions;

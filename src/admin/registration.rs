@@ -70,6 +70,8 @@ impl ClientMetadata {
             public,
             first_party: self.first_party,
             application_type,
+            jwks: None,
+            registration_token_sha256: None,
         })
     }
 }
@@ -106,6 +108,7 @@ pub fn metadata_of(client: &Client) -> Value {
         "post_logout_redirect_uris": client.post_logout_redirect_uris,
         "scope": client.scopes.join(" "),
         "first_party": !client.require_consent,
+        "self_registered": client.registration_token_sha256.is_some(),
     })
 }
 

@@ -55,6 +55,10 @@ pub enum Kind {
     ClientUpdated,
     ClientDeleted,
     ClientSecretRotated,
+    /// A client registered itself (RFC 7591; detail `via`: open or initial_token).
+    ClientRegistered,
+    /// An operator made an initial access token (detail: expiry, uses; never the token).
+    InitialTokenCreated,
     /// An operator created a user (detail: roles given).
     UserCreated,
     /// An operator set a user's password.
@@ -100,6 +104,8 @@ impl Kind {
             Self::ClientUpdated => "client_updated",
             Self::ClientDeleted => "client_deleted",
             Self::ClientSecretRotated => "client_secret_rotated",
+            Self::ClientRegistered => "client_registered",
+            Self::InitialTokenCreated => "initial_token_created",
             Self::UserCreated => "user_created",
             Self::PasswordSetByOperator => "password_set_by_operator",
             Self::UserDisabled => "user_disabled",

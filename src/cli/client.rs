@@ -132,5 +132,7 @@ fn new_client(args: CreateArgs) -> Result<NewClient, AdminError> {
         public: args.public || args.native,
         first_party: args.first_party,
         application_type,
+        jwks: None,
+        registration_token_sha256: None,
     })
 }

@@ -1,4 +1,5 @@
-//! The operator's commands (`gatehouse client …`, `user …`, `role …`): parsed with clap,
+//! The operator's commands (`gatehouse client …`, `user …`, `role …`,
+//! `registration-token …`): parsed with clap,
 //! carried out by the admin service ([`crate::admin`]) on the database the configuration
 //! names (migrated first, so they work before any server has started), printed as a table
 //! or, with `--output json`, as JSON for scripts.
@@ -8,6 +9,7 @@
 //! exists.
 
 mod client;
+mod registration;
 mod role;
 mod user;
 
@@ -22,7 +24,7 @@ use crate::settings::Settings;
 #[derive(Parser)]
 #[command(
     name = "gatehouse",
-    about = "Operate Gatehouse: clients, users and roles"
+    about = "Operate Gatehouse: clients, users, roles and registration tokens"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -43,6 +45,9 @@ enum Command {
     /// Create and list roles.
     #[command(subcommand)]
     Role(role::RoleCommand),
+    /// Initial access tokens for dynamic client registration.
+    #[command(subcommand)]
+    RegistrationToken(registration::RegistrationTokenCommand),
 }
 
 /// How results are printed.
@@ -54,7 +59,7 @@ pub enum Output {
 
 /// Whether `command` is one of the operator's commands this module runs.
 pub fn handles(command: &str) -> bool {
-    matches!(command, "client" | "user" | "role")
+    matches!(command, "client" | "user" | "role" | "registration-token")
 }
 
 /// Parses and runs an operator's command (`args` without the program name).
@@ -82,6 +87,7 @@ async fn execute(cli: Cli) -> Result<(), AdminError> {
         Command::Client(command) => client::run(&admin, command).await?,
         Command::User(command) => user::run(&admin, command).await?,
         Command::Role(command) => role::run(&admin, command).await?,
+        Command::RegistrationToken(command) => registration::run(&admin, command).await?,
     };
     print(cli.output, &printed);
     Ok(())

@@ -150,6 +150,9 @@ pub struct Client {
     /// user without one enrols one first.
     pub require_mfa: bool,
     pub application_type: ApplicationType,
+    /// A self-registered client's registration access token (RFC 7592 §1), as its SHA-256;
+    /// `None` for a client an operator registered.
+    pub registration_token_sha256: Option<[u8; 32]>,
 }
 
 impl Client {
@@ -182,6 +185,7 @@ impl Client {
             require_verified_email: false,
             require_mfa: false,
             application_type: ApplicationType::Web,
+            registration_token_sha256: None,
         }
     }
 

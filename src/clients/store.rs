@@ -34,8 +34,13 @@ fn from_row(row: clients::Model) -> anyhow::Result<Client> {
         }),
         _ => None,
     };
+    let registration_token_sha256 = match row.registration_token_sha256.as_deref() {
+        Some(hex) => Some(decode_hex(hex).context("registration token digest")?),
+        None => None,
+    };
     Ok(Client {
         previous_secret,
+        registration_token_sha256,
         client_type: if row.client_type == "public" {
             ClientType::Public
         } else {
@@ -103,6 +108,7 @@ pub async fn insert_if_absent(
         version: Set(0),
         previous_secret_sha256: Set(client.previous_secret.map(|p| encode_hex(&p.sha256))),
         previous_secret_expires_at: Set(client.previous_secret.map(|p| p.expires_at)),
+        registration_token_sha256: Set(client.registration_token_sha256.map(|d| encode_hex(&d))),
         created_at: Set(now),
         updated_at: Set(now),
     };
@@ -220,6 +226,29 @@ pub async fn set_secret(
     Ok(done.rows_affected == 1)
 }
 
+/// Replaces a self-registered client's registration access token digest if it is still
+/// `was` (RFC 7592: each use answers with a new one); whether it was.
+pub async fn replace_registration_token(
+    db: &DatabaseConnection,
+    id: &str,
+    was: &[u8; 32],
+    next: &[u8; 32],
+) -> anyhow::Result<bool> {
+    use clients::Column;
+    use sea_orm::{ColumnTrait, QueryFilter, sea_query::Expr};
+    let done = clients::Entity::update_many()
+        .col_expr(
+            Column::RegistrationTokenSha256,
+            Expr::value(encode_hex(next)),
+        )
+        .filter(Column::Id.eq(id))
+        .filter(Column::RegistrationTokenSha256.eq(encode_hex(was)))
+        .exec(db)
+        .await
+        .db_context("replacing a registration access token")?;
+    Ok(done.rows_affected == 1)
+}
+
 /// The client and its version (see migration 15).
 pub async fn find_versioned(
     db: &DatabaseConnection,
@@ -259,6 +288,7 @@ pub async fn update(
         .col_expr(Column::GrantTypes, Expr::value(json(&client.grant_types)?))
         .col_expr(Column::Scopes, Expr::value(json(&client.scopes)?))
         .col_expr(Column::RequireConsent, Expr::value(client.require_consent))
+        .col_expr(Column::Jwks, Expr::value(client.jwks.clone()))
         .col_expr(
             Column::ApplicationType,
             Expr::value(client.application_type.as_str()),

@@ -34,6 +34,8 @@ pub struct Model {
     /// (Unix seconds).
     pub previous_secret_sha256: Option<String>,
     pub previous_secret_expires_at: Option<i64>,
+    /// Set for a self-registered client (RFC 7591): its registration access token's digest.
+    pub registration_token_sha256: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -20,6 +20,7 @@ pub mod oidc;
 pub mod problem;
 pub mod recovery;
 pub mod register;
+pub mod registration;
 pub mod reply;
 pub mod revocation;
 pub mod second_factor;
@@ -41,6 +42,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     logout::configure(cfg);
     account::configure(cfg);
     register::configure(cfg);
+    registration::configure(cfg);
     recovery::configure(cfg);
     account_forms::configure(cfg);
     mfa::configure(cfg);

@@ -26,6 +26,7 @@ struct Rules {
     signup_per_ip: Rule,
     recovery_per_ip: Rule,
     mail_per_address: Rule,
+    registration_per_ip: Rule,
 }
 
 fn rule(name: &'static str, rate: &RateSettings) -> Rule {
@@ -49,6 +50,7 @@ impl Throttle {
             signup_per_ip: rule("signup", &settings.signup_per_ip),
             recovery_per_ip: rule("recovery", &settings.recovery_per_ip),
             mail_per_address: rule("mail_address", &settings.mail_per_address),
+            registration_per_ip: rule("registration", &settings.registration_per_ip),
         };
         Self {
             limiter,
@@ -107,6 +109,12 @@ impl Throttle {
     /// A registration submitted (valid CSRF) from this address.
     pub async fn signup(&self, origin: &Origin) -> Result<(), Limited> {
         let rule = &self.rules.signup_per_ip;
+        self.noted(origin, self.limiter.hit(rule, &origin.ip).await)
+    }
+
+    /// A dynamic client registration (RFC 7591) from this address.
+    pub async fn client_registration(&self, origin: &Origin) -> Result<(), Limited> {
+        let rule = &self.rules.registration_per_ip;
         self.noted(origin, self.limiter.hit(rule, &origin.ip).await)
     }
 

@@ -50,6 +50,12 @@ pub enum Error {
     /// ...nor by reference (§6.2).
     #[error("{0}")]
     RequestUriNotSupported(String),
+    /// RFC 7591 §3.2.2: a redirect URI a registration may not have.
+    #[error("{0}")]
+    InvalidRedirectUri(String),
+    /// RFC 7591 §3.2.2: any other metadata value that breaks a rule.
+    #[error("{0}")]
+    InvalidClientMetadata(String),
     /// RFC 6750 §3.1.
     #[error("{0}")]
     InvalidToken(String),
@@ -98,6 +104,8 @@ impl Error {
             Self::InteractionRequired(_) => "interaction_required",
             Self::RequestNotSupported(_) => "request_not_supported",
             Self::RequestUriNotSupported(_) => "request_uri_not_supported",
+            Self::InvalidRedirectUri(_) => "invalid_redirect_uri",
+            Self::InvalidClientMetadata(_) => "invalid_client_metadata",
             Self::InvalidToken(_) | Self::MissingToken => "invalid_token",
             Self::InsufficientScope(_) => "insufficient_scope",
             Self::TemporarilyUnavailable(_) | Self::RateLimited { .. } | Self::Overloaded => {

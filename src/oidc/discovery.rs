@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::oauth::acr;
 use crate::paths;
-use crate::settings::Issuer;
+use crate::settings::{Issuer, RegistrationMode};
 
 /// Client authentication methods; `none` last, since introspection excludes it.
 const AUTH_METHODS: [&str; 4] = [
@@ -55,6 +55,9 @@ pub struct ProviderMetadata {
     request_parameter_supported: bool,
     /// Defaults to true in OIDC Discovery §3, so it must be said explicitly.
     request_uri_parameter_supported: bool,
+    /// RFC 7591 §3 / RFC 8414 §2: present only while registration is on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    registration_endpoint: Option<String>,
 }
 
 impl ProviderMetadata {
@@ -113,7 +116,20 @@ impl ProviderMetadata {
             claims_parameter_supported: false,
             request_parameter_supported: false,
             request_uri_parameter_supported: false,
+            registration_endpoint: None,
         }
+    }
+
+    /// Advertises the registration endpoint unless `mode` is off.
+    pub fn with_registration(mut self, mode: RegistrationMode) -> Self {
+        if mode != RegistrationMode::Off {
+            self.registration_endpoint = Some(self.issuer_endpoint(paths::CLIENT_REGISTRATION));
+        }
+        self
+    }
+
+    fn issuer_endpoint(&self, path: &str) -> String {
+        format!("{}{path}", self.issuer.trim_end_matches('/'))
     }
 
     pub fn to_json(&self) -> anyhow::Result<DiscoveryJson> {

@@ -143,6 +143,7 @@ struct AppData {
     admin: web::Data<crate::admin::Admin>,
     admin_access: web::Data<crate::admin::access::AdminAccess>,
     oversight: web::Data<crate::admin::sessions::Oversight>,
+    registrar: web::Data<crate::admin::dynamic::Registrar>,
 }
 
 impl AppData {
@@ -172,7 +173,11 @@ impl AppData {
                 &parts.settings.server.trusted_proxies,
             )?),
             origins: web::Data::new(AllowedOrigins::new(parts.db.clone(), parts.clock.clone())),
-            discovery: web::Data::new(ProviderMetadata::new(&parts.issuer).to_json()?),
+            discovery: web::Data::new(
+                ProviderMetadata::new(&parts.issuer)
+                    .with_registration(parts.settings.registration.mode)
+                    .to_json()?,
+            ),
             authorizer: web::Data::new(parts.authorizer()),
             login: web::Data::new(login),
             account: web::Data::new(parts.account(&sign_on)),
@@ -187,6 +192,7 @@ impl AppData {
             admin: web::Data::new(parts.admin()),
             admin_access: web::Data::new(parts.admin_access()),
             oversight: web::Data::new(oversight),
+            registrar: web::Data::new(parts.registrar()),
         })
     }
 
@@ -212,7 +218,8 @@ impl AppData {
             .app_data(self.factors.clone())
             .app_data(self.admin.clone())
             .app_data(self.admin_access.clone())
-            .app_data(self.oversight.clone());
+            .app_data(self.oversight.clone())
+            .app_data(self.registrar.clone());
     }
 }
 

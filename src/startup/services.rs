@@ -6,6 +6,7 @@ use super::Parts;
 use crate::accounts::PasswordPolicy;
 use crate::admin::Admin;
 use crate::admin::access::AdminAccess;
+use crate::admin::dynamic::Registrar;
 use crate::mfa::Factors;
 use crate::oauth::authorize::Authorizer;
 use crate::oauth::client_auth::ClientAuthenticator;
@@ -75,6 +76,15 @@ impl Parts {
             origin: Default::default(),
             by: None,
             secret_overlap: Duration::from_secs(self.settings.admin.secret_rotation_overlap_secs),
+        }
+    }
+
+    pub(super) fn registrar(&self) -> Registrar {
+        Registrar {
+            admin: self.admin(),
+            mode: self.settings.registration.mode,
+            issuer: self.issuer.clone(),
+            throttle: self.throttle.clone(),
         }
     }
 
