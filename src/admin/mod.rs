@@ -1,11 +1,12 @@
-//! Operating Gatehouse without SQL: the capability functions for clients, users and roles
-//! that every front end calls (the CLI today; the admin API and console build on them), so
+//! Operating Gatehouse without SQL: the capability functions for clients, users, roles and
+//! the audit log's search that every front end calls (the CLI today; the admin API and console build on them), so
 //! validation and the audit record live here once. Each change is written to the database
 //! and audited before it returns; the running servers see it within the client cache's TTL
 //! (clients) or at once (users: the user-status check reads the database, evicted by
 //! PostgreSQL `NOTIFY`).
 
 pub mod access;
+pub mod audit_log;
 pub mod clients;
 pub mod dynamic;
 pub mod initial_tokens;

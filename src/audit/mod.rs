@@ -17,104 +17,87 @@ use sea_orm::DatabaseConnection;
 use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 
-pub use self::store::{Recorded, recent_for_user};
+pub use self::store::{Filter, Recorded, recent_for_user, search};
 use crate::clock::SharedClock;
 use crate::settings::AuditSettings;
 
-/// What happened. The wire names are the `kind` column's values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    LoginSucceeded,
-    LoginFailed,
-    LockoutStarted,
-    RateLimited,
-    Logout,
-    SessionEnded,
-    ConsentGranted,
-    TokenIssued,
-    TokenRefreshed,
-    TokenRevoked,
-    RefreshReuseDetected,
-    CodeReplayDetected,
-    ClientAuthFailed,
-    UserRegistered,
-    EmailVerified,
-    VerificationSent,
-    PasswordResetRequested,
-    PasswordReset,
-    PasswordChanged,
-    ProfileUpdated,
-    ConsentRevoked,
+/// Declares [`Kind`] with each variant's wire name beside it, so the name, its parse and the
+/// list of every kind cannot drift apart.
+macro_rules! kinds {
+    ($($(#[$doc:meta])* $variant:ident => $wire:literal,)*) => {
+        /// What happened. The wire names are the `kind` column's values.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Kind {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl Kind {
+            /// Every kind, in declaration order.
+            pub const ALL: &[Kind] = &[$(Self::$variant),*];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $wire,)*
+                }
+            }
+        }
+    };
+}
+
+kinds! {
+    LoginSucceeded => "login_succeeded",
+    LoginFailed => "login_failed",
+    LockoutStarted => "lockout_started",
+    RateLimited => "rate_limited",
+    Logout => "logout",
+    SessionEnded => "session_ended",
+    ConsentGranted => "consent_granted",
+    TokenIssued => "token_issued",
+    TokenRefreshed => "token_refreshed",
+    TokenRevoked => "token_revoked",
+    RefreshReuseDetected => "refresh_reuse_detected",
+    CodeReplayDetected => "code_replay_detected",
+    ClientAuthFailed => "client_auth_failed",
+    UserRegistered => "user_registered",
+    EmailVerified => "email_verified",
+    VerificationSent => "verification_sent",
+    PasswordResetRequested => "password_reset_requested",
+    PasswordReset => "password_reset",
+    PasswordChanged => "password_changed",
+    ProfileUpdated => "profile_updated",
+    ConsentRevoked => "consent_revoked",
     /// A second factor was turned on (detail `method`: `totp` or `email`).
-    MfaEnabled,
+    MfaEnabled => "mfa_enabled",
     /// A second factor was turned off (detail `method`).
-    MfaDisabled,
-    RecoveryCodesRegenerated,
+    MfaDisabled => "mfa_disabled",
+    RecoveryCodesRegenerated => "recovery_codes_regenerated",
     /// An operator registered a client (detail: its type and grants, never its secret).
-    ClientCreated,
-    ClientUpdated,
-    ClientDeleted,
-    ClientSecretRotated,
+    ClientCreated => "client_created",
+    ClientUpdated => "client_updated",
+    ClientDeleted => "client_deleted",
+    ClientSecretRotated => "client_secret_rotated",
     /// A client registered itself (RFC 7591; detail `via`: open or initial_token).
-    ClientRegistered,
+    ClientRegistered => "client_registered",
     /// An operator made an initial access token (detail: expiry, uses; never the token).
-    InitialTokenCreated,
+    InitialTokenCreated => "initial_token_created",
     /// An operator created a user (detail: roles given).
-    UserCreated,
+    UserCreated => "user_created",
     /// An operator set a user's password.
-    PasswordSetByOperator,
-    UserDisabled,
-    UserEnabled,
+    PasswordSetByOperator => "password_set_by_operator",
+    UserDisabled => "user_disabled",
+    UserEnabled => "user_enabled",
     /// An operator deleted a user (with their sessions, tokens and consents).
-    UserDeleted,
-    RoleCreated,
+    UserDeleted => "user_deleted",
+    RoleCreated => "role_created",
     /// A role given to a user (detail `role`), or taken away.
-    RoleGranted,
-    RoleRevoked,
+    RoleGranted => "role_granted",
+    RoleRevoked => "role_revoked",
 }
 
 impl Kind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::LoginSucceeded => "login_succeeded",
-            Self::LoginFailed => "login_failed",
-            Self::LockoutStarted => "lockout_started",
-            Self::RateLimited => "rate_limited",
-            Self::Logout => "logout",
-            Self::SessionEnded => "session_ended",
-            Self::ConsentGranted => "consent_granted",
-            Self::TokenIssued => "token_issued",
-            Self::TokenRefreshed => "token_refreshed",
-            Self::TokenRevoked => "token_revoked",
-            Self::RefreshReuseDetected => "refresh_reuse_detected",
-            Self::CodeReplayDetected => "code_replay_detected",
-            Self::ClientAuthFailed => "client_auth_failed",
-            Self::UserRegistered => "user_registered",
-            Self::EmailVerified => "email_verified",
-            Self::VerificationSent => "verification_sent",
-            Self::PasswordResetRequested => "password_reset_requested",
-            Self::PasswordReset => "password_reset",
-            Self::PasswordChanged => "password_changed",
-            Self::ProfileUpdated => "profile_updated",
-            Self::ConsentRevoked => "consent_revoked",
-            Self::MfaEnabled => "mfa_enabled",
-            Self::MfaDisabled => "mfa_disabled",
-            Self::RecoveryCodesRegenerated => "recovery_codes_regenerated",
-            Self::ClientCreated => "client_created",
-            Self::ClientUpdated => "client_updated",
-            Self::ClientDeleted => "client_deleted",
-            Self::ClientSecretRotated => "client_secret_rotated",
-            Self::ClientRegistered => "client_registered",
-            Self::InitialTokenCreated => "initial_token_created",
-            Self::UserCreated => "user_created",
-            Self::PasswordSetByOperator => "password_set_by_operator",
-            Self::UserDisabled => "user_disabled",
-            Self::UserEnabled => "user_enabled",
-            Self::UserDeleted => "user_deleted",
-            Self::RoleCreated => "role_created",
-            Self::RoleGranted => "role_granted",
-            Self::RoleRevoked => "role_revoked",
-        }
+    /// The kind a wire name names, if any.
+    pub fn parse(wire: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|kind| kind.as_str() == wire)
     }
 }
 
@@ -232,4 +215,21 @@ fn emit(row: &writer::Row) {
         detail = %event.detail,
         "audit event"
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Kind;
+
+    #[test]
+    fn every_kind_has_its_own_wire_name_and_parses_back() {
+        let mut names: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
+        for kind in Kind::ALL {
+            assert_eq!(Kind::parse(kind.as_str()), Some(*kind));
+        }
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), Kind::ALL.len(), "a wire name is used twice");
+        assert_eq!(Kind::parse("LoginSucceeded"), None, "wire names only");
+    }
 }

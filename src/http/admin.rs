@@ -12,7 +12,7 @@ use utoipa_actix_web::OpenApiFactory;
 use super::extract::Caller;
 use super::problem::Problem;
 use super::wire;
-use super::{admin_sessions, admin_users};
+use super::{admin_audit, admin_sessions, admin_users};
 use crate::admin::Admin;
 use crate::admin::access::AdminAccess;
 use crate::admin::registration::{ClientMetadata, metadata_of, rotated_json};
@@ -58,7 +58,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(admin_users::set_password)
         .service(admin_users::add_role)
         .service(admin_users::remove_role)
-        .service(admin_users::delete_user);
+        .service(admin_users::delete_user)
+        .service(admin_audit::list_audit_events);
     let mut document = AdminApi::openapi();
     document.paths = scope.paths();
     let document = OpenApiJson(document.to_json().unwrap_or_default());

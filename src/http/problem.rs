@@ -43,13 +43,10 @@ impl Problem {
         )
     }
 
-    /// Query parameters the endpoint does not take, or of the wrong form.
+    /// A query string that is not what the endpoint takes (an unknown parameter among them:
+    /// a misspelt filter must not silently widen a search).
     pub fn bad_query(detail: impl Into<String>) -> Self {
-        Self::new(
-            StatusCode::BAD_REQUEST,
-            "The query parameters are not valid",
-            detail,
-        )
+        Self::new(StatusCode::BAD_REQUEST, "The query is not valid", detail)
     }
 
     pub fn not_found(detail: impl Into<String>) -> Self {

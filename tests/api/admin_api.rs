@@ -46,6 +46,7 @@ async fn the_openapi_document_lists_every_admin_route() {
             "DELETE /admin/api/v1/users/{id}/consents/{client_id}",
             "DELETE /admin/api/v1/users/{id}/roles/{role}",
             "DELETE /admin/api/v1/users/{id}/sessions/{sid}",
+            "GET /admin/api/v1/audit-events",
             "GET /admin/api/v1/clients",
             "GET /admin/api/v1/clients/{id}",
             "GET /admin/api/v1/roles",
@@ -87,7 +88,7 @@ async fn the_openapi_document_lists_every_admin_route() {
 const CLIENTS: &str = "/admin/api/v1/clients";
 
 /// An access token for a demo user, through the code flow as the demo SPA.
-async fn user_token(app: &TestApp, email: &str, password: &str) -> String {
+pub async fn user_token(app: &TestApp, email: &str, password: &str) -> String {
     let (verifier, challenge) = pkce_pair();
     let url = authorize_url(app, &standard_params("demo-spa", &challenge, "openid"));
     let http = crate::helpers::http_client();

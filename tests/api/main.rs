@@ -8,6 +8,7 @@ mod abuse;
 mod account;
 mod accounts;
 mod admin_api;
+mod admin_audit;
 mod admin_changes;
 mod admin_users;
 mod browser;
