@@ -12,7 +12,7 @@ use utoipa_actix_web::OpenApiFactory;
 use super::extract::Caller;
 use super::problem::Problem;
 use super::wire;
-use super::{admin_audit, admin_sessions, admin_users};
+use super::{admin_audit, admin_keys, admin_sessions, admin_users};
 use crate::admin::Admin;
 use crate::admin::access::AdminAccess;
 use crate::admin::registration::{ClientMetadata, metadata_of, rotated_json};
@@ -31,12 +31,8 @@ struct AdminApi;
 /// Mounts the admin API and its OpenAPI document. Each route is registered from its
 /// documented handler (utoipa-actix-web), so the document lists every route there is.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    let json = web::JsonConfig::default()
-        .limit(MAX_BODY)
-        .content_type_required(true)
-        .error_handler(|error, _| actix_web::error::ErrorBadRequest(error.to_string()));
     let scope = utoipa_actix_web::scope(paths::ADMIN_API)
-        .app_data(json)
+        .app_data(json_bodies())
         .service(list_clients)
         .service(create_client)
         .service(show_client)
@@ -59,7 +55,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(admin_users::add_role)
         .service(admin_users::remove_role)
         .service(admin_users::delete_user)
-        .service(admin_audit::list_audit_events);
+        .service(admin_audit::list_audit_events)
+        .service(admin_keys::list_keys);
     let mut document = AdminApi::openapi();
     document.paths = scope.paths();
     let document = OpenApiJson(document.to_json().unwrap_or_default());
@@ -70,6 +67,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .get(openapi_json),
     )
     .service(scope);
+}
+
+/// JSON bodies: bounded, declared as JSON, and a plain 400 when malformed (handlers turn it
+/// into problem details once the token has passed, see [`read`]).
+fn json_bodies() -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(MAX_BODY)
+        .content_type_required(true)
+        .error_handler(|error, _| actix_web::error::ErrorBadRequest(error.to_string()))
 }
 
 /// The OpenAPI document, serialised once.

@@ -2,6 +2,7 @@
 //! josekit is used here and nowhere else.
 
 mod master;
+mod published;
 mod rewrap;
 mod signer;
 mod store;
@@ -17,6 +18,7 @@ use sea_orm::DatabaseConnection;
 use sha2::{Digest, Sha256};
 
 pub use master::{MasterKey, MasterKeys, open, seal};
+pub use published::{KeyState, PublishedKey};
 pub use rewrap::{RewrapCounts, RewrapReport, rewrap};
 pub use signer::Rs256Signer;
 
@@ -39,6 +41,8 @@ pub struct KeyRing {
     signer: Rs256Signer,
     verifiers: HashMap<String, Box<dyn JwsVerifier>>,
     jwks_json: String,
+    /// What the JWKS holds, described for operators.
+    published: Vec<PublishedKey>,
     /// Encrypts other secrets at rest the way the signing keys are (TOTP secrets).
     master: MasterKeys,
 }
@@ -75,9 +79,17 @@ impl KeyRing {
         let signer = Rs256Signer::from_der(&private_der)?;
         let mut jwks = JwkSet::new();
         let mut verifiers: HashMap<String, Box<dyn JwsVerifier>> = HashMap::new();
+        let mut published = Vec::with_capacity(rows.len());
         for row in rows {
             let jwk = Jwk::from_bytes(row.public_jwk.as_bytes()).context("stored public JWK")?;
             verifiers.insert(row.kid.clone(), Box::new(RS256.verifier_from_jwk(&jwk)?));
+            let names = (row.kid.as_str(), row.algorithm.as_str());
+            published.push(PublishedKey::of(
+                &jwk,
+                names,
+                Some(row.created_at),
+                &active.kid,
+            ));
             jwks.push_key(jwk);
         }
         Ok(Self {
@@ -87,6 +99,7 @@ impl KeyRing {
             signer,
             verifiers,
             jwks_json: jwks.to_string(),
+            published,
             master,
         })
     }
@@ -102,6 +115,7 @@ impl KeyRing {
         let mut jwks = JwkSet::new();
         let mut verifiers: HashMap<String, Box<dyn JwsVerifier>> = HashMap::new();
         verifiers.insert(kid.clone(), Box::new(RS256.verifier_from_jwk(&public)?));
+        let published = vec![PublishedKey::of(&public, (&kid, ALGORITHM), None, &kid)];
         jwks.push_key(public);
         let mut form_key = [0u8; 32];
         rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut form_key);
@@ -112,6 +126,7 @@ impl KeyRing {
             signer: Rs256Signer::from_der(&pair.to_der_private_key())?,
             verifiers,
             jwks_json: jwks.to_string(),
+            published,
             master: MasterKeys {
                 current: MasterKey::from_encoded(&MasterKey::generate_encoded(), "a new key")?,
                 previous: None,
@@ -144,6 +159,11 @@ impl KeyRing {
     /// The JWKS document (RFC 7517 §5) with every key still valid for verification.
     pub fn jwks_json(&self) -> &str {
         &self.jwks_json
+    }
+
+    /// The keys the JWKS holds, newest first, as an operator is shown them.
+    pub fn published(&self) -> &[PublishedKey] {
+        &self.published
     }
 
     pub fn signing_kid(&self) -> &str {

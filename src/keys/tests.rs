@@ -87,3 +87,23 @@ mod properties {
         }
     }
 }
+
+/// The operator's view of the JWKS names each key and whether it signs, and carries no
+/// member of a private key (RFC 7518 §6.3.2).
+#[test]
+fn published_keys_describe_the_signer_without_private_members() {
+    let ring = KeyRing::in_memory(2048).unwrap();
+    let published = ring.published();
+    assert_eq!(published.len(), 1);
+    let key = &published[0];
+    assert_eq!(key.kid, ring.signing_kid());
+    assert_eq!((key.kty.as_str(), key.alg.as_str()), ("RSA", "RS256"));
+    assert_eq!(key.key_use, "sig");
+    assert_eq!(key.state, KeyState::Active);
+    let shown = serde_json::to_value(key).unwrap();
+    assert_eq!(shown["state"], "active");
+    assert_eq!(shown["use"], "sig");
+    for private in ["d", "p", "q", "dp", "dq", "qi", "n", "private_key_jwe"] {
+        assert!(shown.get(private).is_none(), "{private} is shown");
+    }
+}

@@ -49,6 +49,7 @@ async fn the_openapi_document_lists_every_admin_route() {
             "GET /admin/api/v1/audit-events",
             "GET /admin/api/v1/clients",
             "GET /admin/api/v1/clients/{id}",
+            "GET /admin/api/v1/keys",
             "GET /admin/api/v1/roles",
             "GET /admin/api/v1/users",
             "GET /admin/api/v1/users/{id}",

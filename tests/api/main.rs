@@ -10,6 +10,7 @@ mod accounts;
 mod admin_api;
 mod admin_audit;
 mod admin_changes;
+mod admin_keys;
 mod admin_users;
 mod browser;
 mod cli;
