@@ -38,6 +38,7 @@ pub const ADMIN_API: &str = "/admin/api/v1";
 /// Dynamic client registration (RFC 7591 §3); `/{client_id}` manages one (RFC 7592).
 pub const CLIENT_REGISTRATION: &str = "/connect/register";
 pub const ADMIN_OPENAPI: &str = "/admin/api/v1/openapi.json";
+pub const DOCS: &str = "/docs";
 pub const VERIFY_EMAIL: &str = "/email/verify";
 pub const VERIFY_EMAIL_PENDING: &str = "/email/pending";
 pub const PASSWORD_FORGOT: &str = "/password/forgot";

@@ -22,11 +22,29 @@ use crate::paths;
 const MAX_BODY: usize = 64 * 1024;
 
 #[derive(OpenApi)]
-#[openapi(info(
-    title = "Gatehouse admin API",
-    description = "Operate Gatehouse: an admin user's access token, or a client-credentials token with the gatehouse:admin scope, as a Bearer token. Errors are RFC 9457 problem details."
-))]
+#[openapi(
+    info(
+        title = "Gatehouse admin API",
+        description = "Operate Gatehouse: an admin user's access token, or a client-credentials token with the gatehouse:admin scope, as a Bearer token. Errors are RFC 9457 problem details."
+    ),
+    modifiers(&BearerToken)
+)]
 struct AdminApi;
+
+/// Every operation takes a Bearer token (RFC 6750 §2.1); declared in the document, so tools
+/// (and the Authorize dialog at `/docs`) know to send one.
+struct BearerToken;
+
+impl utoipa::Modify for BearerToken {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let scheme = HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build();
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("bearer", SecurityScheme::Http(scheme));
+        let required = utoipa::openapi::security::SecurityRequirement::new("bearer", [""; 0]);
+        openapi.security = Some(vec![required]);
+    }
+}
 
 /// Mounts the admin API and its OpenAPI document. Each route is registered from its
 /// documented handler (utoipa-actix-web), so the document lists every route there is.
@@ -57,9 +75,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(admin_users::delete_user)
         .service(admin_audit::list_audit_events)
         .service(admin_keys::list_keys);
-    let mut document = AdminApi::openapi();
-    document.paths = scope.paths();
-    let document = OpenApiJson(document.to_json().unwrap_or_default());
+    let document = document_of(&scope);
     // The document's resource goes first: the scope would otherwise take its path.
     cfg.service(
         web::resource(paths::ADMIN_OPENAPI)
@@ -80,6 +96,18 @@ fn json_bodies() -> web::JsonConfig {
 
 /// The OpenAPI document, serialised once.
 struct OpenApiJson(String);
+
+/// The document of the scope's routes, with the schemas of their bodies: without those, every
+/// `$ref` to a body's schema would point at nothing.
+fn document_of(scope: &impl OpenApiFactory) -> OpenApiJson {
+    let mut document = AdminApi::openapi();
+    document.paths = scope.paths();
+    let mut schemas = Vec::new();
+    scope.schemas(&mut schemas);
+    let components = document.components.get_or_insert_with(Default::default);
+    components.schemas.extend(schemas);
+    OpenApiJson(document.to_json().unwrap_or_default())
+}
 
 async fn openapi_json(document: web::Data<OpenApiJson>) -> HttpResponse {
     HttpResponse::Ok()

@@ -12,6 +12,7 @@ pub mod authorize;
 pub mod bounds;
 pub mod cookies;
 pub mod cors;
+pub mod docs;
 pub mod error;
 pub mod extract;
 pub mod health;
@@ -50,6 +51,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     mfa::configure(cfg);
     token::configure(cfg);
     admin::configure(cfg);
+    docs::configure(cfg);
     userinfo::configure(cfg);
     revocation::configure(cfg);
 }

@@ -38,6 +38,24 @@ async fn the_openapi_document_lists_every_admin_route() {
         }
     }
     operations.sort();
+    // Every body's schema is in the document, so no `$ref` points at nothing, and the
+    // Bearer scheme every operation takes is declared.
+    let text = document.to_string();
+    let references: Vec<&str> = text
+        .split(r##""$ref":"#/components/schemas/"##)
+        .skip(1)
+        .map(|after| after.split('"').next().unwrap())
+        .collect();
+    assert!(references.contains(&"ClientMetadata"), "{references:?}");
+    for name in references {
+        assert!(
+            document["components"]["schemas"].get(name).is_some(),
+            "{name}"
+        );
+    }
+    let scheme = &document["components"]["securitySchemes"]["bearer"];
+    assert_eq!(scheme["scheme"], "bearer");
+    assert_eq!(document["security"], json!([{ "bearer": [] }]));
     assert_eq!(
         operations,
         [

@@ -18,6 +18,7 @@ mod cli_users;
 mod config;
 mod cors;
 mod discovery;
+mod docs;
 mod faults;
 mod health;
 mod instances;
