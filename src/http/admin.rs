@@ -12,7 +12,7 @@ use utoipa_actix_web::OpenApiFactory;
 use super::extract::Caller;
 use super::problem::Problem;
 use super::wire;
-use super::{admin_audit, admin_keys, admin_sessions, admin_users};
+use super::{admin_audit, admin_keys, admin_registration, admin_sessions, admin_users};
 use crate::admin::Admin;
 use crate::admin::access::AdminAccess;
 use crate::admin::registration::{ClientMetadata, metadata_of, rotated_json};
@@ -74,7 +74,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(admin_users::remove_role)
         .service(admin_users::delete_user)
         .service(admin_audit::list_audit_events)
-        .service(admin_keys::list_keys);
+        .service(admin_keys::list_keys)
+        .service(admin_registration::create_initial_token);
     let document = document_of(&scope);
     // The document's resource goes first: the scope would otherwise take its path.
     cfg.service(

@@ -5,6 +5,7 @@ pub mod account_forms;
 pub mod admin;
 pub mod admin_audit;
 pub mod admin_keys;
+pub mod admin_registration;
 pub mod admin_sessions;
 pub mod admin_users;
 pub mod assets;

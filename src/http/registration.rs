@@ -40,11 +40,8 @@ fn answer(status: StatusCode, body: &Value) -> HttpResponse {
 }
 
 /// Registration off: the endpoint is not there.
-fn when_on(registrar: &Registrar) -> Result<(), HttpResponse> {
-    match registrar.is_on() {
-        true => Ok(()),
-        false => Err(HttpResponse::NotFound().finish()),
-    }
+fn when_off(registrar: &Registrar) -> Option<HttpResponse> {
+    (!registrar.is_on()).then(|| HttpResponse::NotFound().finish())
 }
 
 /// RFC 7591 §3: the body is JSON.
@@ -73,7 +70,7 @@ async fn register(
     registrar: web::Data<Registrar>,
     body: web::Bytes,
 ) -> Result<HttpResponse, Error> {
-    if let Err(off) = when_on(&registrar) {
+    if let Some(off) = when_off(&registrar) {
         return Ok(off);
     }
     json_body(&req)?;
@@ -90,7 +87,7 @@ async fn read(
     registrar: web::Data<Registrar>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, Error> {
-    if let Err(off) = when_on(&registrar) {
+    if let Some(off) = when_off(&registrar) {
         return Ok(off);
     }
     let token = wire::bearer_token(&req);
@@ -105,7 +102,7 @@ async fn update(
     registrar: web::Data<Registrar>,
     (id, body): (web::Path<String>, web::Bytes),
 ) -> Result<HttpResponse, Error> {
-    if let Err(off) = when_on(&registrar) {
+    if let Some(off) = when_off(&registrar) {
         return Ok(off);
     }
     let token = wire::bearer_token(&req);
@@ -121,7 +118,7 @@ async fn delete(
     registrar: web::Data<Registrar>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, Error> {
-    if let Err(off) = when_on(&registrar) {
+    if let Some(off) = when_off(&registrar) {
         return Ok(off);
     }
     let token = wire::bearer_token(&req);

@@ -76,6 +76,7 @@ async fn the_openapi_document_lists_every_admin_route() {
             "PATCH /admin/api/v1/users/{id}",
             "POST /admin/api/v1/clients",
             "POST /admin/api/v1/clients/{id}/secret",
+            "POST /admin/api/v1/registration-tokens",
             "POST /admin/api/v1/roles",
             "POST /admin/api/v1/users",
             "POST /admin/api/v1/users/{id}/disable",

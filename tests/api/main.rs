@@ -19,6 +19,7 @@ mod config;
 mod cors;
 mod discovery;
 mod docs;
+mod dynamic_registration;
 mod faults;
 mod health;
 mod instances;
