@@ -7,6 +7,7 @@ use secrecy::SecretString;
 use crate::accounts::{self, Email, Passwords};
 use crate::clients::{self, ApplicationType, AuthMethod, Client, ClientType, GrantType};
 use crate::clock::UnixTime;
+use crate::keys::Alg;
 
 /// (email, password, display name, role) from the seed documents.
 pub const USERS: [(&str, &str, &str, &str); 5] = [
@@ -25,6 +26,9 @@ pub const REDIRECT_URIS: [&str; 2] = [
     "http://localhost:8081/callback",
 ];
 pub const NATIVE_CLIENT_ID: &str = "demo-native";
+/// Confidential clients whose id_tokens and access tokens are ES256 and EdDSA.
+pub const ES256_CLIENT: (&str, &str) = ("demo-es256", "demo-es256-secret");
+pub const EDDSA_CLIENT: (&str, &str) = ("demo-eddsa", "demo-eddsa-secret");
 /// A loopback IP URI without a port (any port matches, RFC 8252 §7.3) and a private-use
 /// scheme (§7.1).
 pub const NATIVE_REDIRECT_URIS: [&str; 2] = [
@@ -36,14 +40,18 @@ pub const SCOPES: [&str; 5] = ["openid", "profile", "email", "roles", "offline_a
 /// The API the demo clients may ask tokens for (RFC 8707).
 pub const RESOURCE: &str = "https://api.example.com";
 
+/// Seeds the demo users and clients; the ES256 and EdDSA clients only when `algorithms`
+/// (`keys.algorithms`) has keys for them.
 pub async fn seed(
     db: &DatabaseConnection,
     passwords: &Passwords,
+    algorithms: &[Alg],
     now: UnixTime,
 ) -> anyhow::Result<()> {
     tracing::warn!(
         "DEMO DATA IS ENABLED: seeding demo users (admin@example.com / Admin@123, …) and clients \
-         (demo-spa, demo-web, demo-native); set demo.seed = false in production"
+         (demo-spa, demo-web, demo-native, demo-es256, demo-eddsa); set demo.seed = false in \
+         production"
     );
     for (email, password, name, role) in USERS {
         let email = Email::parse(email).ok_or_else(|| anyhow::anyhow!("bad demo email"))?;
@@ -61,7 +69,17 @@ pub async fn seed(
         let user_id = accounts::store::insert_if_absent(db, new, now).await?;
         accounts::store::grant_role(db, &user_id, role).await?;
     }
-    for client in [spa_client(), web_client(), native_client()] {
+    let curves = [
+        curve_client(ES256_CLIENT, "Demo ES256 App", Alg::Es256),
+        curve_client(EDDSA_CLIENT, "Demo EdDSA App", Alg::EdDsa),
+    ];
+    let curves = curves
+        .into_iter()
+        .filter(|c| algorithms.contains(&c.id_token_alg));
+    for client in [spa_client(), web_client(), native_client()]
+        .into_iter()
+        .chain(curves)
+    {
         // A read first: on a restart nothing is written, so start-up stays fast.
         if clients::store::find(db, &client.id).await?.is_none() {
             clients::store::insert_if_absent(db, &client, now).await?;
@@ -85,16 +103,29 @@ pub fn spa_client() -> Client {
 }
 
 pub fn web_client() -> Client {
+    confidential(WEB_CLIENT_ID, WEB_CLIENT_SECRET, "Demo Web App")
+}
+
+fn confidential(id: &str, secret: &str, name: &str) -> Client {
     Client {
         client_type: ClientType::Confidential,
-        secret_sha256: Some(clients::digest(WEB_CLIENT_SECRET)),
+        secret_sha256: Some(clients::digest(secret)),
         auth_methods: vec![AuthMethod::ClientSecretBasic, AuthMethod::ClientSecretPost],
         grant_types: vec![
             GrantType::AuthorizationCode,
             GrantType::RefreshToken,
             GrantType::ClientCredentials,
         ],
-        ..base_client(WEB_CLIENT_ID, "Demo Web App")
+        ..base_client(id, name)
+    }
+}
+
+/// A confidential client signed for with `alg` (id_tokens, access tokens, logout tokens).
+pub fn curve_client((id, secret): (&str, &str), name: &str, alg: Alg) -> Client {
+    Client {
+        id_token_alg: alg,
+        access_token_alg: alg,
+        ..confidential(id, secret, name)
     }
 }
 

@@ -84,6 +84,8 @@ pub struct KeySettings {
     pub previous_encryption_key: Option<SecretString>,
     pub previous_encryption_key_file: Option<PathBuf>,
     pub rsa_bits: u32,
+    /// `RS256` (always), `ES256`, `EdDSA`: the algorithms keys are kept for.
+    pub algorithms: Vec<String>,
     pub verification_window_secs: i64,
 }
 

@@ -19,6 +19,7 @@ mod m20261201_000014_client_application_type;
 mod m20261201_000015_client_version;
 mod m20261201_000016_client_previous_secret;
 mod m20261201_000017_dynamic_registration;
+mod m20261201_000018_client_signing_algs;
 
 pub struct Migrator;
 
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000015_client_version::Migration),
             Box::new(m20261201_000016_client_previous_secret::Migration),
             Box::new(m20261201_000017_dynamic_registration::Migration),
+            Box::new(m20261201_000018_client_signing_algs::Migration),
         ]
     }
 }

@@ -8,17 +8,18 @@ use super::{Admin, AdminError};
 use crate::audit::{Event, Kind};
 use std::time::Duration;
 
+use super::client_rules::check;
 use crate::clients::{
     self, ApplicationType, AuthMethod, Client, ClientType, GrantType, PreviousSecret, store,
 };
-use crate::oauth::redirect;
+use crate::keys::Alg;
 
 /// The scopes a new client may ask for unless told otherwise.
 pub const DEFAULT_SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_access"];
 /// The longest client name kept.
-const MAX_NAME: usize = 100;
+pub(super) const MAX_NAME: usize = 100;
 /// The most redirect URIs of one kind a client may register.
-const MAX_URIS: usize = 50;
+pub(super) const MAX_URIS: usize = 50;
 /// The longest a rotated secret may keep working.
 const MAX_OVERLAP: Duration = Duration::from_secs(30 * 86_400);
 
@@ -40,6 +41,40 @@ pub struct NewClient {
     pub jwks: Option<String>,
     /// Set for a self-registered client (RFC 7591): its registration access token's digest.
     pub registration_token_sha256: Option<[u8; 32]>,
+    pub algs: ClientAlgs,
+}
+
+/// What a client's tokens are signed with (OIDC Registration §2); each must be among
+/// `keys.algorithms`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAlgs {
+    /// `id_token_signed_response_alg`; logout tokens follow it.
+    pub id_token: Alg,
+    /// `userinfo_signed_response_alg`: signed userinfo answers when set.
+    pub userinfo: Option<Alg>,
+    /// `access_token_signed_response_alg` (ours: RFC 9068 leaves it to the server).
+    pub access_token: Alg,
+}
+
+impl Default for ClientAlgs {
+    /// RS256, what every relying party must accept (OIDC Core §15.1), and plain userinfo.
+    fn default() -> Self {
+        Self {
+            id_token: Alg::Rs256,
+            userinfo: None,
+            access_token: Alg::Rs256,
+        }
+    }
+}
+
+impl ClientAlgs {
+    pub fn of(client: &Client) -> Self {
+        Self {
+            id_token: client.id_token_alg,
+            userinfo: client.userinfo_alg,
+            access_token: client.access_token_alg,
+        }
+    }
 }
 
 impl NewClient {
@@ -56,6 +91,7 @@ impl NewClient {
             application_type: ApplicationType::Web,
             jwks: None,
             registration_token_sha256: None,
+            algs: ClientAlgs::default(),
         }
     }
 
@@ -73,9 +109,29 @@ pub struct Created {
 }
 
 impl Admin {
+    /// The rules a registration keeps ([`check`]), and algorithms the server has keys for.
+    pub fn check_registration(&self, new: &NewClient) -> Result<(), AdminError> {
+        check(new)?;
+        let algs = &new.algs;
+        let wanted = [
+            ("id_token_signed_response_alg", Some(algs.id_token)),
+            ("userinfo_signed_response_alg", algs.userinfo),
+            ("access_token_signed_response_alg", Some(algs.access_token)),
+        ];
+        for (field, alg) in wanted {
+            if let Some(alg) = alg.filter(|a| !self.algorithms.contains(a)) {
+                return Err(AdminError::invalid(
+                    field,
+                    format!("{alg} is not among the server's keys.algorithms"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Registers a client under a new random id.
     pub async fn create_client(&self, new: NewClient) -> Result<Created, AdminError> {
-        check(&new)?;
+        self.check_registration(&new)?;
         let secret = new.takes_secret().then(clients::generate_secret);
         let client = registration(&new, secret.as_deref());
         store::insert_if_absent(&self.db, &client, self.clock.now()).await?;
@@ -124,7 +180,7 @@ impl Admin {
             }
             Some(_) => {}
         }
-        check(&new)?;
+        self.check_registration(&new)?;
         let had_keys = current.allows_auth_method(AuthMethod::PrivateKeyJwt);
         if new.public != current.is_public() || new.jwks.is_some() != had_keys {
             return Err(AdminError::invalid(
@@ -141,6 +197,9 @@ impl Admin {
             require_consent: !new.first_party,
             application_type: new.application_type,
             jwks: new.jwks.or(current.jwks.clone()),
+            id_token_alg: new.algs.id_token,
+            userinfo_alg: new.algs.userinfo,
+            access_token_alg: new.algs.access_token,
             ..current
         };
         if !store::update(&self.db, &updated, version, self.clock.now()).await? {
@@ -232,91 +291,6 @@ fn grant_names(grants: &[GrantType]) -> String {
     names.join(" ")
 }
 
-/// The rules a registration must keep; the first one broken is the error.
-pub(super) fn check(new: &NewClient) -> Result<(), AdminError> {
-    let name = new.name.trim();
-    if name.is_empty() || name.chars().count() > MAX_NAME || name.chars().any(char::is_control) {
-        return Err(AdminError::invalid(
-            "name",
-            format!("1 to {MAX_NAME} printable characters"),
-        ));
-    }
-    check_grants(new)?;
-    if let Some(jwks) = &new.jwks {
-        crate::keys::check_client_jwks(jwks).map_err(|why| AdminError::invalid("jwks", why))?;
-    }
-    check_uris("redirect_uris", new.application_type, &new.redirect_uris)?;
-    check_uris(
-        "post_logout_redirect_uris",
-        new.application_type,
-        &new.post_logout_redirect_uris,
-    )?;
-    for scope in &new.scopes {
-        let token = !scope.is_empty() && scope.len() <= 100 && scope.bytes().all(is_scope_byte);
-        if !token {
-            return Err(AdminError::invalid(
-                "scope",
-                format!("{scope:?} is not a scope name"),
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// RFC 6749 §3.3: a scope token is printable ASCII other than space, `"` and `\`.
-fn is_scope_byte(b: u8) -> bool {
-    (0x21..=0x7e).contains(&b) && b != b'"' && b != b'\\'
-}
-
-fn check_grants(new: &NewClient) -> Result<(), AdminError> {
-    let has = |grant| new.grant_types.contains(&grant);
-    if new.grant_types.is_empty() {
-        return Err(AdminError::invalid(
-            "grant_types",
-            "at least one grant type",
-        ));
-    }
-    if new.public && has(GrantType::ClientCredentials) {
-        return Err(AdminError::invalid(
-            "grant_types",
-            "client_credentials needs a confidential client (a public one has no secret)",
-        ));
-    }
-    if has(GrantType::RefreshToken) && !has(GrantType::AuthorizationCode) {
-        return Err(AdminError::invalid(
-            "grant_types",
-            "refresh_token comes with authorization_code",
-        ));
-    }
-    if has(GrantType::AuthorizationCode) && new.redirect_uris.is_empty() {
-        return Err(AdminError::invalid(
-            "redirect_uris",
-            "the code grant needs at least one",
-        ));
-    }
-    if new.application_type == ApplicationType::Native && !new.public {
-        return Err(AdminError::invalid(
-            "application_type",
-            "a native app cannot keep a secret: register it as public",
-        ));
-    }
-    Ok(())
-}
-
-fn check_uris(
-    field: &'static str,
-    kind: ApplicationType,
-    uris: &[String],
-) -> Result<(), AdminError> {
-    if uris.len() > MAX_URIS {
-        return Err(AdminError::invalid(field, format!("at most {MAX_URIS}")));
-    }
-    for uri in uris {
-        redirect::check_registration(kind, uri).map_err(|e| AdminError::invalid(field, e))?;
-    }
-    Ok(())
-}
-
 /// The stored form of a checked registration.
 fn registration(new: &NewClient, secret: Option<&str>) -> Client {
     let id = uuid::Uuid::new_v4().simple().to_string();
@@ -340,61 +314,9 @@ fn registration(new: &NewClient, secret: Option<&str>) -> Client {
         application_type: new.application_type,
         jwks: new.jwks.clone(),
         registration_token_sha256: new.registration_token_sha256,
+        id_token_alg: new.algs.id_token,
+        userinfo_alg: new.algs.userinfo,
+        access_token_alg: new.algs.access_token,
         ..base
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn web(uris: &[&str]) -> NewClient {
-        NewClient {
-            redirect_uris: uris.iter().map(|u| (*u).to_owned()).collect(),
-            ..NewClient::named("App")
-        }
-    }
-
-    #[test]
-    fn a_registration_breaking_a_rule_names_the_field() {
-        let field = |new: &NewClient| match check(new) {
-            Err(AdminError::Invalid { field, .. }) => field,
-            other => panic!("{other:?}"),
-        };
-        assert_eq!(field(&web(&[])), "redirect_uris");
-        assert_eq!(field(&web(&["http://app.example/cb"])), "redirect_uris");
-        assert_eq!(
-            field(&NewClient {
-                name: " ".into(),
-                ..web(&["https://a.example/cb"])
-            }),
-            "name"
-        );
-        let public_cc = NewClient {
-            public: true,
-            grant_types: vec![GrantType::ClientCredentials],
-            ..web(&[])
-        };
-        assert_eq!(field(&public_cc), "grant_types");
-        let bad_scope = NewClient {
-            scopes: vec!["two words".into()],
-            ..web(&["https://a.example/cb"])
-        };
-        assert_eq!(field(&bad_scope), "scope");
-        let secret_native = NewClient {
-            application_type: ApplicationType::Native,
-            ..web(&["com.example.app:/cb"])
-        };
-        assert_eq!(field(&secret_native), "application_type");
-    }
-
-    #[test]
-    fn machine_clients_need_no_redirect_uri() {
-        let machine = NewClient {
-            grant_types: vec![GrantType::ClientCredentials],
-            ..NewClient::named("Batch job")
-        };
-        assert!(check(&machine).is_ok());
-        assert!(check(&web(&["https://app.example/cb", "http://127.0.0.1:9/cb"])).is_ok());
     }
 }

@@ -13,8 +13,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use subtle::ConstantTimeEq;
 
-use super::clients::{NewClient, check};
-use super::registration::{grant_type, metadata_of};
+use super::clients::NewClient;
+use super::registration::{algs_of, grant_type, metadata_of};
 use super::{Admin, AdminError};
 use crate::audit::{Event, Kind, Origin};
 use crate::clients::{self, ApplicationType, Client, GrantType, store};
@@ -50,6 +50,9 @@ pub struct Requested {
     pub application_type: Option<String>,
     pub jwks: Option<Value>,
     pub jwks_uri: Option<String>,
+    pub id_token_signed_response_alg: Option<String>,
+    pub userinfo_signed_response_alg: Option<String>,
+    pub access_token_signed_response_alg: Option<String>,
     /// RFC 7592 §2.2: an update names the client it replaces...
     pub client_id: Option<String>,
     /// ...and may carry its secret, which must then be the current one.
@@ -77,7 +80,7 @@ impl Registrar {
         let token_for_client = crate::random::token();
         let mut new = new_client(requested)?;
         new.registration_token_sha256 = Some(clients::digest(&token_for_client));
-        check(&new).map_err(rfc_error)?;
+        admin.check_registration(&new).map_err(rfc_error)?;
         if let Some(token) = token {
             if !admin
                 .take_initial_token(token, admin.clock.now())
@@ -247,6 +250,12 @@ fn new_client(requested: Requested) -> Result<NewClient, Error> {
         Some(scope) => scope.split_ascii_whitespace().map(str::to_owned).collect(),
         None => default_scopes(&grants),
     };
+    let algs = algs_of(
+        requested.id_token_signed_response_alg.as_deref(),
+        requested.userinfo_signed_response_alg.as_deref(),
+        requested.access_token_signed_response_alg.as_deref(),
+    )
+    .map_err(rfc_error)?;
     let name = requested
         .client_name
         .unwrap_or_else(|| "Self-registered client".to_owned());
@@ -258,6 +267,7 @@ fn new_client(requested: Requested) -> Result<NewClient, Error> {
         public,
         application_type,
         jwks,
+        algs,
         ..NewClient::named(&name)
     })
 }

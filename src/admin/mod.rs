@@ -7,6 +7,7 @@
 
 pub mod access;
 pub mod audit_log;
+pub mod client_rules;
 pub mod clients;
 pub mod dynamic;
 pub mod initial_tokens;
@@ -35,6 +36,9 @@ pub struct Admin {
     pub by: Option<String>,
     /// How long a rotated client secret keeps working when the operator names no overlap.
     pub secret_overlap: std::time::Duration,
+    /// The algorithms the server has keys for (`keys.algorithms`): what a client may be
+    /// registered to be signed for.
+    pub algorithms: Vec<crate::keys::Alg>,
 }
 
 /// Why an operator's request was refused; each names what to fix.

@@ -6,8 +6,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AdminError;
-use super::clients::{DEFAULT_SCOPES, NewClient};
+use super::clients::{ClientAlgs, DEFAULT_SCOPES, NewClient};
 use crate::clients::{ApplicationType, AuthMethod, Client, GrantType};
+use crate::keys::Alg;
 
 /// A registration request (RFC 7591 §2).
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -29,6 +30,12 @@ pub struct ClientMetadata {
     /// One of the operator's own applications: no consent screen.
     #[serde(default)]
     pub first_party: bool,
+    /// `RS256` (default), `ES256` or `EdDSA` (OIDC Registration §2).
+    pub id_token_signed_response_alg: Option<String>,
+    /// Set: userinfo answers are JWTs signed with it (OIDC Registration §2).
+    pub userinfo_signed_response_alg: Option<String>,
+    /// `RS256` (default), `ES256` or `EdDSA`: the client's access tokens.
+    pub access_token_signed_response_alg: Option<String>,
 }
 
 impl ClientMetadata {
@@ -72,8 +79,40 @@ impl ClientMetadata {
             application_type,
             jwks: None,
             registration_token_sha256: None,
+            algs: algs_of(
+                self.id_token_signed_response_alg.as_deref(),
+                self.userinfo_signed_response_alg.as_deref(),
+                self.access_token_signed_response_alg.as_deref(),
+            )?,
         })
     }
+}
+
+/// The signing algorithms named (RS256 tokens and plain userinfo where none is).
+pub fn algs_of(
+    id_token: Option<&str>,
+    userinfo: Option<&str>,
+    access_token: Option<&str>,
+) -> Result<ClientAlgs, AdminError> {
+    let parse = |field: &'static str, name: &str| {
+        Alg::parse(name).ok_or_else(|| {
+            AdminError::invalid(field, format!("{name:?} is not RS256, ES256 or EdDSA"))
+        })
+    };
+    let defaults = ClientAlgs::default();
+    Ok(ClientAlgs {
+        id_token: match id_token {
+            Some(name) => parse("id_token_signed_response_alg", name)?,
+            None => defaults.id_token,
+        },
+        userinfo: userinfo
+            .map(|name| parse("userinfo_signed_response_alg", name))
+            .transpose()?,
+        access_token: match access_token {
+            Some(name) => parse("access_token_signed_response_alg", name)?,
+            None => defaults.access_token,
+        },
+    })
 }
 
 /// A grant type by its RFC 7591 name; `field` names the argument in the error.
@@ -109,6 +148,9 @@ pub fn metadata_of(client: &Client) -> Value {
         "scope": client.scopes.join(" "),
         "first_party": !client.require_consent,
         "self_registered": client.registration_token_sha256.is_some(),
+        "id_token_signed_response_alg": client.id_token_alg.as_str(),
+        "userinfo_signed_response_alg": client.userinfo_alg.map(Alg::as_str),
+        "access_token_signed_response_alg": client.access_token_alg.as_str(),
     })
 }
 

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use super::{Printed, one};
 use crate::admin::clients::NewClient;
-use crate::admin::registration::{grant_type, metadata_of, rotated_json};
+use crate::admin::registration::{algs_of, grant_type, metadata_of, rotated_json};
 use crate::admin::{Admin, AdminError};
 use crate::clients::ApplicationType;
 
@@ -56,6 +56,15 @@ pub struct CreateArgs {
     /// One of your own applications: no consent screen.
     #[arg(long)]
     first_party: bool,
+    /// Sign the client's id_tokens (and logout tokens) with RS256 (default), ES256 or EdDSA.
+    #[arg(long)]
+    id_token_alg: Option<String>,
+    /// Sign the client's access tokens with RS256 (default), ES256 or EdDSA.
+    #[arg(long)]
+    access_token_alg: Option<String>,
+    /// Answer the client's userinfo requests with JWTs signed with this algorithm.
+    #[arg(long)]
+    userinfo_alg: Option<String>,
     /// An app on the user's device (RFC 8252): loopback redirects on any port and its own
     /// URI scheme; implies --public.
     #[arg(long)]
@@ -134,5 +143,27 @@ fn new_client(args: CreateArgs) -> Result<NewClient, AdminError> {
         application_type,
         jwks: None,
         registration_token_sha256: None,
+        algs: algs_of(
+            args.id_token_alg.as_deref(),
+            args.userinfo_alg.as_deref(),
+            args.access_token_alg.as_deref(),
+        )
+        .map_err(cli_names)?,
     })
+}
+
+/// The argument's name for the metadata field in an error.
+fn cli_names(error: AdminError) -> AdminError {
+    match error {
+        AdminError::Invalid { field, message } => {
+            let flag = match field {
+                "id_token_signed_response_alg" => "--id-token-alg",
+                "userinfo_signed_response_alg" => "--userinfo-alg",
+                "access_token_signed_response_alg" => "--access-token-alg",
+                other => other,
+            };
+            AdminError::invalid(flag, message)
+        }
+        other => other,
+    }
 }

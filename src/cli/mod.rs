@@ -106,6 +106,7 @@ async fn connect() -> anyhow::Result<Admin> {
         origin: Admin::cli_origin(),
         by: None,
         secret_overlap: std::time::Duration::from_secs(settings.admin.secret_rotation_overlap_secs),
+        algorithms: crate::keys::enabled(&settings.keys.algorithms)?,
     })
 }
 

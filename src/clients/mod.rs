@@ -15,6 +15,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::clock::UnixTime;
+use crate::keys::Alg;
 
 /// A client identifier as presented on the wire (RFC 6749 §2.2): non-empty, at most 255
 /// bytes, no control characters. Whether such a client exists is the store's question.
@@ -153,6 +154,13 @@ pub struct Client {
     /// A self-registered client's registration access token (RFC 7592 §1), as its SHA-256;
     /// `None` for a client an operator registered.
     pub registration_token_sha256: Option<[u8; 32]>,
+    /// OIDC Registration §2 `id_token_signed_response_alg`; logout tokens follow it too.
+    pub id_token_alg: Alg,
+    /// OIDC Registration §2 `userinfo_signed_response_alg`: a signed userinfo answer
+    /// (`application/jwt`) when set.
+    pub userinfo_alg: Option<Alg>,
+    /// The algorithm of the client's access tokens (RFC 9068 §2.1 leaves it to the server).
+    pub access_token_alg: Alg,
 }
 
 impl Client {
@@ -186,6 +194,9 @@ impl Client {
             require_mfa: false,
             application_type: ApplicationType::Web,
             registration_token_sha256: None,
+            id_token_alg: Alg::Rs256,
+            userinfo_alg: None,
+            access_token_alg: Alg::Rs256,
         }
     }
 

@@ -10,6 +10,7 @@ use serde::de::DeserializeOwned;
 
 use super::{ApplicationType, Client, ClientType, PreviousSecret};
 use crate::entities::clients;
+use crate::keys::Alg;
 
 pub async fn find(db: &DatabaseConnection, id: &str) -> anyhow::Result<Option<Client>> {
     let row = clients::Entity::find_by_id(id.to_owned())
@@ -20,27 +21,26 @@ pub async fn find(db: &DatabaseConnection, id: &str) -> anyhow::Result<Option<Cl
 }
 
 fn from_row(row: clients::Model) -> anyhow::Result<Client> {
-    let secret_sha256 = match row.secret_sha256.as_deref() {
-        Some(hex) => Some(decode_hex(hex).context("client secret digest")?),
-        None => None,
+    let Secrets {
+        secret_sha256,
+        previous_secret,
+        registration_token_sha256,
+    } = secrets_of(&row)?;
+    let alg = |column: &Option<String>| -> anyhow::Result<Option<Alg>> {
+        column
+            .as_deref()
+            .map(|name| Alg::parse(name).with_context(|| format!("client {} alg {name:?}", row.id)))
+            .transpose()
     };
-    let previous_secret = match (
-        row.previous_secret_sha256.as_deref(),
-        row.previous_secret_expires_at,
-    ) {
-        (Some(hex), Some(expires_at)) => Some(PreviousSecret {
-            sha256: decode_hex(hex).context("previous client secret digest")?,
-            expires_at,
-        }),
-        _ => None,
-    };
-    let registration_token_sha256 = match row.registration_token_sha256.as_deref() {
-        Some(hex) => Some(decode_hex(hex).context("registration token digest")?),
-        None => None,
-    };
+    let id_token_alg = alg(&row.id_token_signed_response_alg)?.unwrap_or(Alg::Rs256);
+    let userinfo_alg = alg(&row.userinfo_signed_response_alg)?;
+    let access_token_alg = alg(&row.access_token_signed_response_alg)?.unwrap_or(Alg::Rs256);
     Ok(Client {
         previous_secret,
         registration_token_sha256,
+        id_token_alg,
+        userinfo_alg,
+        access_token_alg,
         client_type: if row.client_type == "public" {
             ClientType::Public
         } else {
@@ -70,6 +70,34 @@ fn from_row(row: clients::Model) -> anyhow::Result<Client> {
             .ok_or_else(|| anyhow::anyhow!("client {} has an unknown application_type", row.id))?,
         id: row.id,
         name: row.name,
+    })
+}
+
+/// The digests a client row keeps.
+struct Secrets {
+    secret_sha256: Option<[u8; 32]>,
+    previous_secret: Option<PreviousSecret>,
+    registration_token_sha256: Option<[u8; 32]>,
+}
+
+fn secrets_of(row: &clients::Model) -> anyhow::Result<Secrets> {
+    let digest = |hex: Option<&str>, what: &str| -> anyhow::Result<Option<[u8; 32]>> {
+        hex.map(|hex| decode_hex(hex).context(what.to_owned()))
+            .transpose()
+    };
+    let previous = digest(
+        row.previous_secret_sha256.as_deref(),
+        "previous client secret digest",
+    )?;
+    Ok(Secrets {
+        secret_sha256: digest(row.secret_sha256.as_deref(), "client secret digest")?,
+        previous_secret: previous
+            .zip(row.previous_secret_expires_at)
+            .map(|(sha256, expires_at)| PreviousSecret { sha256, expires_at }),
+        registration_token_sha256: digest(
+            row.registration_token_sha256.as_deref(),
+            "registration token digest",
+        )?,
     })
 }
 
@@ -109,6 +137,9 @@ pub async fn insert_if_absent(
         previous_secret_sha256: Set(client.previous_secret.map(|p| encode_hex(&p.sha256))),
         previous_secret_expires_at: Set(client.previous_secret.map(|p| p.expires_at)),
         registration_token_sha256: Set(client.registration_token_sha256.map(|d| encode_hex(&d))),
+        id_token_signed_response_alg: Set(stored_alg(client.id_token_alg)),
+        userinfo_signed_response_alg: Set(client.userinfo_alg.map(|a| a.as_str().to_owned())),
+        access_token_signed_response_alg: Set(stored_alg(client.access_token_alg)),
         created_at: Set(now),
         updated_at: Set(now),
     };
@@ -122,6 +153,11 @@ pub async fn insert_if_absent(
         .await
         .db_context("inserting a client")?;
     Ok(())
+}
+
+/// RS256, the default, is stored as NULL.
+fn stored_alg(alg: Alg) -> Option<String> {
+    (alg != Alg::Rs256).then(|| alg.as_str().to_owned())
 }
 
 fn list<T: DeserializeOwned>(raw: &str) -> anyhow::Result<Vec<T>> {
@@ -289,6 +325,18 @@ pub async fn update(
         .col_expr(Column::Scopes, Expr::value(json(&client.scopes)?))
         .col_expr(Column::RequireConsent, Expr::value(client.require_consent))
         .col_expr(Column::Jwks, Expr::value(client.jwks.clone()))
+        .col_expr(
+            Column::IdTokenSignedResponseAlg,
+            Expr::value(stored_alg(client.id_token_alg)),
+        )
+        .col_expr(
+            Column::UserinfoSignedResponseAlg,
+            Expr::value(client.userinfo_alg.map(|a| a.as_str().to_owned())),
+        )
+        .col_expr(
+            Column::AccessTokenSignedResponseAlg,
+            Expr::value(stored_alg(client.access_token_alg)),
+        )
         .col_expr(
             Column::ApplicationType,
             Expr::value(client.application_type.as_str()),

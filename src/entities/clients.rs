@@ -36,6 +36,12 @@ pub struct Model {
     pub previous_secret_expires_at: Option<i64>,
     /// Set for a self-registered client (RFC 7591): its registration access token's digest.
     pub registration_token_sha256: Option<String>,
+    /// `RS256`, `ES256` or `EdDSA`; NULL is RS256.
+    pub id_token_signed_response_alg: Option<String>,
+    /// Set: userinfo answers are JWTs signed with it; NULL: plain JSON.
+    pub userinfo_signed_response_alg: Option<String>,
+    /// NULL is RS256.
+    pub access_token_signed_response_alg: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

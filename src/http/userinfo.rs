@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::wire;
 use crate::oauth::Error;
-use crate::oidc::userinfo::UserInfo;
+use crate::oidc::userinfo::{Answer, UserInfo};
 use crate::paths;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -45,8 +45,10 @@ async fn userinfo_post(
 
 #[tracing::instrument(skip_all)]
 async fn answer(userinfo: &UserInfo, token: &str) -> Result<HttpResponse, Error> {
-    let claims = userinfo.claims(token).await?;
-    Ok(HttpResponse::Ok()
-        .insert_header(("Cache-Control", "no-store"))
-        .json(Value::Object(claims)))
+    let mut response = HttpResponse::Ok();
+    response.insert_header(("Cache-Control", "no-store"));
+    Ok(match userinfo.answer(token).await? {
+        Answer::Json(claims) => response.json(Value::Object(claims)),
+        Answer::Signed(jwt) => response.content_type("application/jwt").body(jwt),
+    })
 }

@@ -1,137 +1,115 @@
 //! Token signing keys: generation, encrypted storage, JWKS, signing and verification.
 //! josekit is used here and nowhere else.
 
+mod alg;
+mod client_jwks;
+mod loaded;
 mod master;
 mod published;
 mod rewrap;
 mod signer;
 mod store;
 
-use std::collections::HashMap;
-
-use anyhow::{Context, bail};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use josekit::jwk::{Jwk, JwkSet, KeyPair};
-use josekit::jws::{self, JwsHeader, JwsVerifier, RS256};
+use anyhow::Context;
+use josekit::jws::{self, JwsHeader};
 use sea_orm::DatabaseConnection;
-use sha2::{Digest, Sha256};
 
+pub use alg::{Alg, enabled};
+pub use client_jwks::{check_client_jwks, verify_with_jwks};
 pub use master::{MasterKey, MasterKeys, open, seal};
 pub use published::{KeyState, PublishedKey};
 pub use rewrap::{RewrapCounts, RewrapReport, rewrap};
 pub use signer::Rs256Signer;
 
+use self::loaded::{Loaded, Public, Signing};
 use crate::clock::UnixTime;
 use crate::entities::signing_keys;
 use crate::settings::Settings;
 
-pub const ALGORITHM: &str = "RS256";
-
 /// What the CSRF form key is derived from the master key for (see [`MasterKey::derive`]).
 const FORM_KEY_PURPOSE: &str = "csrf-form";
 
-/// The keys in use: one that signs, all that verify, and the JWKS document for RPs.
+/// The keys in use: for each enabled algorithm one that signs, all that verify, and the
+/// JWKS document for relying parties.
 pub struct KeyRing {
     /// Derived from the master key: keys the CSRF values of forms.
     form_key: [u8; 32],
     /// Derived from the previous master key during a rotation: still accepted for forms.
     previous_form_key: Option<[u8; 32]>,
-    signing_kid: String,
-    signer: Rs256Signer,
-    verifiers: HashMap<String, Box<dyn JwsVerifier>>,
-    jwks_json: String,
-    /// What the JWKS holds, described for operators.
-    published: Vec<PublishedKey>,
+    /// The enabled algorithms, RS256 first.
+    algorithms: Vec<Alg>,
+    loaded: Loaded,
     /// Encrypts other secrets at rest the way the signing keys are (TOTP secrets).
     master: MasterKeys,
 }
 
 impl KeyRing {
-    /// Loads the stored keys, generating the first one when there is none.
+    /// Loads the stored keys, generating the first key of each enabled algorithm
+    /// (`keys.algorithms`) that has none.
     pub async fn load_or_create(
         db: &DatabaseConnection,
         settings: &Settings,
         now: UnixTime,
     ) -> anyhow::Result<Self> {
         let master = MasterKeys::load(settings)?;
+        let algorithms = enabled(&settings.keys.algorithms)?;
         let window = chrono::Duration::seconds(settings.keys.verification_window_secs);
         let since = now.to_datetime() - window;
         let mut rows = store::published(db, since).await?;
-        if !rows.iter().any(|r| r.retired_at.is_none()) {
-            let row = generate(&master, settings.keys.rsa_bits, now).await?;
-            tracing::info!(kid = %row.kid, "generated a new RS256 signing key");
-            store::insert(db, row).await?;
+        let mut generated = false;
+        for &alg in &algorithms {
+            let active =
+                |r: &signing_keys::Model| r.algorithm == alg.as_str() && r.retired_at.is_none();
+            if !rows.iter().any(active) {
+                let row = generate(&master, alg, settings.keys.rsa_bits, now).await?;
+                tracing::info!(kid = %row.kid, %alg, "generated a new signing key");
+                store::insert(db, row).await?;
+                generated = true;
+            }
+        }
+        if generated {
             // Re-read: if another instance generated one at the same moment, every instance
             // picks the same signer by the same ordering.
             rows = store::published(db, since).await?;
         }
-        Self::from_rows(master, &rows)
+        let loaded = Loaded::from_rows(&master, &rows, &algorithms)?;
+        Ok(Self::with(master, algorithms, loaded))
     }
 
-    fn from_rows(master: MasterKeys, rows: &[signing_keys::Model]) -> anyhow::Result<Self> {
-        let active = rows
-            .iter()
-            .find(|r| r.retired_at.is_none())
-            .context("no active signing key")?;
-        let what = format!("signing key {}", active.kid);
-        let private_der = master.decrypt(&what, &active.private_key_jwe)?;
-        let signer = Rs256Signer::from_der(&private_der)?;
-        let mut jwks = JwkSet::new();
-        let mut verifiers: HashMap<String, Box<dyn JwsVerifier>> = HashMap::new();
-        let mut published = Vec::with_capacity(rows.len());
-        for row in rows {
-            let jwk = Jwk::from_bytes(row.public_jwk.as_bytes()).context("stored public JWK")?;
-            verifiers.insert(row.kid.clone(), Box::new(RS256.verifier_from_jwk(&jwk)?));
-            let names = (row.kid.as_str(), row.algorithm.as_str());
-            published.push(PublishedKey::of(
-                &jwk,
-                names,
-                Some(row.created_at),
-                &active.kid,
-            ));
-            jwks.push_key(jwk);
-        }
-        Ok(Self {
+    fn with(master: MasterKeys, algorithms: Vec<Alg>, loaded: Loaded) -> Self {
+        Self {
             form_key: master.current.derive(FORM_KEY_PURPOSE),
             previous_form_key: master.previous.as_ref().map(|p| p.derive(FORM_KEY_PURPOSE)),
-            signing_kid: active.kid.clone(),
-            signer,
-            verifiers,
-            jwks_json: jwks.to_string(),
-            published,
+            algorithms,
+            loaded,
             master,
-        })
+        }
     }
 
-    /// A key ring with one freshly generated key that is never stored (benchmarks, tools).
+    /// A key ring with a freshly generated key of every algorithm, never stored
+    /// (benchmarks, tools, tests).
     pub fn in_memory(bits: u32) -> anyhow::Result<Self> {
-        let pair = RS256.generate_key_pair(bits)?;
-        let mut public = pair.to_jwk_public_key();
-        let kid = thumbprint(&public)?;
-        public.set_key_id(&kid);
-        public.set_algorithm(ALGORITHM);
-        public.set_key_use("sig");
-        let mut jwks = JwkSet::new();
-        let mut verifiers: HashMap<String, Box<dyn JwsVerifier>> = HashMap::new();
-        verifiers.insert(kid.clone(), Box::new(RS256.verifier_from_jwk(&public)?));
-        let published = vec![PublishedKey::of(&public, (&kid, ALGORITHM), None, &kid)];
-        jwks.push_key(public);
-        let mut form_key = [0u8; 32];
-        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut form_key);
-        Ok(Self {
-            form_key,
-            previous_form_key: None,
-            signing_kid: kid,
-            signer: Rs256Signer::from_der(&pair.to_der_private_key())?,
-            verifiers,
-            jwks_json: jwks.to_string(),
-            published,
-            master: MasterKeys {
-                current: MasterKey::from_encoded(&MasterKey::generate_encoded(), "a new key")?,
-                previous: None,
-            },
-        })
+        let mut signers: [Option<Signing>; 3] = [None, None, None];
+        let mut keys = Vec::new();
+        for alg in Alg::ALL {
+            let (der, jwk) = alg.generate(bits)?;
+            let kid = jwk.key_id().unwrap_or_default().to_owned();
+            signers[alg as usize] = Some(Signing {
+                kid,
+                signer: alg.signer(&der)?,
+            });
+            keys.push(Public {
+                alg,
+                jwk,
+                created_at: None,
+            });
+        }
+        let master = MasterKeys {
+            current: MasterKey::from_encoded(&MasterKey::generate_encoded(), "a new key")?,
+            previous: None,
+        };
+        let loaded = Loaded::assemble(signers, keys)?;
+        Ok(Self::with(master, Alg::ALL.to_vec(), loaded))
     }
 
     /// Encrypts a secret for storage under the current master key (a compact JWE).
@@ -158,144 +136,84 @@ impl KeyRing {
 
     /// The JWKS document (RFC 7517 §5) with every key still valid for verification.
     pub fn jwks_json(&self) -> &str {
-        &self.jwks_json
+        &self.loaded.jwks_json
     }
 
-    /// The keys the JWKS holds, newest first, as an operator is shown them.
+    /// The keys the JWKS holds, signing keys first, as an operator is shown them.
     pub fn published(&self) -> &[PublishedKey] {
-        &self.published
+        &self.loaded.published
     }
 
+    /// The algorithms tokens may be signed with, RS256 first.
+    pub fn algorithms(&self) -> &[Alg] {
+        &self.algorithms
+    }
+
+    /// The `kid` of the RS256 key that signs now.
     pub fn signing_kid(&self) -> &str {
-        &self.signing_kid
+        self.signing_kid_of(Alg::Rs256).unwrap_or_default()
     }
 
-    /// Signs already-serialised claims as a compact JWS with our `kid` and the given `typ`.
+    /// The `kid` of the key that signs with `alg` now, if that algorithm is enabled.
+    pub fn signing_kid_of(&self, alg: Alg) -> Option<&str> {
+        self.loaded.signers[alg as usize]
+            .as_ref()
+            .map(|s| s.kid.as_str())
+    }
+
+    /// Signs already-serialised claims with RS256 as a compact JWS with our `kid` and `typ`.
     pub fn sign(&self, typ: &str, claims_json: &[u8]) -> anyhow::Result<String> {
+        self.sign_with(Alg::Rs256, typ, claims_json)
+    }
+
+    /// Signs already-serialised claims with `alg`'s active key.
+    pub fn sign_with(&self, alg: Alg, typ: &str, claims_json: &[u8]) -> anyhow::Result<String> {
+        let signing = self.loaded.signers[alg as usize]
+            .as_ref()
+            .with_context(|| format!("{alg} is not among keys.algorithms"))?;
         let mut header = JwsHeader::new();
         header.set_token_type(typ);
-        header.set_key_id(&self.signing_kid);
-        Ok(jws::serialize_compact(claims_json, &header, &self.signer)?)
+        header.set_key_id(&signing.kid);
+        Ok(jws::serialize_compact(
+            claims_json,
+            &header,
+            &*signing.signer,
+        )?)
     }
 
-    /// Verifies a compact JWS signed by one of our keys; returns the payload and `typ`.
+    /// Verifies a compact JWS signed by one of our keys with the algorithm of that key;
+    /// returns the payload and `typ`.
     pub fn verify(&self, token: &str) -> anyhow::Result<(Vec<u8>, Option<String>)> {
         let (payload, header) = jws::deserialize_compact_with_selector(token, |header| {
-            if header.algorithm() != Some(ALGORITHM) {
-                return Ok(None);
-            }
-            Ok(header
+            let found = header
                 .key_id()
-                .and_then(|kid| self.verifiers.get(kid))
-                .map(|v| &**v))
+                .and_then(|kid| self.loaded.verifiers.get(kid));
+            Ok(found
+                .filter(|(alg, _)| header.algorithm() == Some(alg.as_str()))
+                .map(|(_, verifier)| &**verifier))
         })?;
         Ok((payload, header.token_type().map(str::to_owned)))
     }
 }
 
-/// Verifies a compact JWS against a client's JWKS (RS256 or ES256, chosen by `kid` when
-/// given). Returns the payload; claims are the caller's to check.
-pub fn verify_with_jwks(jwks_json: &str, token: &str) -> anyhow::Result<Vec<u8>> {
-    let set = JwkSet::from_bytes(jwks_json.as_bytes()).context("client JWKS")?;
-    let mut candidates: Vec<(String, Box<dyn JwsVerifier>)> = Vec::new();
-    for jwk in set.keys() {
-        let verifier: Option<Box<dyn JwsVerifier>> = match jwk.key_type() {
-            "RSA" => RS256
-                .verifier_from_jwk(jwk)
-                .ok()
-                .map(|v| Box::new(v) as Box<dyn JwsVerifier>),
-            "EC" => josekit::jws::ES256
-                .verifier_from_jwk(jwk)
-                .ok()
-                .map(|v| Box::new(v) as Box<dyn JwsVerifier>),
-            _ => None,
-        };
-        if let Some(verifier) = verifier {
-            candidates.push((jwk.key_id().unwrap_or_default().to_owned(), verifier));
-        }
-    }
-    let (payload, _) = jws::deserialize_compact_with_selector(token, |header| {
-        let alg = header.algorithm().unwrap_or_default();
-        if alg != "RS256" && alg != "ES256" {
-            return Ok(None);
-        }
-        let chosen = candidates.iter().find(|(kid, v)| {
-            v.algorithm().name() == alg && header.key_id().is_none_or(|wanted| wanted == kid)
-        });
-        Ok(chosen.map(|(_, v)| &**v))
-    })?;
-    Ok(payload)
-}
-
-/// The most a client's registered JWK Set may hold, in bytes.
-const MAX_CLIENT_JWKS: usize = 16 * 1024;
-
-/// Whether a client's JWK Set, given at registration, can verify its assertions: public
-/// RSA or P-256 keys only (a private member would mean the client handed us its secret),
-/// at least one, and not too large. The reason when not.
-pub fn check_client_jwks(jwks_json: &str) -> Result<(), String> {
-    if jwks_json.len() > MAX_CLIENT_JWKS {
-        return Err(format!("at most {MAX_CLIENT_JWKS} bytes"));
-    }
-    let set = JwkSet::from_bytes(jwks_json.as_bytes())
-        .map_err(|_| "not a JWK Set (RFC 7517 §5)".to_owned())?;
-    if set.keys().is_empty() {
-        return Err("it holds no key".to_owned());
-    }
-    for jwk in set.keys() {
-        if jwk.parameter("d").is_some() {
-            return Err("a key holds private material: send public keys only".to_owned());
-        }
-        let usable = match jwk.key_type() {
-            "RSA" => RS256.verifier_from_jwk(jwk).is_ok(),
-            "EC" => josekit::jws::ES256.verifier_from_jwk(jwk).is_ok(),
-            _ => false,
-        };
-        if !usable {
-            return Err("keys must be RSA (RS256) or EC P-256 (ES256) public keys".to_owned());
-        }
-    }
-    Ok(())
-}
-
-/// Generates an RSA key pair off the async workers (it takes tens of milliseconds).
+/// Generates a key pair off the async workers (RSA takes tens of milliseconds).
 async fn generate(
     master: &MasterKeys,
+    alg: Alg,
     bits: u32,
     now: UnixTime,
 ) -> anyhow::Result<signing_keys::Model> {
-    let pair = crate::telemetry::spawn_blocking_with_tracing(move || RS256.generate_key_pair(bits))
+    let (der, public) = crate::telemetry::spawn_blocking_with_tracing(move || alg.generate(bits))
         .await
         .context("key generation task")??;
-    let mut public = pair.to_jwk_public_key();
-    let kid = thumbprint(&public)?;
-    public.set_key_id(&kid);
-    public.set_algorithm(ALGORITHM);
-    public.set_key_use("sig");
     Ok(signing_keys::Model {
-        kid,
-        algorithm: ALGORITHM.to_owned(),
-        private_key_jwe: master.encrypt(&pair.to_der_private_key())?,
+        kid: public.key_id().unwrap_or_default().to_owned(),
+        algorithm: alg.as_str().to_owned(),
+        private_key_jwe: master.encrypt(&der)?,
         public_jwk: public.to_string(),
         created_at: now.to_datetime(),
         retired_at: None,
     })
-}
-
-/// RFC 7638 JWK thumbprint (SHA-256) of an RSA public key: members `e`, `kty`, `n` in order.
-fn thumbprint(jwk: &Jwk) -> anyhow::Result<String> {
-    let member = |name: &str| -> anyhow::Result<String> {
-        match jwk.parameter(name).and_then(|v| v.as_str()) {
-            Some(v) => Ok(v.to_owned()),
-            None => bail!("RSA JWK lacks {name}"),
-        }
-    };
-    let canonical = format!(
-        r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#,
-        member("e")?,
-        member("n")?
-    );
-    Ok(URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes())))
 }
 
 #[cfg(test)]

@@ -32,14 +32,14 @@ pub enum KeyState {
 }
 
 impl PublishedKey {
-    /// The public description of `jwk`, which signs when its `kid` is `signing_kid`.
+    /// The public description of `jwk`, `active` when it is the key that signs now.
     pub(super) fn of(
         jwk: &Jwk,
         (kid, algorithm): (&str, &str),
         created_at: Option<DateTime<Utc>>,
-        signing_kid: &str,
+        active: bool,
     ) -> Self {
-        let state = match kid == signing_kid {
+        let state = match active {
             true => KeyState::Active,
             false => KeyState::Verifying,
         };

@@ -1,6 +1,11 @@
 //! Thumbprints, and what verification accepts: only what one of our keys signed.
 
 use super::*;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use josekit::jwk::Jwk;
+
+use super::alg::thumbprint;
 
 #[test]
 fn thumbprint_matches_rfc_7638_example() {
@@ -10,6 +15,63 @@ fn thumbprint_matches_rfc_7638_example() {
         thumbprint(&jwk).unwrap(),
         "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
     );
+}
+
+#[test]
+fn okp_thumbprint_matches_rfc_8037_example() {
+    // RFC 8037 Appendix A.3.
+    let jwk = Jwk::from_bytes(
+        br#"{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        thumbprint(&jwk).unwrap(),
+        "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"
+    );
+}
+
+#[test]
+fn every_algorithm_signs_what_only_its_own_key_verifies() {
+    let ring = KeyRing::in_memory(2048).unwrap();
+    let jwks: serde_json::Value = serde_json::from_str(ring.jwks_json()).unwrap();
+    let listed: Vec<&str> = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["alg"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, ["RS256", "ES256", "EdDSA"], "RS256 first");
+    for alg in Alg::ALL {
+        let token = ring.sign_with(alg, "JWT", b"{}").unwrap();
+        let header: serde_json::Value = serde_json::from_slice(
+            &URL_SAFE_NO_PAD
+                .decode(token.split('.').next().unwrap())
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(header["alg"], alg.as_str());
+        assert_eq!(header["kid"].as_str(), ring.signing_kid_of(alg));
+        assert_eq!(ring.verify(&token).unwrap().0, b"{}");
+        // The same signature under another algorithm's name (and kid) is refused.
+        let other = Alg::ALL.into_iter().find(|a| *a != alg).unwrap();
+        let forged_header = format!(
+            r#"{{"alg":"{}","kid":"{}","typ":"JWT"}}"#,
+            other.as_str(),
+            header["kid"].as_str().unwrap()
+        );
+        let rest = token.split_once('.').unwrap().1;
+        let forged = format!("{}.{rest}", URL_SAFE_NO_PAD.encode(forged_header));
+        assert!(ring.verify(&forged).is_err(), "{alg} as {other}");
+    }
+}
+
+#[test]
+fn rs256_is_always_enabled_and_unknown_names_are_refused() {
+    assert_eq!(enabled(&[]).unwrap(), [Alg::Rs256]);
+    let both = enabled(&["EdDSA".into(), "RS256".into()]).unwrap();
+    assert_eq!(both, [Alg::Rs256, Alg::EdDsa]);
+    let error = enabled(&["HS256".into()]).unwrap_err().to_string();
+    assert!(error.contains("keys.algorithms"), "{error}");
 }
 
 mod properties {
@@ -94,7 +156,12 @@ mod properties {
 fn published_keys_describe_the_signer_without_private_members() {
     let ring = KeyRing::in_memory(2048).unwrap();
     let published = ring.published();
-    assert_eq!(published.len(), 1);
+    let kinds: Vec<(&str, &str)> = published
+        .iter()
+        .map(|k| (k.kty.as_str(), k.alg.as_str()))
+        .collect();
+    assert_eq!(kinds, [("RSA", "RS256"), ("EC", "ES256"), ("OKP", "EdDSA")]);
+    assert!(published.iter().all(|k| k.state == KeyState::Active));
     let key = &published[0];
     assert_eq!(key.kid, ring.signing_kid());
     assert_eq!((key.kty.as_str(), key.alg.as_str()), ("RSA", "RS256"));
@@ -103,7 +170,10 @@ fn published_keys_describe_the_signer_without_private_members() {
     let shown = serde_json::to_value(key).unwrap();
     assert_eq!(shown["state"], "active");
     assert_eq!(shown["use"], "sig");
-    for private in ["d", "p", "q", "dp", "dq", "qi", "n", "private_key_jwe"] {
-        assert!(shown.get(private).is_none(), "{private} is shown");
+    for key in published {
+        let shown = serde_json::to_value(key).unwrap();
+        for private in ["d", "p", "q", "dp", "dq", "qi", "n", "x", "private_key_jwe"] {
+            assert!(shown.get(private).is_none(), "{private} is shown");
+        }
     }
 }

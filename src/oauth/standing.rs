@@ -10,7 +10,7 @@ use sea_orm::DatabaseConnection;
 
 use super::Error;
 use crate::accounts::UserStatus;
-use crate::clients::ClientCache;
+use crate::clients::{Client, ClientCache};
 
 #[derive(Clone)]
 pub struct Standing {
@@ -24,12 +24,21 @@ impl Standing {
     /// the client itself, which is how client-credentials tokens name their subject), that
     /// user is active.
     pub async fn holds(&self, client_id: &str, sub: &str) -> Result<bool, Error> {
-        if self.clients.get(&self.db, client_id).await?.is_none() {
-            return Ok(false);
+        Ok(self.client_if_holds(client_id, sub).await?.is_some())
+    }
+
+    /// [`holds`](Self::holds), with the client when it does.
+    pub async fn client_if_holds(
+        &self,
+        client_id: &str,
+        sub: &str,
+    ) -> Result<Option<Client>, Error> {
+        let Some(client) = self.clients.get(&self.db, client_id).await? else {
+            return Ok(None);
+        };
+        if sub == client_id || self.users.is_active(&self.db, sub).await? {
+            return Ok(Some(client));
         }
-        if sub == client_id {
-            return Ok(true);
-        }
-        Ok(self.users.is_active(&self.db, sub).await?)
+        Ok(None)
     }
 }

@@ -1,4 +1,5 @@
-//! Minting and checking tokens: RFC 9068 JWT access tokens and OIDC id_tokens, RS256.
+//! Minting and checking tokens: RFC 9068 JWT access tokens and OIDC id_tokens, signed with
+//! each client's algorithm (RS256 unless registered otherwise).
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -6,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::clock::UnixTime;
-use crate::keys::KeyRing;
+use crate::keys::{Alg, KeyRing};
 use crate::oauth::resource::Resources;
 use crate::oauth::{Error, Scopes};
 use crate::settings::{Issuer, TokenSettings};
@@ -100,6 +101,7 @@ pub struct Minter<'a> {
 }
 
 /// Who and what an access token is for.
+#[derive(Clone, Copy)]
 pub struct AccessSubject<'a> {
     pub sub: &'a str,
     pub client_id: &'a str,
@@ -111,6 +113,8 @@ pub struct AccessSubject<'a> {
     pub ttl: i64,
     /// The user's roles when the `roles` scope is granted.
     pub roles: Option<&'a [String]>,
+    /// The client's access-token algorithm.
+    pub alg: Alg,
 }
 
 impl Minter<'_> {
@@ -137,21 +141,34 @@ impl Minter<'_> {
             sid: subject.sid.map(str::to_owned),
             roles: subject.roles.map(<[String]>::to_vec),
         };
+        let payload = serde_json::to_vec(&claims)?;
         let token = self
             .keys
-            .sign(ACCESS_TOKEN_TYP, &serde_json::to_vec(&claims)?)?;
+            .sign_with(subject.alg, ACCESS_TOKEN_TYP, &payload)?;
         Ok((token, claims.exp))
     }
 
-    pub fn id_token(&self, claims: &IdClaims<'_>) -> anyhow::Result<String> {
-        self.keys.sign("JWT", &serde_json::to_vec(claims)?)
+    /// Signed with the client's `id_token_signed_response_alg`.
+    pub fn id_token(&self, claims: &IdClaims<'_>, alg: Alg) -> anyhow::Result<String> {
+        self.keys
+            .sign_with(alg, "JWT", &serde_json::to_vec(claims)?)
     }
 }
 
-/// OIDC Core §3.1.3.6: base64url of the left half of SHA-256 of the access token.
-pub fn at_hash(access_token: &str) -> String {
-    let digest = Sha256::digest(access_token.as_bytes());
-    URL_SAFE_NO_PAD.encode(&digest[..16])
+/// OIDC Core §3.1.3.6: base64url of the left half of the access token's hash under the
+/// id_token's algorithm — SHA-256 for RS256 and ES256, SHA-512 for EdDSA with Ed25519
+/// (errata set 2, as relying parties such as the `openidconnect` crate compute it).
+pub fn at_hash(access_token: &str, alg: Alg) -> String {
+    match alg {
+        Alg::Rs256 | Alg::Es256 => {
+            let digest = Sha256::digest(access_token.as_bytes());
+            URL_SAFE_NO_PAD.encode(&digest[..16])
+        }
+        Alg::EdDsa => {
+            let digest = sha2::Sha512::digest(access_token.as_bytes());
+            URL_SAFE_NO_PAD.encode(&digest[..32])
+        }
+    }
 }
 
 /// Checks an access token presented to us (signature, `typ`, issuer, expiry, revocation).
@@ -225,6 +242,16 @@ mod tests {
     #[test]
     fn at_hash_is_left_half_of_sha256_base64url() {
         // SHA-256("abc") = ba7816bf8f01cfea414140de5dae2223…; its first 16 bytes, base64url.
-        assert_eq!(at_hash("abc"), "ungWv48Bz-pBQUDeXa4iIw");
+        assert_eq!(at_hash("abc", Alg::Rs256), "ungWv48Bz-pBQUDeXa4iIw");
+        assert_eq!(at_hash("abc", Alg::Es256), "ungWv48Bz-pBQUDeXa4iIw");
+    }
+
+    #[test]
+    fn eddsa_at_hash_is_left_half_of_sha512() {
+        // SHA-512("abc") = ddaf35a193617aba…; its first 32 bytes, base64url.
+        assert_eq!(
+            at_hash("abc", Alg::EdDsa),
+            "3a81oZNherrMQXNJriBBMRLm-k6JqX6iCp7u5ktV05o"
+        );
     }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::clock::SharedClock;
-use crate::keys::KeyRing;
+use crate::keys::{Alg, KeyRing};
 use crate::random;
 use crate::settings::Issuer;
 
@@ -20,6 +20,8 @@ pub struct Logout {
     pub uri: String,
     pub sub: String,
     pub sid: String,
+    /// The client's id_token algorithm: it verifies logout tokens like id_tokens (§2.4).
+    pub alg: Alg,
 }
 
 #[derive(Clone)]
@@ -63,7 +65,8 @@ impl Notifier {
             "sid": logout.sid,
             "events": { EVENT: {} },
         });
-        self.keys.sign("logout+jwt", &serde_json::to_vec(&claims)?)
+        let payload = serde_json::to_vec(&claims)?;
+        self.keys.sign_with(logout.alg, "logout+jwt", &payload)
     }
 
     async fn deliver(&self, logout: Logout) {

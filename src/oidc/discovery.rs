@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use crate::keys::Alg;
 use crate::oauth::acr;
 use crate::paths;
 use crate::settings::{Issuer, RegistrationMode};
@@ -34,7 +35,10 @@ pub struct ProviderMetadata {
     response_modes_supported: Vec<&'static str>,
     grant_types_supported: Vec<&'static str>,
     subject_types_supported: Vec<&'static str>,
+    /// RS256 first: OIDC Discovery §3 requires it, and some RPs take the first value.
     id_token_signing_alg_values_supported: Vec<&'static str>,
+    /// OIDC Discovery §3: a client may ask for signed userinfo answers.
+    userinfo_signing_alg_values_supported: Vec<&'static str>,
     token_endpoint_auth_methods_supported: Vec<&'static str>,
     token_endpoint_auth_signing_alg_values_supported: Vec<&'static str>,
     revocation_endpoint_auth_methods_supported: Vec<&'static str>,
@@ -81,6 +85,7 @@ impl ProviderMetadata {
             ],
             subject_types_supported: vec!["public"],
             id_token_signing_alg_values_supported: vec!["RS256"],
+            userinfo_signing_alg_values_supported: vec!["RS256"],
             token_endpoint_auth_methods_supported: AUTH_METHODS.to_vec(),
             token_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGS.to_vec(),
             revocation_endpoint_auth_methods_supported: AUTH_METHODS.to_vec(),
@@ -118,6 +123,14 @@ impl ProviderMetadata {
             request_uri_parameter_supported: false,
             registration_endpoint: None,
         }
+    }
+
+    /// The algorithms the server has keys for (`keys.algorithms`).
+    pub fn with_algorithms(mut self, algorithms: &[Alg]) -> Self {
+        let names: Vec<&'static str> = algorithms.iter().map(|a| a.as_str()).collect();
+        self.id_token_signing_alg_values_supported = names.clone();
+        self.userinfo_signing_alg_values_supported = names;
+        self
     }
 
     /// Advertises the registration endpoint unless `mode` is off.

@@ -297,6 +297,7 @@ impl SignOn {
                     uri,
                     sub: session.user_id.clone(),
                     sid: session.sid.clone(),
+                    alg: client.id_token_alg,
                 });
             }
         }

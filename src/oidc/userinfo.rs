@@ -7,6 +7,7 @@ use sea_orm::DatabaseConnection;
 use serde_json::{Map, Value, json};
 
 use crate::accounts::{self, User};
+use crate::clients::Client;
 use crate::clock::SharedClock;
 use crate::keys::KeyRing;
 use crate::oauth::standing::Standing;
@@ -25,9 +26,30 @@ pub struct UserInfo {
     pub standing: Standing,
 }
 
+/// What `/userinfo` answers (OIDC Core §5.3.2).
+pub enum Answer {
+    /// `application/json`.
+    Json(Map<String, Value>),
+    /// `application/jwt`: for a client registered with `userinfo_signed_response_alg`, the
+    /// claims with `iss` and `aud`, signed.
+    Signed(String),
+}
+
 impl UserInfo {
-    /// The claims for the bearer of `token` (RFC 6750 errors when it is not good enough).
-    pub async fn claims(&self, token: &str) -> Result<Map<String, Value>, Error> {
+    /// The answer for the bearer of `token` (RFC 6750 errors when it is not good enough).
+    pub async fn answer(&self, token: &str) -> Result<Answer, Error> {
+        let (mut claims, client) = self.claims(token).await?;
+        let Some(alg) = client.userinfo_alg else {
+            return Ok(Answer::Json(claims));
+        };
+        claims.insert("iss".into(), json!(self.issuer.as_str()));
+        claims.insert("aud".into(), json!(client.id));
+        let payload = serde_json::to_vec(&claims).map_err(anyhow::Error::from)?;
+        Ok(Answer::Signed(self.keys.sign_with(alg, "JWT", &payload)?))
+    }
+
+    /// The claims for the bearer of `token`, and the client it was issued to.
+    async fn claims(&self, token: &str) -> Result<(Map<String, Value>, Client), Error> {
         let now = self.clock.now();
         let claims =
             tokens::verify_access(&self.keys, &self.issuer, self.store.as_ref(), token, now)
@@ -43,16 +65,18 @@ impl UserInfo {
                 "the access token is not for the userinfo endpoint".into(),
             ));
         }
-        if !self.standing.holds(&claims.client_id, &claims.sub).await? {
-            return Err(Error::InvalidToken(
-                "the token's client or user is no longer active".into(),
-            ));
-        }
+        let client = self
+            .standing
+            .client_if_holds(&claims.client_id, &claims.sub)
+            .await?
+            .ok_or_else(|| {
+                Error::InvalidToken("the token's client or user is no longer active".into())
+            })?;
         let user = accounts::store::find_by_id(&self.db, &claims.sub)
             .await?
             .filter(|u| !u.disabled)
             .ok_or_else(|| Error::InvalidToken("the user is no longer active".into()))?;
-        Ok(user_claims(&user, &scope))
+        Ok((user_claims(&user, &scope), client))
     }
 }
 

@@ -79,7 +79,7 @@ impl Parts {
         let keys = Arc::new(KeyRing::load_or_create(&db, &settings, clock.now()).await?);
         let passwords = Passwords::new(&settings.passwords)?;
         if settings.demo.seed {
-            demo::seed(&db, &passwords, clock.now()).await?;
+            demo::seed(&db, &passwords, keys.algorithms(), clock.now()).await?;
         }
         let notifier = Notifier::new(keys.clone(), issuer.clone(), clock.clone())?;
         let user_status = UserStatus::start(&db, sqlite_file.as_deref(), clock.clone())?;
@@ -176,6 +176,7 @@ impl AppData {
             discovery: web::Data::new(
                 ProviderMetadata::new(&parts.issuer)
                     .with_registration(parts.settings.registration.mode)
+                    .with_algorithms(parts.keys.algorithms())
                     .to_json()?,
             ),
             authorizer: web::Data::new(parts.authorizer()),

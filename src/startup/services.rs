@@ -76,6 +76,7 @@ impl Parts {
             origin: Default::default(),
             by: None,
             secret_overlap: Duration::from_secs(self.settings.admin.secret_rotation_overlap_secs),
+            algorithms: self.keys.algorithms().to_vec(),
         }
     }
 

@@ -5,7 +5,7 @@ use crate::helpers::{Backend, TestApp};
 
 backend_tests!(
     metadata_is_exact_and_lists_only_what_exists,
-    jwks_serves_one_rs256_key_that_survives_a_restart
+    jwks_serves_the_rs256_key_first_and_it_survives_a_restart
 );
 
 async fn metadata_is_exact_and_lists_only_what_exists(backend: Backend) {
@@ -26,7 +26,8 @@ async fn metadata_is_exact_and_lists_only_what_exists(backend: Backend) {
     assert_eq!(doc["response_types_supported"], serde_json::json!(["code"]));
     assert_eq!(
         doc["id_token_signing_alg_values_supported"],
-        serde_json::json!(["RS256"])
+        serde_json::json!(["RS256", "ES256", "EdDSA"]),
+        "RS256 first (OIDC Discovery §3)"
     );
     assert_eq!(
         doc["code_challenge_methods_supported"],
@@ -66,13 +67,13 @@ async fn metadata_is_exact_and_lists_only_what_exists(backend: Backend) {
     assert_eq!(parsed.issuer().as_str(), app.address);
 }
 
-async fn jwks_serves_one_rs256_key_that_survives_a_restart(backend: Backend) {
+async fn jwks_serves_the_rs256_key_first_and_it_survives_a_restart(backend: Backend) {
     let app = TestApp::spawn(backend).await;
 
     let jwks: serde_json::Value = app.get("/jwks").await.json().await.unwrap();
 
     let keys = jwks["keys"].as_array().unwrap();
-    assert_eq!(keys.len(), 1);
+    assert_eq!(keys.len(), 3, "one key per algorithm");
     let key = &keys[0];
     assert_eq!(key["kty"], "RSA");
     assert_eq!(key["alg"], "RS256");
@@ -89,5 +90,5 @@ async fn jwks_serves_one_rs256_key_that_survives_a_restart(backend: Backend) {
     let restarted = TestApp::spawn_on(app.isolation.clone(), |_| {}).await;
     let jwks: serde_json::Value = restarted.get("/jwks").await.json().await.unwrap();
     assert_eq!(jwks["keys"][0]["kid"], kid.as_str());
-    assert_eq!(jwks["keys"].as_array().unwrap().len(), 1);
+    assert_eq!(jwks["keys"].as_array().unwrap().len(), 3);
 }

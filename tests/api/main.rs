@@ -38,5 +38,6 @@ mod rewrap;
 mod roles;
 mod rp;
 mod shape;
+mod signing_algs;
 mod sso;
 mod store_contract;

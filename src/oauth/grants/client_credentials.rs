@@ -56,6 +56,7 @@ pub async fn grant(
         sid: None,
         ttl,
         roles: None,
+        alg: client.access_token_alg,
     };
     let (access_token, _) =
         ctx.minter()

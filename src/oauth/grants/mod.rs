@@ -207,6 +207,7 @@ impl Grants {
             sid: Some(grant.sid),
             ttl,
             roles: roles.as_deref(),
+            alg: client.access_token_alg,
         };
         let (access_token, _) = self.minter().access_token(&subject, &ids.jti, at.secs())?;
         let id_token = match grant.scope.contains("openid") {
@@ -250,13 +251,13 @@ impl Grants {
             iat: now,
             auth_time: grant.auth_time,
             nonce: grant.nonce,
-            at_hash: at_hash(access_token),
+            at_hash: at_hash(access_token, client.id_token_alg),
             sid: grant.sid,
             amr: grant.amr,
             acr: acr::achieved(grant.amr),
             roles,
         };
-        self.minter().id_token(&claims)
+        self.minter().id_token(&claims, client.id_token_alg)
     }
 
     /// A new refresh token in the family, with the writes that store it, open the family
