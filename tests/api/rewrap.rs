@@ -105,11 +105,6 @@ fn kids_of(jwks: &str) -> Vec<String> {
         .collect()
 }
 
-fn kid_of(jwks: &str) -> String {
-    let jwks: serde_json::Value = serde_json::from_str(jwks).unwrap();
-    jwks["keys"][0]["kid"].as_str().unwrap().to_owned()
-}
-
 /// A client_credentials access token: something only the private signing key can make.
 async fn signed_token(app: &TestApp) -> String {
     let response = reqwest::Client::new()
