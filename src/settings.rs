@@ -86,7 +86,13 @@ pub struct KeySettings {
     pub rsa_bits: u32,
     /// `RS256` (always), `ES256`, `EdDSA`: the algorithms keys are kept for.
     pub algorithms: Vec<String>,
+    /// The least time a key stays published after it stops signing (it stays at least
+    /// until every token it signed has expired).
     pub verification_window_secs: i64,
+    /// How long a rotated-in key is published before it signs.
+    pub publish_delay_secs: u64,
+    /// Keys older than this are rotated by the servers; 0 is manual rotation only.
+    pub rotate_after_days: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -20,6 +20,7 @@ mod m20261201_000015_client_version;
 mod m20261201_000016_client_previous_secret;
 mod m20261201_000017_dynamic_registration;
 mod m20261201_000018_client_signing_algs;
+mod m20261201_000019_key_schedule;
 
 pub struct Migrator;
 
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000016_client_previous_secret::Migration),
             Box::new(m20261201_000017_dynamic_registration::Migration),
             Box::new(m20261201_000018_client_signing_algs::Migration),
+            Box::new(m20261201_000019_key_schedule::Migration),
         ]
     }
 }

@@ -26,5 +26,5 @@ async fn jwks(keys: web::Data<KeyRing>) -> HttpResponse {
         .content_type("application/jwk-set+json")
         .insert_header(("Cache-Control", "public, max-age=300"))
         .insert_header(("Access-Control-Allow-Origin", "*"))
-        .body(keys.jwks_json().to_owned())
+        .body(keys.jwks_json().to_string())
 }

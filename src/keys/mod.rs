@@ -7,10 +7,16 @@ mod loaded;
 mod master;
 mod published;
 mod rewrap;
+pub mod rotation;
 mod signer;
 mod store;
+mod timeline;
+
+use std::sync::{Arc, Weak};
+use std::time::Duration;
 
 use anyhow::Context;
+use arc_swap::ArcSwap;
 use josekit::jws::{self, JwsHeader};
 use sea_orm::DatabaseConnection;
 
@@ -19,18 +25,26 @@ pub use client_jwks::{check_client_jwks, verify_with_jwks};
 pub use master::{MasterKey, MasterKeys, open, seal};
 pub use published::{KeyState, PublishedKey};
 pub use rewrap::{RewrapCounts, RewrapReport, rewrap};
+pub use rotation::Schedule;
 pub use signer::Rs256Signer;
 
 use self::loaded::{Loaded, Public, Signing};
-use crate::clock::UnixTime;
-use crate::entities::signing_keys;
+use self::published::KeyState as State;
+use self::timeline::Stage;
+use crate::clock::{SharedClock, UnixTime};
 use crate::settings::Settings;
 
 /// What the CSRF form key is derived from the master key for (see [`MasterKey::derive`]).
 const FORM_KEY_PURPOSE: &str = "csrf-form";
 
+/// How often an instance reads the keys again: a rotation, a revocation or a key's
+/// activation reaches it within this (and a publish delay is far longer).
+pub const POLL: Duration = Duration::from_secs(2);
+/// How often an instance checks whether a key is due for rotation.
+const ROTATION_CHECK_EVERY: u32 = 30;
+
 /// The keys in use: for each enabled algorithm one that signs, all that verify, and the
-/// JWKS document for relying parties.
+/// JWKS document for relying parties; replaced whole when the stored keys change.
 pub struct KeyRing {
     /// Derived from the master key: keys the CSRF values of forms.
     form_key: [u8; 32],
@@ -38,14 +52,15 @@ pub struct KeyRing {
     previous_form_key: Option<[u8; 32]>,
     /// The enabled algorithms, RS256 first.
     algorithms: Vec<Alg>,
-    loaded: Loaded,
+    loaded: ArcSwap<Loaded>,
     /// Encrypts other secrets at rest the way the signing keys are (TOTP secrets).
     master: MasterKeys,
+    schedule: Schedule,
 }
 
 impl KeyRing {
-    /// Loads the stored keys, generating the first key of each enabled algorithm
-    /// (`keys.algorithms`) that has none.
+    /// Loads the stored keys, generating a key that signs at once for each enabled
+    /// algorithm (`keys.algorithms`) that has none.
     pub async fn load_or_create(
         db: &DatabaseConnection,
         settings: &Settings,
@@ -53,36 +68,44 @@ impl KeyRing {
     ) -> anyhow::Result<Self> {
         let master = MasterKeys::load(settings)?;
         let algorithms = enabled(&settings.keys.algorithms)?;
-        let window = chrono::Duration::seconds(settings.keys.verification_window_secs);
-        let since = now.to_datetime() - window;
-        let mut rows = store::published(db, since).await?;
+        let schedule = Schedule::new(&settings.keys, &settings.tokens);
+        let longest = schedule.longest(db).await?;
+        let rows = store::all(db).await?;
+        let current = loaded::fingerprint(&rows, &algorithms, now.to_datetime(), longest);
         let mut generated = false;
         for &alg in &algorithms {
-            let active =
-                |r: &signing_keys::Model| r.algorithm == alg.as_str() && r.retired_at.is_none();
-            if !rows.iter().any(active) {
-                let row = generate(&master, alg, settings.keys.rsa_bits, now).await?;
+            let active = |(kid, state): &(String, State)| {
+                *state == State::Active
+                    && rows
+                        .iter()
+                        .any(|r| &r.kid == kid && r.algorithm == alg.as_str())
+            };
+            if !current.iter().any(active) {
+                let row = rotation::generate(&master, alg, schedule.rsa_bits, (now, now)).await?;
                 tracing::info!(kid = %row.kid, %alg, "generated a new signing key");
                 store::insert(db, row).await?;
                 generated = true;
             }
         }
-        if generated {
-            // Re-read: if another instance generated one at the same moment, every instance
-            // picks the same signer by the same ordering.
-            rows = store::published(db, since).await?;
-        }
-        let loaded = Loaded::from_rows(&master, &rows, &algorithms)?;
-        Ok(Self::with(master, algorithms, loaded))
+        // Re-read: if another instance generated one at the same moment, every instance
+        // picks the same signer by the same ordering.
+        let rows = if generated {
+            store::all(db).await?
+        } else {
+            rows
+        };
+        let loaded = Loaded::from_rows(&master, &rows, &algorithms, (now.to_datetime(), longest))?;
+        Ok(Self::with(master, algorithms, loaded, schedule))
     }
 
-    fn with(master: MasterKeys, algorithms: Vec<Alg>, loaded: Loaded) -> Self {
+    fn with(master: MasterKeys, algorithms: Vec<Alg>, loaded: Loaded, schedule: Schedule) -> Self {
         Self {
             form_key: master.current.derive(FORM_KEY_PURPOSE),
             previous_form_key: master.previous.as_ref().map(|p| p.derive(FORM_KEY_PURPOSE)),
             algorithms,
-            loaded,
+            loaded: ArcSwap::from_pointee(loaded),
             master,
+            schedule,
         }
     }
 
@@ -91,6 +114,7 @@ impl KeyRing {
     pub fn in_memory(bits: u32) -> anyhow::Result<Self> {
         let mut signers: [Option<Signing>; 3] = [None, None, None];
         let mut keys = Vec::new();
+        let since = chrono::DateTime::UNIX_EPOCH;
         for alg in Alg::ALL {
             let (der, jwk) = alg.generate(bits)?;
             let kid = jwk.key_id().unwrap_or_default().to_owned();
@@ -102,6 +126,7 @@ impl KeyRing {
                 alg,
                 jwk,
                 created_at: None,
+                stage: Stage::active_since(since),
             });
         }
         let master = MasterKeys {
@@ -109,7 +134,62 @@ impl KeyRing {
             previous: None,
         };
         let loaded = Loaded::assemble(signers, keys)?;
-        Ok(Self::with(master, Alg::ALL.to_vec(), loaded))
+        let schedule = Schedule {
+            publish_delay: Duration::from_secs(3600),
+            rotate_after: None,
+            rsa_bits: bits,
+            token_lifetime: Duration::from_secs(600),
+            window: Duration::ZERO,
+        };
+        Ok(Self::with(master, Alg::ALL.to_vec(), loaded, schedule))
+    }
+
+    /// Reads the stored keys again and takes them up if anything changed: a key rotated in
+    /// or revoked (by any instance or the CLI), or one whose time to sign or to leave the
+    /// JWKS has come. Whether it changed.
+    pub async fn refresh(&self, db: &DatabaseConnection, now: UnixTime) -> anyhow::Result<bool> {
+        let rows = store::all(db).await?;
+        let longest = self.schedule.longest(db).await?;
+        let now = now.to_datetime();
+        let seen = loaded::fingerprint(&rows, &self.algorithms, now, longest);
+        if seen == self.loaded.load().fingerprint {
+            return Ok(false);
+        }
+        let loaded = Loaded::from_rows(&self.master, &rows, &self.algorithms, (now, longest))?;
+        self.loaded.store(Arc::new(loaded));
+        tracing::info!(keys = ?seen, "signing keys changed");
+        Ok(true)
+    }
+
+    /// Follows the stored keys every [`POLL`] and rotates keys that are due, until the key
+    /// ring is dropped. A failed read keeps the keys held (and is logged): an outage never
+    /// takes a key away.
+    pub fn watch(ring: &Arc<Self>, db: DatabaseConnection, clock: SharedClock) {
+        let ring: Weak<Self> = Arc::downgrade(ring);
+        tokio::spawn(async move {
+            let mut polls = 0u32;
+            loop {
+                tokio::time::sleep(POLL).await;
+                let Some(ring) = ring.upgrade() else {
+                    return;
+                };
+                polls = polls.wrapping_add(1);
+                if polls % ROTATION_CHECK_EVERY == 0 {
+                    if let Err(e) = ring.rotate_due(&db, clock.now()).await {
+                        tracing::error!(error = format!("{e:#}"), "scheduled key rotation failed");
+                    }
+                }
+                if let Err(e) = ring.refresh(&db, clock.now()).await {
+                    tracing::warn!(error = format!("{e:#}"), "cannot read the signing keys");
+                }
+            }
+        });
+    }
+
+    async fn rotate_due(&self, db: &DatabaseConnection, now: UnixTime) -> anyhow::Result<()> {
+        let context = (self.algorithms.as_slice(), &self.schedule);
+        rotation::rotate_due(db, &self.master, context, now).await?;
+        Ok(())
     }
 
     /// Encrypts a secret for storage under the current master key (a compact JWE).
@@ -123,6 +203,15 @@ impl KeyRing {
         self.master.decrypt(what, sealed)
     }
 
+    /// The master keys, for the admin service's rotation and revocation.
+    pub fn master(&self) -> &MasterKeys {
+        &self.master
+    }
+
+    pub fn schedule(&self) -> &Schedule {
+        &self.schedule
+    }
+
     /// The key form CSRF values are computed with (the same on every instance).
     pub fn form_key(&self) -> [u8; 32] {
         self.form_key
@@ -134,14 +223,14 @@ impl KeyRing {
         self.previous_form_key
     }
 
-    /// The JWKS document (RFC 7517 §5) with every key still valid for verification.
-    pub fn jwks_json(&self) -> &str {
-        &self.loaded.jwks_json
+    /// The JWKS document (RFC 7517 §5) with every key published now.
+    pub fn jwks_json(&self) -> Arc<str> {
+        self.loaded.load().jwks_json.clone()
     }
 
     /// The keys the JWKS holds, signing keys first, as an operator is shown them.
-    pub fn published(&self) -> &[PublishedKey] {
-        &self.loaded.published
+    pub fn published(&self) -> Vec<PublishedKey> {
+        self.loaded.load().published.clone()
     }
 
     /// The algorithms tokens may be signed with, RS256 first.
@@ -150,15 +239,14 @@ impl KeyRing {
     }
 
     /// The `kid` of the RS256 key that signs now.
-    pub fn signing_kid(&self) -> &str {
+    pub fn signing_kid(&self) -> String {
         self.signing_kid_of(Alg::Rs256).unwrap_or_default()
     }
 
     /// The `kid` of the key that signs with `alg` now, if that algorithm is enabled.
-    pub fn signing_kid_of(&self, alg: Alg) -> Option<&str> {
-        self.loaded.signers[alg as usize]
-            .as_ref()
-            .map(|s| s.kid.as_str())
+    pub fn signing_kid_of(&self, alg: Alg) -> Option<String> {
+        let loaded = self.loaded.load();
+        loaded.signers[alg as usize].as_ref().map(|s| s.kid.clone())
     }
 
     /// Signs already-serialised claims with RS256 as a compact JWS with our `kid` and `typ`.
@@ -168,7 +256,8 @@ impl KeyRing {
 
     /// Signs already-serialised claims with `alg`'s active key.
     pub fn sign_with(&self, alg: Alg, typ: &str, claims_json: &[u8]) -> anyhow::Result<String> {
-        let signing = self.loaded.signers[alg as usize]
+        let loaded = self.loaded.load();
+        let signing = loaded.signers[alg as usize]
             .as_ref()
             .with_context(|| format!("{alg} is not among keys.algorithms"))?;
         let mut header = JwsHeader::new();
@@ -181,39 +270,18 @@ impl KeyRing {
         )?)
     }
 
-    /// Verifies a compact JWS signed by one of our keys with the algorithm of that key;
-    /// returns the payload and `typ`.
+    /// Verifies a compact JWS signed by one of our published keys with that key's
+    /// algorithm; returns the payload and `typ`.
     pub fn verify(&self, token: &str) -> anyhow::Result<(Vec<u8>, Option<String>)> {
+        let loaded = self.loaded.load();
         let (payload, header) = jws::deserialize_compact_with_selector(token, |header| {
-            let found = header
-                .key_id()
-                .and_then(|kid| self.loaded.verifiers.get(kid));
+            let found = header.key_id().and_then(|kid| loaded.verifiers.get(kid));
             Ok(found
                 .filter(|(alg, _)| header.algorithm() == Some(alg.as_str()))
                 .map(|(_, verifier)| &**verifier))
         })?;
         Ok((payload, header.token_type().map(str::to_owned)))
     }
-}
-
-/// Generates a key pair off the async workers (RSA takes tens of milliseconds).
-async fn generate(
-    master: &MasterKeys,
-    alg: Alg,
-    bits: u32,
-    now: UnixTime,
-) -> anyhow::Result<signing_keys::Model> {
-    let (der, public) = crate::telemetry::spawn_blocking_with_tracing(move || alg.generate(bits))
-        .await
-        .context("key generation task")??;
-    Ok(signing_keys::Model {
-        kid: public.key_id().unwrap_or_default().to_owned(),
-        algorithm: alg.as_str().to_owned(),
-        private_key_jwe: master.encrypt(&der)?,
-        public_jwk: public.to_string(),
-        created_at: now.to_datetime(),
-        retired_at: None,
-    })
 }
 
 #[cfg(test)]

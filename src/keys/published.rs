@@ -4,6 +4,8 @@
 use chrono::{DateTime, Utc};
 use josekit::jwk::Jwk;
 
+use super::timeline::Stage;
+
 /// A key in the JWKS, as the admin API lists it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct PublishedKey {
@@ -18,38 +20,55 @@ pub struct PublishedKey {
     /// When it was generated; a key that was never stored (tools, benchmarks) has none.
     pub created_at: Option<DateTime<Utc>>,
     pub state: KeyState,
+    /// When it starts (or started) signing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub activates_at: Option<DateTime<Utc>>,
+    /// When it leaves the JWKS, once a successor is scheduled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retire_after: Option<DateTime<Utc>>,
 }
 
-/// What a published key is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+/// Where a key is in its life (see `keys::timeline`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum KeyState {
-    /// Signs the tokens the server issues now.
+    /// Published, not signing yet: relying parties fetch it before it signs anything.
+    Next,
+    /// Signs the tokens the server issues now (one per algorithm).
     Active,
     /// Published only so that tokens it signed still verify (RFC 7517 §5: a JWKS may hold
-    /// keys that no longer sign).
-    Verifying,
+    /// keys that no longer sign), until the longest of them has expired.
+    Retiring,
+    /// Out of the JWKS: every token it signed has expired.
+    Retired,
+    /// Out of the JWKS at once by an operator's decision; its tokens are refused.
+    Revoked,
+}
+
+impl KeyState {
+    /// Whether the JWKS lists it.
+    pub fn is_published(self) -> bool {
+        matches!(self, Self::Next | Self::Active | Self::Retiring)
+    }
 }
 
 impl PublishedKey {
-    /// The public description of `jwk`, `active` when it is the key that signs now.
+    /// The public description of `jwk` at `stage`.
     pub(super) fn of(
         jwk: &Jwk,
         (kid, algorithm): (&str, &str),
         created_at: Option<DateTime<Utc>>,
-        active: bool,
+        stage: &Stage,
     ) -> Self {
-        let state = match active {
-            true => KeyState::Active,
-            false => KeyState::Verifying,
-        };
         Self {
+            state: stage.state,
+            activates_at: Some(stage.activates_at),
+            retire_after: stage.retire_after,
             kid: kid.to_owned(),
             kty: jwk.key_type().to_owned(),
             alg: jwk.algorithm().unwrap_or(algorithm).to_owned(),
             key_use: jwk.key_use().unwrap_or("sig").to_owned(),
             created_at,
-            state,
         }
     }
 }

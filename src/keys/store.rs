@@ -4,29 +4,49 @@ use crate::database::DbContext;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, DatabaseTransaction, EntityTrait,
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
     QueryFilter, QueryOrder, QuerySelect,
 };
 
 use crate::entities::signing_keys::{self, Entity as SigningKeys};
 use crate::entities::user_factors;
 
-/// Keys that sign or still verify: never retired, or retired after `retired_after`.
-pub async fn published(
-    db: &DatabaseConnection,
-    retired_after: DateTime<Utc>,
-) -> anyhow::Result<Vec<signing_keys::Model>> {
+/// Every key, oldest first: a handful per algorithm and year, each with what
+/// `keys::timeline` needs to tell its state.
+pub async fn all(db: &DatabaseConnection) -> anyhow::Result<Vec<signing_keys::Model>> {
     SigningKeys::find()
-        .filter(
-            Condition::any()
-                .add(signing_keys::Column::RetiredAt.is_null())
-                .add(signing_keys::Column::RetiredAt.gt(retired_after)),
-        )
-        .order_by_desc(signing_keys::Column::CreatedAt)
+        .order_by_asc(signing_keys::Column::CreatedAt)
         .order_by_asc(signing_keys::Column::Kid)
         .all(db)
         .await
         .db_context("loading signing keys")
+}
+
+/// The longest access-token lifetime a client is registered with, if any overrides the
+/// default: a key stays published until tokens this long-lived have expired.
+pub async fn longest_client_access_ttl(db: &DatabaseConnection) -> anyhow::Result<Option<i64>> {
+    use crate::entities::clients;
+    use sea_orm::sea_query::Func;
+    let longest: Option<Option<i64>> = clients::Entity::find()
+        .select_only()
+        .expr(Func::max(Expr::col(clients::Column::AccessTokenTtlSecs)))
+        .into_tuple()
+        .one(db)
+        .await
+        .db_context("reading the longest client token lifetime")?;
+    Ok(longest.flatten())
+}
+
+/// Marks `kid` revoked at `at`; whether there was such a key not revoked already.
+pub async fn revoke(db: &DatabaseConnection, kid: &str, at: DateTime<Utc>) -> anyhow::Result<bool> {
+    let done = SigningKeys::update_many()
+        .col_expr(signing_keys::Column::RevokedAt, Expr::value(at))
+        .filter(signing_keys::Column::Kid.eq(kid))
+        .filter(signing_keys::Column::RevokedAt.is_null())
+        .exec(db)
+        .await
+        .db_context("revoking a signing key")?;
+    Ok(done.rows_affected == 1)
 }
 
 pub async fn insert(db: &DatabaseConnection, key: signing_keys::Model) -> anyhow::Result<()> {
@@ -37,6 +57,8 @@ pub async fn insert(db: &DatabaseConnection, key: signing_keys::Model) -> anyhow
         public_jwk: Set(key.public_jwk),
         created_at: Set(key.created_at),
         retired_at: Set(key.retired_at),
+        activates_at: Set(key.activates_at),
+        revoked_at: Set(key.revoked_at),
     };
     SigningKeys::insert(row)
         .exec(db)

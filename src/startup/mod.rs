@@ -77,6 +77,7 @@ impl Parts {
         let wall_clock = clock::system();
         let store = crate::store::build(&settings, &db, sqlite_file.as_deref(), wall_clock)?;
         let keys = Arc::new(KeyRing::load_or_create(&db, &settings, clock.now()).await?);
+        KeyRing::watch(&keys, db.clone(), clock.clone());
         let passwords = Passwords::new(&settings.passwords)?;
         if settings.demo.seed {
             demo::seed(&db, &passwords, keys.algorithms(), clock.now()).await?;
