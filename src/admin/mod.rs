@@ -11,6 +11,7 @@ pub mod client_rules;
 pub mod clients;
 pub mod dynamic;
 pub mod initial_tokens;
+pub mod overview;
 pub mod registration;
 pub mod roles;
 pub mod sessions;

@@ -71,6 +71,8 @@ kinds! {
     /// A second factor was turned off (detail `method`).
     MfaDisabled => "mfa_disabled",
     RecoveryCodesRegenerated => "recovery_codes_regenerated",
+    /// An operator removed every second factor of a user (detail `factors`: how many).
+    MfaResetByOperator => "mfa_reset_by_operator",
     /// An operator registered a client (detail: its type and grants, never its secret).
     ClientCreated => "client_created",
     ClientUpdated => "client_updated",

@@ -132,6 +132,22 @@ pub async fn remove_totp<C: ConnectionTrait>(conn: &C, user_id: &str) -> anyhow:
     Ok(())
 }
 
+/// Removes every second factor of the user (TOTP, email codes) and their recovery codes, in
+/// `conn`: an operator's reset for someone who lost their device.
+pub async fn remove_all<C: ConnectionTrait>(conn: &C, user_id: &str) -> anyhow::Result<u64> {
+    let factors = user_factors::Entity::delete_many()
+        .filter(user_factors::Column::UserId.eq(user_id))
+        .exec(conn)
+        .await
+        .db_context("removing second factors")?;
+    recovery_codes::Entity::delete_many()
+        .filter(recovery_codes::Column::UserId.eq(user_id))
+        .exec(conn)
+        .await
+        .db_context("removing recovery codes")?;
+    Ok(factors.rows_affected)
+}
+
 /// Replaces the user's recovery codes with these hashes, in `conn`: the old set is gone.
 pub async fn replace_codes<C: ConnectionTrait>(
     conn: &C,
