@@ -65,9 +65,22 @@ pub(super) fn local(next: &str) -> Option<&str> {
     local.then_some(next)
 }
 
-async fn login_page(binding: BrowserBinding, service: web::Data<SelfService>) -> HttpResponse {
+#[derive(Deserialize)]
+struct NextQuery {
+    #[serde(default)]
+    next: String,
+}
+
+/// The sign-in form; `?next=` (a path of ours, such as a console page that sent the browser
+/// here) is where it goes once signed in.
+async fn login_page(
+    binding: BrowserBinding,
+    query: web::Query<NextQuery>,
+    service: web::Data<SelfService>,
+) -> HttpResponse {
     let signup = service.signup_enabled;
-    login_form(&binding.csrf, "", None, (paths::ACCOUNT, signup))
+    let next = local_path(&query.next);
+    login_form(&binding.csrf, "", None, (next, signup))
 }
 
 #[derive(Deserialize)]

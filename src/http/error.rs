@@ -8,6 +8,7 @@ use serde_json::json;
 
 use super::reply;
 use super::views;
+use crate::admin::AdminError;
 use crate::oauth::Error;
 use crate::paths;
 
@@ -117,6 +118,16 @@ pub enum PageError {
     /// An account page asked for without a session.
     #[error("sign-in required")]
     SignInRequired,
+    /// A console page asked for without a session: sign in, then come back to `0` (a path
+    /// of ours).
+    #[error("sign-in required")]
+    SignInFirst(String),
+    /// A console page asked for by a user without the admin role.
+    #[error("admins only")]
+    AdminsOnly,
+    /// The admin service refused an operator's request, or failed.
+    #[error(transparent)]
+    Admin(#[from] AdminError),
 }
 
 impl From<anyhow::Error> for PageError {
@@ -137,20 +148,20 @@ impl ResponseError for PageError {
             Self::SignIn(e) | Self::SignOut(e) => status_of(e),
             Self::Expired => StatusCode::BAD_REQUEST,
             Self::FormExpired => StatusCode::FORBIDDEN,
-            Self::SignInRequired => StatusCode::SEE_OTHER,
+            Self::SignInRequired | Self::SignInFirst(_) => StatusCode::SEE_OTHER,
+            Self::AdminsOnly => StatusCode::FORBIDDEN,
+            Self::Admin(e) => admin_status(e),
         }
     }
 
     fn error_response(&self) -> HttpResponse {
         let status = self.status_code();
         match self {
-            Self::SignIn(Error::Overloaded) => busy_page(),
-            Self::SignIn(e) | Self::SignOut(e) if status.is_server_error() => {
+            Self::SignIn(e) | Self::Admin(AdminError::Service(e)) => sign_in_page(status, e),
+            Self::SignOut(e) if status.is_server_error() => {
                 log_cause(e);
                 failure_page(status)
             }
-            Self::SignIn(Error::RateLimited { retry_after, .. }) => too_many_page(*retry_after),
-            Self::SignIn(e) => rejection_page(status, "Sign-in request rejected", e),
             Self::SignOut(e) => rejection_page(status, "Sign-out request rejected", e),
             Self::Expired => views::error_page(
                 status,
@@ -165,8 +176,53 @@ impl ResponseError for PageError {
                 None,
             ),
             Self::SignInRequired => reply::see_other(paths::ACCOUNT_LOGIN),
+            Self::SignInFirst(next) => reply::see_other(&sign_in_then(next)),
+            Self::AdminsOnly => views::error_page(
+                status,
+                "Admins only",
+                "The admin console is for users with the admin role. Ask an admin to give it to you.",
+                None,
+            ),
+            Self::Admin(AdminError::Unexpected(e)) => {
+                tracing::error!(error = format!("{e:#}"), "console request failed");
+                failure_page(status)
+            }
+            Self::Admin(e) => views::error_page(status, "Not done", &e.to_string(), None),
         }
     }
+}
+
+/// A protocol error or a backend failure, on a page.
+fn sign_in_page(status: StatusCode, error: &Error) -> HttpResponse {
+    match error {
+        Error::Overloaded => busy_page(),
+        e if status.is_server_error() => {
+            log_cause(e);
+            failure_page(status)
+        }
+        Error::RateLimited { retry_after, .. } => too_many_page(*retry_after),
+        e => rejection_page(status, "Sign-in request rejected", e),
+    }
+}
+
+/// The status of an admin service refusal, as the admin API gives it.
+fn admin_status(error: &AdminError) -> StatusCode {
+    match error {
+        AdminError::Invalid { .. } => StatusCode::BAD_REQUEST,
+        AdminError::NotFound { .. } => StatusCode::NOT_FOUND,
+        AdminError::Conflict(_) | AdminError::VersionChanged => StatusCode::CONFLICT,
+        AdminError::VersionRequired => StatusCode::PRECONDITION_REQUIRED,
+        AdminError::Service(e) => status_of(e),
+        AdminError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// The account sign-in form, which comes back to `next` once signed in.
+fn sign_in_then(next: &str) -> String {
+    let query: String = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("next", next)
+        .finish();
+    format!("{}?{query}", paths::ACCOUNT_LOGIN)
 }
 
 fn rejection_page(status: StatusCode, title: &str, error: &Error) -> HttpResponse {
