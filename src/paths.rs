@@ -43,3 +43,74 @@ pub const VERIFY_EMAIL: &str = "/email/verify";
 pub const VERIFY_EMAIL_PENDING: &str = "/email/pending";
 pub const PASSWORD_FORGOT: &str = "/password/forgot";
 pub const PASSWORD_RESET: &str = "/password/reset";
+
+// The admin console: server-rendered pages over the admin service, for a signed-in admin.
+// `{…}` segments are filled in with [`fill`].
+pub const CONSOLE: &str = "/admin";
+pub const CONSOLE_CLIENTS: &str = "/admin/clients";
+pub const CONSOLE_CLIENT_NEW: &str = "/admin/clients/new";
+pub const CONSOLE_CLIENT: &str = "/admin/clients/{id}";
+pub const CONSOLE_CLIENT_EDIT: &str = "/admin/clients/{id}/edit";
+pub const CONSOLE_CLIENT_SECRET: &str = "/admin/clients/{id}/secret";
+pub const CONSOLE_CLIENT_DELETE: &str = "/admin/clients/{id}/delete";
+pub const CONSOLE_USERS: &str = "/admin/users";
+pub const CONSOLE_USER_NEW: &str = "/admin/users/new";
+pub const CONSOLE_USER: &str = "/admin/users/{id}";
+pub const CONSOLE_USER_ROLE_ADD: &str = "/admin/users/{id}/roles/add";
+pub const CONSOLE_USER_ROLE_REMOVE: &str = "/admin/users/{id}/roles/remove";
+pub const CONSOLE_USER_PASSWORD: &str = "/admin/users/{id}/password";
+pub const CONSOLE_USER_ENABLE: &str = "/admin/users/{id}/enable";
+pub const CONSOLE_USER_DISABLE: &str = "/admin/users/{id}/disable";
+pub const CONSOLE_USER_FACTORS_RESET: &str = "/admin/users/{id}/factors/reset";
+pub const CONSOLE_USER_DELETE: &str = "/admin/users/{id}/delete";
+pub const CONSOLE_USER_SESSION_END: &str = "/admin/users/{id}/sessions/{sid}/end";
+pub const CONSOLE_USER_CONSENT_REVOKE: &str = "/admin/users/{id}/consents/{client}/revoke";
+pub const CONSOLE_ROLES: &str = "/admin/roles";
+pub const CONSOLE_AUDIT: &str = "/admin/audit";
+pub const CONSOLE_KEYS: &str = "/admin/keys";
+pub const CONSOLE_TOKENS: &str = "/admin/registration-tokens";
+
+/// `pattern` with its `{…}` segments replaced, in order, by `values`, each percent-encoded
+/// so that an id with `/` or `?` stays one segment.
+pub fn fill(pattern: &str, values: &[&str]) -> String {
+    use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+    // RFC 3986 §2.3: unreserved characters need no encoding.
+    const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~');
+    let mut out = String::with_capacity(pattern.len());
+    let mut values = values.iter();
+    let mut rest = pattern;
+    while let Some(start) = rest.find('{') {
+        out.push_str(&rest[..start]);
+        let end = rest[start..]
+            .find('}')
+            .map_or(rest.len(), |e| start + e + 1);
+        if let Some(value) = values.next() {
+            out.extend(utf8_percent_encode(value, SEGMENT));
+        }
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segments_are_filled_in_order_and_encoded() {
+        assert_eq!(
+            fill(CONSOLE_CLIENT, &["demo-web"]),
+            "/admin/clients/demo-web"
+        );
+        assert_eq!(
+            fill(CONSOLE_USER_SESSION_END, &["u1", "a/b?c"]),
+            "/admin/users/u1/sessions/a%2Fb%3Fc/end"
+        );
+        assert_eq!(fill(CONSOLE_USERS, &[]), CONSOLE_USERS);
+    }
+}

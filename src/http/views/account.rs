@@ -158,6 +158,8 @@ pub struct AccountPage<'a> {
     /// The second factors, and where they are managed.
     pub factors: Enrolled,
     pub mfa_href: &'static str,
+    /// The admin console, for a user holding the admin role.
+    pub console_href: Option<&'static str>,
 }
 
 /// What the page shows besides the user's own data: the form token, a confirmation, or a
@@ -187,6 +189,12 @@ impl<'a> AccountPage<'a> {
             activity: overview.activity.into_iter().map(activity_row).collect(),
             factors: overview.factors,
             mfa_href: paths::ACCOUNT_MFA,
+            console_href: me
+                .user
+                .roles
+                .iter()
+                .any(|r| r == crate::admin::access::ADMIN_ROLE)
+                .then_some(paths::CONSOLE),
         }
     }
 }

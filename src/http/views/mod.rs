@@ -1,6 +1,8 @@
 //! Askama page models, and rendering them with the right status and cache headers.
 
 pub mod account;
+pub mod console;
+pub mod console_users;
 
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
