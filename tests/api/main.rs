@@ -16,6 +16,7 @@ mod browser;
 mod cli;
 mod cli_users;
 mod config;
+mod console;
 mod cors;
 mod discovery;
 mod docs;

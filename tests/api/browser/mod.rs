@@ -12,6 +12,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use crate::flow::{PASSWORD_OF_USER, USER_EMAIL, authorize_url, pkce_pair};
 use crate::helpers::{Backend, TestApp};
 
+mod console;
 mod docs;
 mod mfa;
 mod selfservice;
