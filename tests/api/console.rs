@@ -3,7 +3,7 @@
 //! again, forms without their CSRF value refused, and nothing cached.
 
 use crate::backend_tests;
-use crate::flow::{PASSWORD_OF_USER, USER_EMAIL, hidden_field};
+use crate::flow::{PASSWORD_OF_USER, USER_EMAIL, WEB, hidden_field, obtain_code};
 use crate::helpers::{Backend, TestApp, http_client};
 
 backend_tests!(
@@ -12,6 +12,7 @@ backend_tests!(
     a_disabled_user_is_signed_out_until_enabled,
     forms_without_their_csrf_value_are_refused,
     every_page_is_no_store,
+    a_users_factors_consents_and_sessions_end_from_their_page,
 );
 
 pub(crate) const ADMIN_EMAIL: &str = "admin@example.com";
@@ -323,12 +324,7 @@ async fn every_page_is_no_store(backend: Backend) {
     let http = admin_browser(&app).await;
     let users = page(&app, &http, "/admin/users?q=user%40").await;
     assert!(users.contains(USER_EMAIL));
-    let user_page = users
-        .split(r#"href=""#)
-        .map(|rest| rest.split('"').next().unwrap())
-        .find(|href| href.starts_with("/admin/users/") && *href != "/admin/users/new")
-        .unwrap()
-        .to_owned();
+    let user_page = link_of_class(&users, "user");
     for action in ["", "/disable", "/factors/reset", "/delete"] {
         page(&app, &http, &format!("{user_page}{action}")).await;
     }
@@ -373,4 +369,52 @@ async fn every_page_is_no_store(backend: Backend) {
     .await;
     assert_eq!(issued.status(), 201);
     assert_eq!(issued.headers()["cache-control"], "no-store");
+}
+
+/// The href of the first link with this class.
+fn link_of_class(html: &str, class: &str) -> String {
+    let end = html.find(&format!(r#"" class="{class}""#)).expect(class);
+    let start = html[..end].rfind("href=\"").unwrap() + "href=\"".len();
+    unescaped(&html[start..end])
+}
+
+/// Confirms the change on the confirm page at `path`; the page it leads back to.
+async fn confirmed(app: &TestApp, http: &reqwest::Client, path: &str) -> String {
+    let done = submit(app, http, (path, path), &[]).await;
+    assert_eq!(done.status(), 303, "POST {path}");
+    page(app, http, &location(&done)).await
+}
+
+async fn a_users_factors_consents_and_sessions_end_from_their_page(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let http = admin_browser(&app).await;
+    obtain_code(&app, WEB, "openid").await;
+    let users = page(&app, &http, "/admin/users?q=user%40example").await;
+    let user_page = link_of_class(&users, "user");
+    let user_id = user_page.rsplit('/').next().unwrap().to_owned();
+    let db = app.isolation.connect().await;
+    let now = gatehouse::clock::Clock::now(app.isolation.clock.as_ref());
+    gatehouse::mfa::store::set_email_codes(&db, &user_id, true, now)
+        .await
+        .unwrap();
+
+    let shown = page(&app, &http, &user_page).await;
+    assert!(
+        shown.contains(r#"<span class="badge ok">email</span>"#),
+        "{shown}"
+    );
+    assert!(shown.contains(WEB));
+    let shown = confirmed(&app, &http, &link(&shown, "reset-factors")).await;
+    assert!(shown.contains("Second factors removed.") && shown.contains("None."));
+    let shown = confirmed(&app, &http, &link_of_class(&shown, "revoke-consent")).await;
+    assert!(shown.contains("Consent revoked") && shown.contains("No consents."));
+    let shown = confirmed(&app, &http, &link_of_class(&shown, "end-session")).await;
+    assert!(shown.contains("Session ended.") && shown.contains("No live sessions."));
+
+    let audit = page(&app, &http, "/admin/audit?kind=mfa_reset_by_operator").await;
+    assert!(audit.contains(&user_id), "{audit}");
+    assert!(
+        audit.contains("&#34;by&#34;:&#34;user:") || audit.contains("&quot;by&quot;:&quot;user:"),
+        "{audit}"
+    );
 }

@@ -10,7 +10,9 @@ use crate::accounts::User;
 use crate::admin::overview::UserOverview;
 use crate::audit::{Kind, Recorded};
 use crate::clock::UnixTime;
+use crate::entities::consents;
 use crate::paths::{self, fill};
+use crate::sessions::Session;
 
 pub struct UserRow {
     pub email: String,
@@ -120,20 +122,6 @@ impl<'a> UserPage<'a> {
         error: Option<&'a str>,
     ) -> Self {
         let id = seen.user.id.clone();
-        let at = |pattern| fill(pattern, &[&id]);
-        let session = |s: crate::sessions::Session| SessionRow {
-            device: device_of(&s.user_agent),
-            ip: s.ip,
-            created: format_time(s.created_at),
-            last_seen: format_time(s.last_seen),
-            end_href: fill(paths::CONSOLE_USER_SESSION_END, &[&id, &s.sid]),
-        };
-        let consent = |c: crate::entities::consents::Model| ConsentRow {
-            revoke_href: fill(paths::CONSOLE_USER_CONSENT_REVOKE, &[&id, &c.client_id]),
-            client_id: c.client_id,
-            scopes: c.scopes,
-            granted: c.granted_at.format("%Y-%m-%d").to_string(),
-        };
         let held = &seen.user.roles;
         Self {
             csrf,
@@ -146,20 +134,54 @@ impl<'a> UserPage<'a> {
                 .filter(|r| !held.contains(r))
                 .collect(),
             factors: seen.factors,
-            sessions: seen.sessions.into_iter().map(session).collect(),
-            consents: seen.consents.into_iter().map(consent).collect(),
-            actions: UserActions {
-                role_add: at(paths::CONSOLE_USER_ROLE_ADD),
-                role_remove: at(paths::CONSOLE_USER_ROLE_REMOVE),
-                password: at(paths::CONSOLE_USER_PASSWORD),
-                enable: at(paths::CONSOLE_USER_ENABLE),
-                disable: at(paths::CONSOLE_USER_DISABLE),
-                factors: at(paths::CONSOLE_USER_FACTORS_RESET),
-                delete: at(paths::CONSOLE_USER_DELETE),
-            },
+            sessions: seen
+                .sessions
+                .into_iter()
+                .map(|s| session_row(&id, s))
+                .collect(),
+            consents: seen
+                .consents
+                .into_iter()
+                .map(|c| consent_row(&id, c))
+                .collect(),
+            actions: UserActions::of(&id),
             back: paths::CONSOLE_USERS,
             user: seen.user,
         }
+    }
+}
+
+impl UserActions {
+    fn of(id: &str) -> Self {
+        let at = |pattern| fill(pattern, &[id]);
+        Self {
+            role_add: at(paths::CONSOLE_USER_ROLE_ADD),
+            role_remove: at(paths::CONSOLE_USER_ROLE_REMOVE),
+            password: at(paths::CONSOLE_USER_PASSWORD),
+            enable: at(paths::CONSOLE_USER_ENABLE),
+            disable: at(paths::CONSOLE_USER_DISABLE),
+            factors: at(paths::CONSOLE_USER_FACTORS_RESET),
+            delete: at(paths::CONSOLE_USER_DELETE),
+        }
+    }
+}
+
+fn session_row(user_id: &str, s: Session) -> SessionRow {
+    SessionRow {
+        device: device_of(&s.user_agent),
+        ip: s.ip,
+        created: format_time(s.created_at),
+        last_seen: format_time(s.last_seen),
+        end_href: fill(paths::CONSOLE_USER_SESSION_END, &[user_id, &s.sid]),
+    }
+}
+
+fn consent_row(user_id: &str, c: consents::Model) -> ConsentRow {
+    ConsentRow {
+        revoke_href: fill(paths::CONSOLE_USER_CONSENT_REVOKE, &[user_id, &c.client_id]),
+        client_id: c.client_id,
+        scopes: c.scopes,
+        granted: c.granted_at.format("%Y-%m-%d").to_string(),
     }
 }
 
