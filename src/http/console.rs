@@ -36,14 +36,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 /// A signed-in user with the admin role, and the admin service acting for them (so the
 /// audit log records `by: user:<id>` and where the request came from).
-pub struct Operator {
+pub struct SignedInAdmin {
     pub me: SignedIn,
     pub admin: Admin,
     /// The CSRF value for the page's forms.
     pub csrf: String,
 }
 
-impl FromRequest for Operator {
+impl FromRequest for SignedInAdmin {
     type Error = actix_web::Error;
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
@@ -112,11 +112,11 @@ pub(super) struct DoneQuery {
     pub done: Option<String>,
 }
 
-async fn home(op: Operator) -> HttpResponse {
+async fn home(op: SignedInAdmin) -> HttpResponse {
     views::render(StatusCode::OK, &HomePage::new(&op.me.user.email))
 }
 
-async fn roles(op: Operator, query: web::Query<DoneQuery>) -> Result<HttpResponse, PageError> {
+async fn roles(op: SignedInAdmin, query: web::Query<DoneQuery>) -> Result<HttpResponse, PageError> {
     let roles = op.admin.roles().await?;
     let page = RolesPage::new(&op.csrf, roles, query.done.as_deref(), None);
     Ok(views::render(StatusCode::OK, &page))
@@ -136,7 +136,7 @@ impl CsrfProtected for RoleForm {
 
 #[tracing::instrument(skip_all)]
 async fn create_role(
-    op: Operator,
+    op: SignedInAdmin,
     CsrfForm { form, .. }: CsrfForm<RoleForm>,
 ) -> Result<HttpResponse, PageError> {
     let error = match op.admin.create_role(form.name.trim()).await {
@@ -148,6 +148,6 @@ async fn create_role(
     Ok(views::render(StatusCode::BAD_REQUEST, &page))
 }
 
-async fn keys(_op: Operator, keys: web::Data<KeyRing>) -> HttpResponse {
+async fn keys(_op: SignedInAdmin, keys: web::Data<KeyRing>) -> HttpResponse {
     views::render(StatusCode::OK, &KeysPage::new(keys.published()))
 }

@@ -7,7 +7,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
-use super::console::{Operator, fixable};
+use super::console::{SignedInAdmin, fixable};
 use super::error::PageError;
 use super::extract::{CsrfForm, CsrfProtected};
 use super::views::console::{SecretPage, format_time};
@@ -41,7 +41,10 @@ fn given(value: &str) -> Option<String> {
 
 /// The events the filters ask for; a value the search does not take is shown above an
 /// empty list, naming the field.
-async fn audit(op: Operator, params: web::Query<AuditParams>) -> Result<HttpResponse, PageError> {
+async fn audit(
+    op: SignedInAdmin,
+    params: web::Query<AuditParams>,
+) -> Result<HttpResponse, PageError> {
     let filters = AuditFilters {
         user: params.user.trim().to_owned(),
         client: params.client.trim().to_owned(),
@@ -71,7 +74,7 @@ async fn audit(op: Operator, params: web::Query<AuditParams>) -> Result<HttpResp
     }
 }
 
-fn tokens_page(op: &Operator, error: Option<&str>) -> HttpResponse {
+fn tokens_page(op: &SignedInAdmin, error: Option<&str>) -> HttpResponse {
     let page = TokensPage {
         csrf: &op.csrf,
         action: paths::CONSOLE_TOKENS,
@@ -84,7 +87,7 @@ fn tokens_page(op: &Operator, error: Option<&str>) -> HttpResponse {
     views::render(status, &page)
 }
 
-async fn tokens(op: Operator) -> HttpResponse {
+async fn tokens(op: SignedInAdmin) -> HttpResponse {
     tokens_page(&op, None)
 }
 
@@ -106,7 +109,7 @@ impl CsrfProtected for TokenForm {
 /// Makes an initial access token; it is on this answer and nowhere else.
 #[tracing::instrument(skip_all)]
 async fn create_token(
-    op: Operator,
+    op: SignedInAdmin,
     CsrfForm { form, .. }: CsrfForm<TokenForm>,
 ) -> Result<HttpResponse, PageError> {
     let (Ok(uses), Ok(days)) = (whole(&form.uses), whole(&form.days)) else {

@@ -6,7 +6,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
-use super::console::{DoneQuery, Operator, Plain, done, fixable};
+use super::console::{DoneQuery, Plain, SignedInAdmin, done, fixable};
 use super::error::PageError;
 use super::extract::{CsrfForm, CsrfProtected};
 use super::views::console::{
@@ -113,7 +113,7 @@ fn client_href(id: &str) -> String {
     fill(paths::CONSOLE_CLIENT, &[id])
 }
 
-async fn list(op: Operator, query: web::Query<DoneQuery>) -> Result<HttpResponse, PageError> {
+async fn list(op: SignedInAdmin, query: web::Query<DoneQuery>) -> Result<HttpResponse, PageError> {
     let clients = op.admin.clients().await?;
     let page = ClientsPage::new(&clients, query.done.as_deref());
     Ok(views::render(StatusCode::OK, &page))
@@ -137,7 +137,7 @@ fn new_client_form(csrf: &str, values: ClientValues, error: Option<&str>) -> Htt
     views::render(status, &page)
 }
 
-async fn new_form(op: Operator) -> HttpResponse {
+async fn new_form(op: SignedInAdmin) -> HttpResponse {
     let values = ClientValues {
         code: true,
         refresh: true,
@@ -150,7 +150,7 @@ async fn new_form(op: Operator) -> HttpResponse {
 /// Registers the client; a confidential one's secret is on this answer and nowhere else.
 #[tracing::instrument(skip_all)]
 async fn create(
-    op: Operator,
+    op: SignedInAdmin,
     CsrfForm { form, .. }: CsrfForm<ClientForm>,
 ) -> Result<HttpResponse, PageError> {
     let created = match op.admin.create_client(form.registration()).await {
@@ -176,7 +176,7 @@ async fn create(
 }
 
 async fn show(
-    op: Operator,
+    op: SignedInAdmin,
     id: web::Path<String>,
     query: web::Query<DoneQuery>,
 ) -> Result<HttpResponse, PageError> {
@@ -205,7 +205,7 @@ fn edit_page(
     views::render(status, &page)
 }
 
-async fn edit_form(op: Operator, id: web::Path<String>) -> Result<HttpResponse, PageError> {
+async fn edit_form(op: SignedInAdmin, id: web::Path<String>) -> Result<HttpResponse, PageError> {
     let (client, version) = op.admin.client_versioned(&id).await?;
     let values = ClientValues::of(&client);
     Ok(edit_page(
@@ -220,7 +220,7 @@ async fn edit_form(op: Operator, id: web::Path<String>) -> Result<HttpResponse, 
 /// meanwhile, nothing is saved and the form shows the current version to edit again.
 #[tracing::instrument(skip_all)]
 async fn update(
-    op: Operator,
+    op: SignedInAdmin,
     id: web::Path<String>,
     CsrfForm { form, .. }: CsrfForm<ClientForm>,
 ) -> Result<HttpResponse, PageError> {
@@ -257,16 +257,18 @@ async fn update(
     ))
 }
 
-async fn rotate_confirm(op: Operator, id: web::Path<String>) -> Result<HttpResponse, PageError> {
+async fn rotate_confirm(
+    op: SignedInAdmin,
+    id: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
     let client = op.admin.client(&id).await?;
-    let overlap = op.admin.secret_overlap.as_secs();
+    let overlap = views::console::duration_words(op.admin.secret_overlap.as_secs());
     let page = ConfirmPage {
         title: "Rotate the secret?",
         message: format!(
-            "{} gets a new client secret, shown once. The current one keeps working for {} \
-             hours, so its deployments can move to the new one.",
-            client.name,
-            overlap / 3600
+            "{} gets a new client secret, shown once. The current one keeps working for \
+             {overlap}, so its deployments can move to the new one.",
+            client.name
         ),
         action: fill(paths::CONSOLE_CLIENT_SECRET, &[&id]),
         csrf: &op.csrf,
@@ -279,7 +281,7 @@ async fn rotate_confirm(op: Operator, id: web::Path<String>) -> Result<HttpRespo
 /// A new secret, on this answer only; the old one works for the configured overlap.
 #[tracing::instrument(skip_all)]
 async fn rotate(
-    op: Operator,
+    op: SignedInAdmin,
     id: web::Path<String>,
     _form: CsrfForm<Plain>,
 ) -> Result<HttpResponse, PageError> {
@@ -302,7 +304,10 @@ async fn rotate(
     Ok(views::render(StatusCode::OK, &page))
 }
 
-async fn delete_confirm(op: Operator, id: web::Path<String>) -> Result<HttpResponse, PageError> {
+async fn delete_confirm(
+    op: SignedInAdmin,
+    id: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
     let client = op.admin.client(&id).await?;
     let page = ConfirmPage {
         title: "Delete the client?",
@@ -321,7 +326,7 @@ async fn delete_confirm(op: Operator, id: web::Path<String>) -> Result<HttpRespo
 
 #[tracing::instrument(skip_all)]
 async fn delete(
-    op: Operator,
+    op: SignedInAdmin,
     id: web::Path<String>,
     _form: CsrfForm<Plain>,
 ) -> Result<HttpResponse, PageError> {

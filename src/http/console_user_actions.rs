@@ -6,7 +6,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 
-use super::console::{Operator, Plain, done};
+use super::console::{Plain, SignedInAdmin, done};
 use super::console_users::user_href;
 use super::error::PageError;
 use super::extract::CsrfForm;
@@ -46,7 +46,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// The confirm page for a change to user `id`: `action` is the page's own path, where its
 /// form posts; Cancel goes back to the user.
 async fn confirm(
-    op: &Operator,
+    op: &SignedInAdmin,
     (id, action): (&str, &str),
     (title, button): (&str, &str),
     message: impl FnOnce(&str) -> String,
@@ -63,7 +63,10 @@ async fn confirm(
     Ok(views::render(StatusCode::OK, &page))
 }
 
-async fn disable_confirm(op: Operator, id: web::Path<String>) -> Result<HttpResponse, PageError> {
+async fn disable_confirm(
+    op: SignedInAdmin,
+    id: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
     let words = ("Disable the user?", "Disable");
     confirm(&op, (&id, paths::CONSOLE_USER_DISABLE), words, |email| {
         format!("{email} can no longer sign in, every session of theirs ends now, and their refresh tokens stop working. You can enable them again.")
@@ -74,7 +77,7 @@ async fn disable_confirm(op: Operator, id: web::Path<String>) -> Result<HttpResp
 /// Disables the user and ends every session of theirs, as the admin API does.
 #[tracing::instrument(skip_all)]
 async fn disable(
-    op: Operator,
+    op: SignedInAdmin,
     id: web::Path<String>,
     (_form, oversight): (CsrfForm<Plain>, web::Data<Oversight>),
 ) -> Result<HttpResponse, PageError> {
@@ -85,7 +88,10 @@ async fn disable(
     Ok(done(&user_href(&user.id), "disabled"))
 }
 
-async fn factors_confirm(op: Operator, id: web::Path<String>) -> Result<HttpResponse, PageError> {
+async fn factors_confirm(
+    op: SignedInAdmin,
+    id: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
     let words = ("Reset the second factors?", "Reset the second factors");
     confirm(&op, (&id, paths::CONSOLE_USER_FACTORS_RESET), words, |email| {
         format!("{email}'s authenticator app, codes by email and recovery codes are removed: they sign in with the password alone until they enrol again.")
@@ -95,7 +101,7 @@ async fn factors_confirm(op: Operator, id: web::Path<String>) -> Result<HttpResp
 
 #[tracing::instrument(skip_all)]
 async fn reset_factors(
-    op: Operator,
+    op: SignedInAdmin,
     id: web::Path<String>,
     _form: CsrfForm<Plain>,
 ) -> Result<HttpResponse, PageError> {
@@ -104,7 +110,7 @@ async fn reset_factors(
 }
 
 async fn session_confirm(
-    op: Operator,
+    op: SignedInAdmin,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, PageError> {
     let (id, sid) = path.into_inner();
@@ -126,7 +132,7 @@ async fn session_confirm(
 
 #[tracing::instrument(skip_all)]
 async fn end_session(
-    op: Operator,
+    op: SignedInAdmin,
     path: web::Path<(String, String)>,
     (_form, oversight): (CsrfForm<Plain>, web::Data<Oversight>),
 ) -> Result<HttpResponse, PageError> {
@@ -136,7 +142,7 @@ async fn end_session(
 }
 
 async fn consent_confirm(
-    op: Operator,
+    op: SignedInAdmin,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, PageError> {
     let (id, client) = path.into_inner();
@@ -158,7 +164,7 @@ async fn consent_confirm(
 
 #[tracing::instrument(skip_all)]
 async fn revoke_consent(
-    op: Operator,
+    op: SignedInAdmin,
     path: web::Path<(String, String)>,
     (_form, oversight): (CsrfForm<Plain>, web::Data<Oversight>),
 ) -> Result<HttpResponse, PageError> {
@@ -169,7 +175,10 @@ async fn revoke_consent(
     Ok(done(&user_href(&id), "consent"))
 }
 
-async fn delete_confirm(op: Operator, id: web::Path<String>) -> Result<HttpResponse, PageError> {
+async fn delete_confirm(
+    op: SignedInAdmin,
+    id: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
     let words = ("Delete the user?", "Delete the user");
     confirm(&op, (&id, paths::CONSOLE_USER_DELETE), words, |email| {
         format!("{email} is deleted with their sessions, refresh tokens, consents and second factors. This cannot be undone.")
@@ -179,7 +188,7 @@ async fn delete_confirm(op: Operator, id: web::Path<String>) -> Result<HttpRespo
 
 #[tracing::instrument(skip_all)]
 async fn delete(
-    op: Operator,
+    op: SignedInAdmin,
     id: web::Path<String>,
     (_form, oversight): (CsrfForm<Plain>, web::Data<Oversight>),
 ) -> Result<HttpResponse, PageError> {

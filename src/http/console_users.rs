@@ -7,7 +7,7 @@ use actix_web::{HttpResponse, web};
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use super::console::{DoneQuery, Operator, Plain, done, fixable};
+use super::console::{DoneQuery, Plain, SignedInAdmin, done, fixable};
 use super::error::PageError;
 use super::extract::{CsrfForm, CsrfProtected};
 use super::views::console_users::{NewUserPage, UserPage, UsersPage};
@@ -42,7 +42,10 @@ struct SearchQuery {
     done: Option<String>,
 }
 
-async fn search(op: Operator, query: web::Query<SearchQuery>) -> Result<HttpResponse, PageError> {
+async fn search(
+    op: SignedInAdmin,
+    query: web::Query<SearchQuery>,
+) -> Result<HttpResponse, PageError> {
     let q = query.q.trim();
     let search = Some(q).filter(|q| !q.is_empty());
     let cursor = query.cursor.as_deref().filter(|c| !c.is_empty());
@@ -71,7 +74,11 @@ impl CsrfProtected for NewUserForm {
     }
 }
 
-fn new_user_page(op: &Operator, typed: Option<&NewUserForm>, error: Option<&str>) -> HttpResponse {
+fn new_user_page(
+    op: &SignedInAdmin,
+    typed: Option<&NewUserForm>,
+    error: Option<&str>,
+) -> HttpResponse {
     let field = |f: fn(&NewUserForm) -> &str| typed.map(f).unwrap_or_default();
     let page = NewUserPage {
         csrf: &op.csrf,
@@ -88,13 +95,13 @@ fn new_user_page(op: &Operator, typed: Option<&NewUserForm>, error: Option<&str>
     views::render(status, &page)
 }
 
-async fn new_form(op: Operator) -> HttpResponse {
+async fn new_form(op: SignedInAdmin) -> HttpResponse {
     new_user_page(&op, None, None)
 }
 
 #[tracing::instrument(skip_all)]
 async fn create(
-    op: Operator,
+    op: SignedInAdmin,
     CsrfForm { form, .. }: CsrfForm<NewUserForm>,
 ) -> Result<HttpResponse, PageError> {
     let roles = form.roles.split([' ', ',']).filter(|r| !r.is_empty());
@@ -117,7 +124,7 @@ async fn create(
 
 /// The user's page, with a confirmation (`done`) or a refused form's `error`.
 pub(super) async fn user_page(
-    op: &Operator,
+    op: &SignedInAdmin,
     oversight: &Oversight,
     id: &str,
     (done, error): (Option<&str>, Option<&str>),
@@ -134,7 +141,7 @@ pub(super) async fn user_page(
 }
 
 async fn show(
-    op: Operator,
+    op: SignedInAdmin,
     id: web::Path<String>,
     (query, oversight): (web::Query<DoneQuery>, web::Data<Oversight>),
 ) -> Result<HttpResponse, PageError> {
@@ -155,7 +162,7 @@ impl CsrfProtected for RoleForm {
 
 #[tracing::instrument(skip_all)]
 async fn add_role(
-    op: Operator,
+    op: SignedInAdmin,
     id: web::Path<String>,
     CsrfForm { form, .. }: CsrfForm<RoleForm>,
 ) -> Result<HttpResponse, PageError> {
@@ -165,7 +172,7 @@ async fn add_role(
 
 #[tracing::instrument(skip_all)]
 async fn remove_role(
-    op: Operator,
+    op: SignedInAdmin,
     id: web::Path<String>,
     CsrfForm { form, .. }: CsrfForm<RoleForm>,
 ) -> Result<HttpResponse, PageError> {
@@ -188,7 +195,7 @@ impl CsrfProtected for PasswordForm {
 /// Sets the password; one the policy refuses is shown on the user's page, saying why.
 #[tracing::instrument(skip_all)]
 async fn set_password(
-    op: Operator,
+    op: SignedInAdmin,
     id: web::Path<String>,
     (CsrfForm { form, .. }, oversight): (CsrfForm<PasswordForm>, web::Data<Oversight>),
 ) -> Result<HttpResponse, PageError> {
@@ -203,7 +210,7 @@ async fn set_password(
 
 #[tracing::instrument(skip_all)]
 async fn enable(
-    op: Operator,
+    op: SignedInAdmin,
     id: web::Path<String>,
     _form: CsrfForm<Plain>,
 ) -> Result<HttpResponse, PageError> {

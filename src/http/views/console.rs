@@ -277,3 +277,38 @@ pub fn format_time(unix: i64) -> String {
     chrono::DateTime::from_timestamp(unix, 0)
         .map_or_else(String::new, |t| t.format("%Y-%m-%d %H:%M UTC").to_string())
 }
+
+/// A length of time in the largest whole unit that fits: "2 days", "36 hours", "90 seconds".
+pub fn duration_words(secs: u64) -> String {
+    let (n, unit) = match secs {
+        s if s >= 86_400 && s % 86_400 == 0 => (s / 86_400, "day"),
+        s if s >= 3_600 && s % 3_600 == 0 => (s / 3_600, "hour"),
+        s if s >= 60 && s % 60 == 0 => (s / 60, "minute"),
+        s => (s, "second"),
+    };
+    match n {
+        1 => format!("1 {unit}"),
+        n => format!("{n} {unit}s"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_in_their_largest_whole_unit() {
+        assert_eq!(duration_words(86_400), "1 day");
+        assert_eq!(duration_words(7 * 86_400), "7 days");
+        assert_eq!(duration_words(129_600), "36 hours");
+        assert_eq!(duration_words(90), "90 seconds");
+        assert_eq!(duration_words(0), "0 seconds");
+    }
+
+    #[test]
+    fn only_known_confirmations_are_shown() {
+        assert_eq!(notice(Some("saved")), Some("Client saved."));
+        assert_eq!(notice(Some("<script>")), None);
+        assert_eq!(notice(None), None);
+    }
+}
