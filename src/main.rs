@@ -10,7 +10,7 @@ use gatehouse::settings::Settings;
 use gatehouse::startup::Application;
 use gatehouse::{database, telemetry};
 
-const USAGE: &str = "usage: gatehouse [serve | migrate | check-config | gen-key | keys rewrap | client | user | role]
+const USAGE: &str = "usage: gatehouse [serve | migrate | check-config | gen-key | keys | client | user | role | registration-token]
   serve         run the server (default)
   migrate       apply database migrations and exit
   check-config  load and validate the configuration and exit
@@ -19,6 +19,9 @@ const USAGE: &str = "usage: gatehouse [serve | migrate | check-config | gen-key 
                 re-encrypt every stored secret under the new key, in one transaction (a
                 rerun is harmless); --old-key / --new-key VALUE work too, but prefer files:
                 arguments show in `ps` and in shell history
+  keys list|rotate|revoke
+                the signing keys: states and times, a new key (published before it signs),
+                an emergency revocation (gatehouse keys --help)
   client ...    register and manage OAuth clients (gatehouse client --help)
   user ...      create users (password on stdin), set roles, disable (gatehouse user --help)
   role ...      create and list roles (gatehouse role --help)
@@ -28,10 +31,7 @@ configuration: config/default.toml, the file in GATEHOUSE_CONFIG, then GATEHOUSE
 async fn main() -> ExitCode {
     release_large_allocations();
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if args
-        .first()
-        .is_some_and(|command| gatehouse::cli::handles(command))
-    {
+    if gatehouse::cli::handles(&args) {
         return gatehouse::cli::run(&args).await;
     }
     match run(&args).await {
@@ -73,7 +73,7 @@ async fn run(args: &[String]) -> anyhow::Result<()> {
         "serve" => serve().await,
         "keys" => match args.get(1).map(String::as_str) {
             Some("rewrap") => rewrap(&args[2..]).await,
-            _ => anyhow::bail!("the keys command is `keys rewrap`\n{USAGE}"),
+            _ => anyhow::bail!("the keys commands are rewrap, list, rotate and revoke\n{USAGE}"),
         },
         "migrate" => {
             let settings = Settings::load()?;

@@ -11,6 +11,7 @@ pub mod client_rules;
 pub mod clients;
 pub mod dynamic;
 pub mod initial_tokens;
+pub mod keys;
 pub mod overview;
 pub mod registration;
 pub mod roles;
@@ -40,6 +41,8 @@ pub struct Admin {
     /// The algorithms the server has keys for (`keys.algorithms`): what a client may be
     /// registered to be signed for.
     pub algorithms: Vec<crate::keys::Alg>,
+    /// Rotating and revoking signing keys.
+    pub keys: Option<std::sync::Arc<keys::KeyAdmin>>,
 }
 
 /// Why an operator's request was refused; each names what to fix.

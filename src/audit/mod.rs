@@ -82,6 +82,10 @@ kinds! {
     ClientRegistered => "client_registered",
     /// An operator made an initial access token (detail: expiry, uses; never the token).
     InitialTokenCreated => "initial_token_created",
+    /// A signing key rotated in (detail `kid`, `alg`), by an operator.
+    KeyRotated => "key_rotated",
+    /// A signing key revoked (detail `kid`, and `replacement` when it was signing).
+    KeyRevoked => "key_revoked",
     /// An operator created a user (detail: roles given).
     UserCreated => "user_created",
     /// An operator set a user's password.

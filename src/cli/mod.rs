@@ -9,6 +9,7 @@
 //! exists.
 
 mod client;
+mod keys;
 mod registration;
 mod role;
 mod user;
@@ -24,7 +25,7 @@ use crate::settings::Settings;
 #[derive(Parser)]
 #[command(
     name = "gatehouse",
-    about = "Operate Gatehouse: clients, users, roles and registration tokens"
+    about = "Operate Gatehouse: clients, users, roles, registration tokens and signing keys"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -48,6 +49,9 @@ enum Command {
     /// Initial access tokens for dynamic client registration.
     #[command(subcommand)]
     RegistrationToken(registration::RegistrationTokenCommand),
+    /// Signing keys: list, rotate, revoke.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
 }
 
 /// How results are printed.
@@ -57,9 +61,14 @@ pub enum Output {
     Json,
 }
 
-/// Whether `command` is one of the operator's commands this module runs.
-pub fn handles(command: &str) -> bool {
-    matches!(command, "client" | "user" | "role" | "registration-token")
+/// Whether `args` are one of the operator's commands this module runs (`keys rewrap` is
+/// the binary's own).
+pub fn handles(args: &[String]) -> bool {
+    match args.first().map(String::as_str) {
+        Some("client" | "user" | "role" | "registration-token") => true,
+        Some("keys") => args.get(1).is_some_and(|sub| sub != "rewrap"),
+        _ => false,
+    }
 }
 
 /// Parses and runs an operator's command (`args` without the program name).
@@ -88,6 +97,15 @@ async fn execute(cli: Cli) -> Result<(), AdminError> {
         Command::User(command) => user::run(&admin, command).await?,
         Command::Role(command) => role::run(&admin, command).await?,
         Command::RegistrationToken(command) => registration::run(&admin, command).await?,
+        Command::Keys(command) => {
+            let settings = Settings::load()?;
+            let keys = crate::admin::keys::KeyAdmin::from_settings(&settings)?;
+            let admin = Admin {
+                keys: Some(keys),
+                ..admin
+            };
+            keys::run(&admin, command).await?
+        }
     };
     print(cli.output, &printed);
     Ok(())
@@ -107,6 +125,8 @@ async fn connect() -> anyhow::Result<Admin> {
         by: None,
         secret_overlap: std::time::Duration::from_secs(settings.admin.secret_rotation_overlap_secs),
         algorithms: crate::keys::enabled(&settings.keys.algorithms)?,
+        // Only `keys` commands need the master key (required with PostgreSQL).
+        keys: None,
     })
 }
 

@@ -75,6 +75,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(admin_users::delete_user)
         .service(admin_audit::list_audit_events)
         .service(admin_keys::list_keys)
+        .service(admin_keys::rotate_keys)
+        .service(admin_keys::revoke_key)
         .service(admin_registration::create_initial_token);
     let document = document_of(&scope);
     // The document's resource goes first: the scope would otherwise take its path.

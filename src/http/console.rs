@@ -149,5 +149,5 @@ async fn create_role(
 }
 
 async fn keys(_op: SignedInAdmin, keys: web::Data<KeyRing>) -> HttpResponse {
-    views::render(StatusCode::OK, &KeysPage::new(keys.published()))
+    views::render(StatusCode::OK, &KeysPage::new(&keys.published()))
 }

@@ -40,8 +40,8 @@ const FORM_KEY_PURPOSE: &str = "csrf-form";
 /// How often an instance reads the keys again: a rotation, a revocation or a key's
 /// activation reaches it within this (and a publish delay is far longer).
 pub const POLL: Duration = Duration::from_secs(2);
-/// How often an instance checks whether a key is due for rotation.
-const ROTATION_CHECK_EVERY: u32 = 30;
+/// How often an instance checks whether a key is due for rotation (by its clock).
+const ROTATION_CHECK: Duration = Duration::from_secs(60);
 
 /// The keys in use: for each enabled algorithm one that signs, all that verify, and the
 /// JWKS document for relying parties; replaced whole when the stored keys change.
@@ -167,15 +167,16 @@ impl KeyRing {
     pub fn watch(ring: &Arc<Self>, db: DatabaseConnection, clock: SharedClock) {
         let ring: Weak<Self> = Arc::downgrade(ring);
         tokio::spawn(async move {
-            let mut polls = 0u32;
+            let mut checked = clock.now();
             loop {
                 tokio::time::sleep(POLL).await;
                 let Some(ring) = ring.upgrade() else {
                     return;
                 };
-                polls = polls.wrapping_add(1);
-                if polls % ROTATION_CHECK_EVERY == 0 {
-                    if let Err(e) = ring.rotate_due(&db, clock.now()).await {
+                let now = clock.now();
+                if now.since(checked) >= ROTATION_CHECK {
+                    checked = now;
+                    if let Err(e) = ring.rotate_due(&db, now).await {
                         tracing::error!(error = format!("{e:#}"), "scheduled key rotation failed");
                     }
                 }

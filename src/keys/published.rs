@@ -46,6 +46,16 @@ pub enum KeyState {
 }
 
 impl KeyState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Next => "next",
+            Self::Active => "active",
+            Self::Retiring => "retiring",
+            Self::Retired => "retired",
+            Self::Revoked => "revoked",
+        }
+    }
+
     /// Whether the JWKS lists it.
     pub fn is_published(self) -> bool {
         matches!(self, Self::Next | Self::Active | Self::Retiring)

@@ -53,6 +53,7 @@ struct Parts {
     db: DatabaseConnection,
     store: Store,
     keys: Arc<KeyRing>,
+    key_admin: Arc<crate::admin::keys::KeyAdmin>,
     passwords: Passwords,
     user_status: UserStatus,
     notifier: Notifier,
@@ -100,12 +101,14 @@ impl Parts {
         let lockout = Lockout::new(parts, &settings.lockout, keys.form_key());
         let mailer = Mailer::start(db.clone(), &settings.mail, clock.clone())?;
         crate::selfservice::tokens::spawn_purger(db.clone(), clock.clone());
+        let key_admin = crate::admin::keys::KeyAdmin::from_settings(&settings)?;
         Ok(Self {
             settings,
             issuer,
             db,
             store,
             keys,
+            key_admin,
             passwords,
             user_status,
             notifier,

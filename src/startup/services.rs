@@ -77,6 +77,7 @@ impl Parts {
             by: None,
             secret_overlap: Duration::from_secs(self.settings.admin.secret_rotation_overlap_secs),
             algorithms: self.keys.algorithms().to_vec(),
+            keys: Some(self.key_admin.clone()),
         }
     }
 

@@ -76,6 +76,8 @@ async fn the_openapi_document_lists_every_admin_route() {
             "PATCH /admin/api/v1/users/{id}",
             "POST /admin/api/v1/clients",
             "POST /admin/api/v1/clients/{id}/secret",
+            "POST /admin/api/v1/keys/rotate",
+            "POST /admin/api/v1/keys/{kid}/revoke",
             "POST /admin/api/v1/registration-tokens",
             "POST /admin/api/v1/roles",
             "POST /admin/api/v1/users",
@@ -92,7 +94,8 @@ async fn the_openapi_document_lists_every_admin_route() {
             .replace("{id}", "demo-web")
             .replace("{sid}", "x")
             .replace("{client_id}", "demo-spa")
-            .replace("{role}", "admin");
+            .replace("{role}", "admin")
+            .replace("{kid}", "x");
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         // A body the endpoint would refuse: the token is checked first all the same.
         let body = matches!(

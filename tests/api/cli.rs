@@ -24,12 +24,16 @@ backend_tests!(
 
 /// Runs `gatehouse <args>` on `app`'s database, as an operator in the server's directory.
 pub fn gatehouse(app: &TestApp, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_gatehouse"));
+    command
         .args(args)
         .env("GATEHOUSE__DATABASE__URL", &app.isolation.database_url)
-        .env("GATEHOUSE__LOG__FILTER", "warn")
-        .output()
-        .unwrap()
+        .env("GATEHOUSE__LOG__FILTER", "warn");
+    if app.isolation.backend == crate::helpers::Backend::Postgres {
+        let key = crate::helpers::test_encryption_key();
+        command.env("GATEHOUSE__KEYS__ENCRYPTION_KEY", key);
+    }
+    command.output().unwrap()
 }
 
 pub fn json_of(output: &Output) -> Value {

@@ -175,7 +175,7 @@ async fn migrations_up(db: &DatabaseConnection) {
     gatehouse::database::migrate(db).await.unwrap();
 }
 
-fn test_encryption_key() -> String {
+pub fn test_encryption_key() -> String {
     // Fixed per test binary run; any 32 bytes will do.
     static KEY: OnceLock<String> = OnceLock::new();
     KEY.get_or_init(gatehouse::keys::MasterKey::generate_encoded)

@@ -24,6 +24,7 @@ mod dynamic_registration;
 mod faults;
 mod health;
 mod instances;
+mod key_rotation;
 mod lifecycle;
 mod logout;
 mod logs;

@@ -247,7 +247,12 @@ pub struct KeyRow {
     pub kid: String,
     pub alg: String,
     pub active: bool,
+    /// next, active or retiring (see `keys::timeline`).
+    pub state: &'static str,
     pub created: String,
+    /// When it starts (or started) signing, and when it leaves the JWKS.
+    pub activates: String,
+    pub retires: String,
 }
 
 #[derive(Template)]
@@ -262,14 +267,19 @@ impl KeysPage {
             kid: k.kid.clone(),
             alg: k.alg.clone(),
             active: k.state == KeyState::Active,
-            created: k
-                .created_at
-                .map_or_else(String::new, |t| t.format("%Y-%m-%d %H:%M UTC").to_string()),
+            state: k.state.as_str(),
+            created: when(k.created_at),
+            activates: when(k.activates_at),
+            retires: when(k.retire_after),
         };
         Self {
             keys: keys.iter().map(row).collect(),
         }
     }
+}
+
+fn when(at: Option<chrono::DateTime<chrono::Utc>>) -> String {
+    at.map_or_else(String::new, |t| t.format("%Y-%m-%d %H:%M UTC").to_string())
 }
 
 /// Unix seconds as a date and time, in UTC.
