@@ -58,10 +58,14 @@ prep="$CARGO_TARGET_DIR/release/examples/bench_prep"
 # each bracketed by bound measurements (the server idle meanwhile); a slice's ratio is its
 # rate over the mean of its two brackets, and the scenario reports its median slice.
 sign_speed() { taskset -c 0 openssl speed -seconds 1 rsa2048 2>/dev/null | awk '/^rsa 2048 bits/ {print $6}'; }
+es256_speed() { taskset -c 0 openssl speed -seconds 1 ecdsap256 2>/dev/null | awk '/ecdsa \(nistp256\)/ {print $7}'; }
+ed25519_speed() { taskset -c 0 openssl speed -seconds 1 ed25519 2>/dev/null | awk '/EdDSA \(Ed25519\)/ {print $7}'; }
 argon_speed() { taskset -c 0 "$prep" argon2 2; }
-speed_of() { # sign | half_sign | argon2 → operations per second
+speed_of() { # sign | half_sign | es256 | ed25519 | argon2 → operations per second
   case "$1" in
     sign) sign_speed ;;
+    es256) es256_speed ;;
+    ed25519) ed25519_speed ;;
     half_sign) awk -v s="$(sign_speed)" 'BEGIN {print s / 2}' ;;
     argon2) argon_speed ;;
   esac
@@ -134,6 +138,8 @@ report() { # the table and CSV, with each token endpoint's rate as a ratio of it
   while IFS=, read -r backend name rps p50 p99 non2xx cpu peak kind rate; do
     case "$kind" in
       sign) label="RSA-2048 signing rate" ;;
+      es256) label="ECDSA P-256 signing rate" ;;
+      ed25519) label="Ed25519 signing rate" ;;
       half_sign) label="half the signing rate" ;;
       argon2) label="Argon2id rate" ;;
       *) label="" ;;
@@ -199,6 +205,15 @@ bench_backend() {
   scenario "$backend" "jwks" "$CONNS" "$base/jwks"
   BODY="grant_type=client_credentials&scope=profile" AUTH="$basic" \
     bounded_scenario "$backend" "client_credentials (1 signature)" "$CONNS" sign -s benches/load/post.lua "$base/token"
+  local rs256_rps=$rps
+  # The same grant for the demo clients whose access tokens are ES256 and EdDSA, each against
+  # what one core signs with that algorithm.
+  BODY="grant_type=client_credentials&scope=profile" AUTH="Basic $(printf 'demo-es256:demo-es256-secret' | base64)" \
+    bounded_scenario "$backend" "client_credentials ES256" "$CONNS" es256 -s benches/load/post.lua "$base/token"
+  local es256_rps=$rps
+  BODY="grant_type=client_credentials&scope=profile" AUTH="Basic $(printf 'demo-eddsa:demo-eddsa-secret' | base64)" \
+    bounded_scenario "$backend" "client_credentials EdDSA" "$CONNS" ed25519 -s benches/load/post.lua "$base/token"
+  note "$backend: client_credentials ES256 $(awk -v a="$es256_rps" -v b="$rs256_rps" 'BEGIN {printf "%.1f", a / b}')× and EdDSA $(awk -v a="$rps" -v b="$rs256_rps" 'BEGIN {printf "%.1f", a / b}')× the RS256 rate"
 
   # Codes live at most 60 s: mint them right before use. Every run (warm-up, slices) gets
   # its own codes and its own 64 refresh-token chains: a reused refresh token would be
