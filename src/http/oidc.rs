@@ -20,11 +20,12 @@ async fn discovery(doc: web::Data<DiscoveryJson>) -> HttpResponse {
         .body(doc.0.clone())
 }
 
-/// Short cache lifetime so RPs pick up a rotated key soon after it is published.
+/// A short cache lifetime, below the publish delay, so relying parties have a rotated-in key
+/// before it signs.
 async fn jwks(keys: web::Data<KeyRing>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/jwk-set+json")
-        .insert_header(("Cache-Control", "public, max-age=300"))
+        .insert_header(("Cache-Control", keys.jwks_cache_control().to_owned()))
         .insert_header(("Access-Control-Allow-Origin", "*"))
         .body(keys.jwks_json().to_string())
 }

@@ -56,7 +56,12 @@ pub struct KeyRing {
     /// Encrypts other secrets at rest the way the signing keys are (TOTP secrets).
     master: MasterKeys,
     schedule: Schedule,
+    /// The JWKS `Cache-Control`, built once (see [`KeyRing::jwks_cache_control`]).
+    jwks_cache_control: String,
 }
+
+/// How long relying parties may cache the JWKS at most.
+const JWKS_MAX_AGE_SECS: u64 = 300;
 
 impl KeyRing {
     /// Loads the stored keys, generating a key that signs at once for each enabled
@@ -99,7 +104,9 @@ impl KeyRing {
     }
 
     fn with(master: MasterKeys, algorithms: Vec<Alg>, loaded: Loaded, schedule: Schedule) -> Self {
+        let max_age = JWKS_MAX_AGE_SECS.min(schedule.publish_delay.as_secs() / 2);
         Self {
+            jwks_cache_control: format!("public, max-age={max_age}"),
             form_key: master.current.derive(FORM_KEY_PURPOSE),
             previous_form_key: master.previous.as_ref().map(|p| p.derive(FORM_KEY_PURPOSE)),
             algorithms,
@@ -222,6 +229,12 @@ impl KeyRing {
     /// instance not yet restarted with the new key served still post to one that was.
     pub fn previous_form_key(&self) -> Option<[u8; 32]> {
         self.previous_form_key
+    }
+
+    /// The JWKS's `Cache-Control`: five minutes, and never more than half the publish delay,
+    /// so a relying party that honours it has a rotated-in key well before the key signs.
+    pub fn jwks_cache_control(&self) -> &str {
+        &self.jwks_cache_control
     }
 
     /// The JWKS document (RFC 7517 §5) with every key published now.

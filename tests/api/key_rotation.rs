@@ -149,6 +149,12 @@ async fn a_rotated_key_is_published_everywhere_before_it_signs_and_retires_after
 
 async fn keys_older_than_the_rotation_period_rotate_by_themselves(backend: Backend) {
     let app = TestApp::spawn(backend).await;
+    let cache = app.get("/jwks").await.headers()["cache-control"].clone();
+    assert_eq!(cache, "public, max-age=300");
+    let short = TestApp::spawn_with(backend, |s| s.keys.publish_delay_secs = 120).await;
+    let cache = short.get("/jwks").await.headers()["cache-control"].clone();
+    assert_eq!(cache, "public, max-age=60", "below the publish delay");
+    drop(short);
     let before = kids(&app).await;
     assert_eq!(before.len(), 3);
     app.advance_clock(Duration::from_secs(91 * 86_400));
