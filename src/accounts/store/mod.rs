@@ -97,14 +97,21 @@ pub async fn all(db: &DatabaseConnection) -> anyhow::Result<Vec<User>> {
         .all(db)
         .await
         .db_context("listing users")?;
-    let mut roles = roles_by_user(db).await?;
-    Ok(rows
-        .into_iter()
+    let roles = roles_by_user(db, None).await?;
+    Ok(users_holding(rows, roles))
+}
+
+/// The users of `rows`, each with its roles from `roles`.
+fn users_holding(
+    rows: Vec<users::Model>,
+    mut roles: std::collections::HashMap<String, Vec<String>>,
+) -> Vec<User> {
+    rows.into_iter()
         .map(|row| {
             let held = roles.remove(&row.id).unwrap_or_default();
             user(row, held)
         })
-        .collect())
+        .collect()
 }
 
 /// Up to `limit` users by email after `after` (a cursor: the last email of the page before),
@@ -127,14 +134,10 @@ pub async fn page(
         .all(db)
         .await
         .db_context("listing users")?;
-    let mut roles = roles_by_user(db).await?;
-    Ok(rows
-        .into_iter()
-        .map(|row| {
-            let held = roles.remove(&row.id).unwrap_or_default();
-            user(row, held)
-        })
-        .collect())
+    // Only this page's role links: a page costs the same however many users there are.
+    let ids = rows.iter().map(|row| row.id.clone()).collect();
+    let roles = roles_by_user(db, Some(ids)).await?;
+    Ok(users_holding(rows, roles))
 }
 
 pub struct NewUser<'a> {

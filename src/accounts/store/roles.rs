@@ -41,9 +41,11 @@ pub async fn roles_of(db: &DatabaseConnection, user_id: &str) -> anyhow::Result<
     Ok(roles)
 }
 
-/// Every user's role names, sorted, by user id: three queries for a whole listing.
+/// The role names of `user_ids` (every user when `None`), sorted, by user id: two queries
+/// for a whole listing or a page of it.
 pub async fn roles_by_user(
     db: &DatabaseConnection,
+    user_ids: Option<Vec<String>>,
 ) -> anyhow::Result<HashMap<String, Vec<String>>> {
     let names: HashMap<String, String> = roles::Entity::find()
         .all(db)
@@ -52,11 +54,12 @@ pub async fn roles_by_user(
         .into_iter()
         .map(|r| (r.id, r.name))
         .collect();
+    let mut links = user_roles::Entity::find();
+    if let Some(ids) = user_ids {
+        links = links.filter(user_roles::Column::UserId.is_in(ids));
+    }
+    let links = links.all(db).await.db_context("loading user roles")?;
     let mut by_user: HashMap<String, Vec<String>> = HashMap::new();
-    let links = user_roles::Entity::find()
-        .all(db)
-        .await
-        .db_context("loading user roles")?;
     for link in links {
         if let Some(name) = names.get(&link.role_id) {
             by_user.entry(link.user_id).or_default().push(name.clone());
