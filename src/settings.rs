@@ -1,18 +1,18 @@
 //! Typed configuration: built-in defaults ← `config/default.toml` ← profile file ← `GATEHOUSE__*` env.
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use figment::Figment;
 use figment::providers::{Env, Format, Toml};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
-use url::Url;
 
 mod flows;
 mod issuer;
 mod mail;
+mod redis;
+mod server;
 
 pub use flows::{
     AdminSettings, MfaSettings, RecoverySettings, RegistrationMode, RegistrationSettings,
@@ -20,6 +20,8 @@ pub use flows::{
 };
 pub use issuer::Issuer;
 pub use mail::{MailSettings, MailTransport, SmtpSecurity, SmtpSettings};
+pub use redis::{RedisMode, RedisSettings};
+pub use server::{ServerSettings, TlsSettings};
 
 /// The defaults ship inside the binary so it runs from any directory.
 const BUILT_IN_DEFAULTS: &str = include_str!("../config/default.toml");
@@ -49,29 +51,10 @@ pub struct Settings {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ServerSettings {
-    pub listen: SocketAddr,
-    pub issuer: String,
-    pub workers: usize,
-    /// Reverse proxies whose forwarding headers are believed (CIDRs or addresses).
-    pub trusted_proxies: Vec<String>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct DatabaseSettings {
     pub url: SecretString,
     pub max_connections: u32,
     pub connect_timeout_secs: u64,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RedisSettings {
-    pub url: Option<SecretString>,
-    pub key_prefix: String,
-    pub pool_size: usize,
-    pub timeout_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -302,12 +285,8 @@ impl Settings {
         }
         self.database.kind()?;
         self.mail.validate()?;
-        if let Some(url) = &self.redis.url {
-            Url::parse(url.expose_secret())
-                .ok()
-                .filter(|u| matches!(u.scheme(), "redis" | "rediss"))
-                .context("invalid configuration: redis.url must be a redis:// or rediss:// URL")?;
-        }
+        self.redis.validate()?;
+        self.server.tls.files()?;
         Ok(())
     }
 
