@@ -1,5 +1,6 @@
 //! Authorization codes (RFC 6749 §4.1.2): random, stored under their digest, taken once.
 //! A redeemed code leaves a marker naming what it issued, so a replay can revoke it (§4.1.2).
+//! The code and its marker share a hash tag, the code's digest: one Redis Cluster slot.
 
 use std::time::Duration;
 
@@ -51,14 +52,18 @@ pub async fn issue(
     ttl: Duration,
 ) -> anyhow::Result<String> {
     let code = random::token();
-    store
-        .put(
-            &format!("code:{}", random::digest(&code)),
-            &serde_json::to_vec(grant)?,
-            ttl,
-        )
-        .await?;
+    let (key, _) = keys(&code);
+    store.put(&key, &serde_json::to_vec(grant)?, ttl).await?;
     Ok(code)
+}
+
+/// The code's key and its replay marker's, in one hash slot.
+fn keys(code: &str) -> (String, String) {
+    let digest = random::digest(code);
+    (
+        format!("code:{{{digest}}}"),
+        format!("code-used:{{{digest}}}"),
+    )
 }
 
 /// Takes the code atomically, leaving the marker of what it will issue; a second
@@ -70,8 +75,7 @@ pub async fn redeem(
     marker_ttl: Duration,
     now: UnixTime,
 ) -> anyhow::Result<Redeemed> {
-    let digest = random::digest(code);
-    let (key, marker_key) = (format!("code:{digest}"), format!("code-used:{digest}"));
+    let (key, marker_key) = keys(code);
     let marker = serde_json::to_vec(issued)?;
     if let Some(raw) = store
         .take_leaving(&key, &marker_key, &marker, marker_ttl)

@@ -50,12 +50,47 @@ pub(super) struct Rotated {
     pub claim: Option<String>,
 }
 
+/// The length of a family's hash tag.
+const TAG_LEN: usize = 8;
+
+/// A new family's hash tag: every refresh token of the family begins with it (`TAG.SECRET`)
+/// and its keys carry it (`rt:{TAG}:…`), so a rotation's keys (the old token, its rotation
+/// marker and the new token) share a Redis Cluster slot and are written in one transaction.
+pub fn new_tag() -> String {
+    random::token()[..TAG_LEN].to_owned()
+}
+
+/// The tag the next token of `token`'s family carries: its own, or a new one for a token
+/// from before tags (whose old keys only standalone and Sentinel deployments hold).
+pub fn tag_after(token: &str) -> String {
+    tag_of(token).map_or_else(new_tag, str::to_owned)
+}
+
+fn tag_of(token: &str) -> Option<&str> {
+    let (tag, secret) = token.split_once('.')?;
+    let alphabet = |b: u8| b.is_ascii_alphanumeric() || b == b'-' || b == b'_';
+    (tag.len() == TAG_LEN && !secret.is_empty() && tag.bytes().all(alphabet)).then_some(tag)
+}
+
+/// Whether `token` has a hash tag: only then do its two keys surely share a slot.
+pub(super) fn is_tagged(token: &str) -> bool {
+    tag_of(token).is_some()
+}
+
+fn keyed(kind: &str, token: &str) -> String {
+    let digest = random::digest(token);
+    match tag_of(token) {
+        Some(tag) => format!("{kind}:{{{tag}}}:{digest}"),
+        None => format!("{kind}:{digest}"),
+    }
+}
+
 pub(super) fn token_key(token: &str) -> String {
-    format!("rt:{}", random::digest(token))
+    keyed("rt", token)
 }
 
 pub(super) fn rotated_key(token: &str) -> String {
-    format!("rt-rotated:{}", random::digest(token))
+    keyed("rt-rotated", token)
 }
 
 fn family_key(family: &str) -> String {
@@ -196,14 +231,14 @@ pub async fn family_usable(store: &dyn EphemeralStore, family: &str) -> anyhow::
     Ok(!state.revoked)
 }
 
-/// A new refresh token and the write that stores it: it lives for the idle timeout, never
-/// past the family's end.
+/// A new refresh token with the family's `tag` and the write that stores it: it lives for
+/// the idle timeout, never past the family's end.
 pub fn new_token(
     grant: &RefreshGrant,
-    idle_ttl: i64,
+    (tag, idle_ttl): (&str, i64),
     now: UnixTime,
 ) -> anyhow::Result<(String, Write)> {
-    let token = random::token();
+    let token = format!("{tag}.{}", random::token());
     let ttl = remaining((now.secs() + idle_ttl).min(grant.family_expires_at), now);
     let write = Write::Put {
         key: token_key(&token),
@@ -274,5 +309,32 @@ mod tests {
         }
         assert_eq!(UserFamily::parse("no-expiry fam"), None);
         assert_eq!(UserFamily::parse("fam 12"), None);
+    }
+
+    #[test]
+    fn a_family_tag_puts_a_rotation_in_one_hash_slot() {
+        let tag = new_tag();
+        let (old, new) = (
+            format!("{tag}.{}", random::token()),
+            tag_after(&format!("{tag}.x")),
+        );
+        assert_eq!(new, tag);
+        let hash_tag = |key: &str| {
+            key.split('{')
+                .nth(1)
+                .and_then(|k| k.split('}').next())
+                .map(str::to_owned)
+        };
+        assert_eq!(hash_tag(&token_key(&old)), Some(tag.clone()));
+        assert_eq!(hash_tag(&rotated_key(&old)), Some(tag));
+        let untagged = random::token();
+        assert_eq!(
+            token_key(&untagged),
+            format!("rt:{}", random::digest(&untagged))
+        );
+        for odd in ["{x}.y", "abcdefg.y", "abcdefgh.", "ab{defgh.y"] {
+            assert!(!is_tagged(odd), "{odd}");
+        }
+        assert_ne!(tag_after(&untagged).len(), 0);
     }
 }

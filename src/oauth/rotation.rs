@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use super::refresh::{RefreshGrant, Rotated, family_usable, find, rotated_key, token_key};
+use super::refresh::{
+    RefreshGrant, Rotated, family_usable, find, is_tagged, rotated_key, token_key,
+};
 use crate::clock::{SharedClock, UnixTime};
 use crate::store::EphemeralStore;
 use crate::{keys, random};
@@ -63,15 +65,15 @@ impl Presentation<'_> {
         let polls = self.lease.as_millis() / POLL.as_millis() + 20;
         for _ in 0..polls {
             let marker = self.marker()?;
-            let claimed = self
-                .store
-                .get_marking(
-                    &token_key(self.token),
-                    &rotated_key(self.token),
-                    &marker,
-                    self.lease,
-                )
-                .await?;
+            let claimed = match self.may_claim().await? {
+                true => {
+                    let keys = (&token_key(self.token), &rotated_key(self.token));
+                    self.store
+                        .get_marking(keys.0, keys.1, &marker, self.lease)
+                        .await?
+                }
+                false => None,
+            };
             if let Some((raw, true)) = claimed {
                 let grant = serde_json::from_slice(&raw).context("stored refresh token")?;
                 return Ok(Presented::Live {
@@ -86,6 +88,13 @@ impl Presentation<'_> {
             }
         }
         Ok(Presented::Unknown)
+    }
+
+    /// A tagged token's keys share a hash slot: claim at once. One without a tag predates
+    /// the tags (or is made up): its keys may lie in two cluster slots, so it is claimed only
+    /// when it is live, which it can be only where it was issued, off a cluster.
+    async fn may_claim(&self) -> anyhow::Result<bool> {
+        Ok(is_tagged(self.token) || find(self.store, self.token).await?.is_some())
     }
 
     fn marker(&self) -> anyhow::Result<Vec<u8>> {

@@ -29,6 +29,12 @@ pub type Store = Arc<dyn EphemeralStore>;
 
 /// Key/value operations with expiry. Keys are namespaced by the caller (`code:…`, `rt:…`);
 /// implementations may add a deployment-wide prefix.
+///
+/// The hash-tag rule: an operation on more than one key (`take_leaving`, `get_marking`,
+/// `window`) is one atomic step on Redis Cluster only when its keys share a hash slot, so
+/// callers give them one hash tag (Redis hashes only what is between a key's first `{` and
+/// the next `}`): `code:{D}` and `code-used:{D}`. A [`batch`](Self::batch) is grouped by
+/// slot there.
 #[async_trait]
 pub trait EphemeralStore: Send + Sync + 'static {
     /// Stores `value` under `key` for `ttl`, replacing any previous value.
@@ -107,7 +113,9 @@ pub trait EphemeralStore: Send + Sync + 'static {
     async fn set_members(&self, key: &str) -> StoreResult<Vec<String>>;
 
     /// Applies several writes together: one round trip to Redis (an atomic pipeline), one
-    /// transaction in SQL. The token path uses it to store what it minted at once.
+    /// transaction in SQL. The token path uses it to store what it minted at once. On Redis
+    /// Cluster each hash slot's writes are one transaction, applied in the order of their
+    /// first write: list index writes first and give what must land together one hash tag.
     async fn batch(&self, writes: &[Write]) -> StoreResult<()>;
 
     /// Whether the backend answers; used by `/readyz`.
@@ -154,8 +162,8 @@ pub fn build(
     wall_clock: crate::clock::SharedClock,
 ) -> anyhow::Result<Store> {
     const PURGE_EVERY: Duration = Duration::from_secs(60);
-    if let Some(url) = &settings.redis.url {
-        return Ok(Arc::new(RedisStore::connect(&settings.redis, url)?));
+    if settings.redis.url.is_some() {
+        return Ok(Arc::new(RedisStore::connect(&settings.redis)?));
     }
     if let Some(file) = sqlite_file {
         return Ok(Arc::new(SqliteStore::open(file, PURGE_EVERY, wall_clock)?));

@@ -224,7 +224,8 @@ impl Drop for Isolation {
 pub fn redis_store(prefix: &str) -> anyhow::Result<RedisStore> {
     let mut settings = Settings::built_in()?.redis;
     settings.key_prefix = prefix.to_owned();
-    RedisStore::connect(&settings, &SecretString::from(redis_url()))
+    settings.url = Some(SecretString::from(redis_url()));
+    RedisStore::connect(&settings)
 }
 
 #[allow(dead_code)]

@@ -3,6 +3,7 @@
 
 mod flow;
 mod helpers;
+mod topology;
 
 mod abuse;
 mod account;
@@ -35,6 +36,7 @@ mod mfa_pages;
 mod native;
 mod negative;
 mod private_key_jwt;
+mod redis_modes;
 mod review;
 mod rewrap;
 mod roles;

@@ -1,12 +1,16 @@
-//! One contract for every ephemeral store: Redis, the in-place SQLite store and the SQL table.
+//! One contract for every ephemeral store: Redis (one server, and a 3-master Redis Cluster),
+//! the in-place SQLite store and the SQL table.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use gatehouse::clock::{SharedClock, TestClock};
-use gatehouse::store::{EphemeralStore, SqlStore, SqliteStore, Write};
+use gatehouse::settings::{RedisMode, Settings};
+use gatehouse::store::{EphemeralStore, RedisStore, SqlStore, SqliteStore, Write};
+use secrecy::SecretString;
 
 use crate::helpers::{Backend, Isolation, redis_store, redis_url};
+use crate::topology::RedisCluster;
 
 /// How a test moves a store's time forward: the SQL stores keep time by their clock; Redis
 /// by its own, so there every TTL under the test's prefix is shortened instead, as the
@@ -14,6 +18,8 @@ use crate::helpers::{Backend, Isolation, redis_store, redis_url};
 enum Time {
     Clock(Arc<TestClock>),
     Redis(String),
+    /// The cluster stays up while a test holds it.
+    Cluster(String, Arc<RedisCluster>),
 }
 
 impl Time {
@@ -21,8 +27,46 @@ impl Time {
         match self {
             Time::Clock(clock) => clock.advance(by),
             Time::Redis(prefix) => shorten_redis_ttls(prefix, by).await,
+            Time::Cluster(prefix, cluster) => {
+                for node in &cluster.nodes {
+                    shorten_node_ttls(&mut node.connection().await, prefix, by).await;
+                }
+            }
         }
     }
+}
+
+/// As [`shorten_redis_ttls`], key by key: a cluster node runs no script over keys it was
+/// not given, and each node holds its own slots' keys.
+async fn shorten_node_ttls(
+    conn: &mut deadpool_redis::redis::aio::MultiplexedConnection,
+    prefix: &str,
+    by: Duration,
+) {
+    use deadpool_redis::redis::{self, AsyncCommands};
+    let by = by.as_millis() as i64;
+    let keys: Vec<String> = conn.keys(format!("{prefix}*")).await.unwrap();
+    for key in keys {
+        let ttl: i64 = redis::cmd("PTTL")
+            .arg(&key)
+            .query_async(conn)
+            .await
+            .unwrap();
+        if ttl > 0 && ttl <= by {
+            let _: () = conn.del(&key).await.unwrap();
+        } else if ttl > 0 {
+            let _: () = conn.pexpire(&key, ttl - by).await.unwrap();
+        }
+    }
+}
+
+/// A store on the shared test cluster, under its own prefix.
+fn cluster_store(cluster: &RedisCluster, prefix: &str) -> RedisStore {
+    let mut settings = Settings::built_in().unwrap().redis;
+    settings.mode = RedisMode::Cluster;
+    settings.url = Some(SecretString::from(cluster.urls()));
+    settings.key_prefix = prefix.to_owned();
+    RedisStore::connect(&settings).unwrap()
 }
 
 async fn shorten_redis_ttls(prefix: &str, by: Duration) {
@@ -65,7 +109,18 @@ async fn stores() -> Vec<Case> {
     let sql_on_pg = Arc::new(SqlStore::new(postgres.connect().await, clock(2)));
     let redis = Arc::new(redis_store(&postgres.redis_prefix).unwrap());
     let redis_time = Time::Redis(postgres.redis_prefix.clone());
+    let cluster = tokio::task::spawn_blocking(RedisCluster::shared)
+        .await
+        .unwrap();
+    let on_cluster = Arc::new(cluster_store(&cluster, &postgres.redis_prefix));
+    let cluster_time = Time::Cluster(postgres.redis_prefix.clone(), cluster);
     vec![
+        (
+            "redis-cluster".into(),
+            postgres.clone(),
+            on_cluster,
+            cluster_time,
+        ),
         (
             "sqlite".into(),
             sqlite,
@@ -322,13 +377,13 @@ async fn batch_applies_every_write() {
 async fn get_marking_reads_and_exactly_one_caller_marks() {
     for (name, _iso, store, _time) in stores().await {
         let ttl = Duration::from_secs(60);
-        store.put("token", b"grant", ttl).await.unwrap();
+        store.put("{t}token", b"grant", ttl).await.unwrap();
 
         let markers: Vec<String> = (0..8).map(|i| format!("m{i}")).collect();
         let claims = futures_util::future::join_all(
             markers
                 .iter()
-                .map(|m| store.get_marking("token", "claimed", m.as_bytes(), ttl)),
+                .map(|m| store.get_marking("{t}token", "{t}claimed", m.as_bytes(), ttl)),
         )
         .await;
 
@@ -342,22 +397,25 @@ async fn get_marking_reads_and_exactly_one_caller_marks() {
         let winners: Vec<_> = (0..8).filter(|&i| claims[i].as_ref().unwrap().1).collect();
         assert_eq!(winners.len(), 1, "{name}: exactly one caller marks");
         assert_eq!(
-            store.get("claimed").await.unwrap(),
+            store.get("{t}claimed").await.unwrap(),
             Some(format!("m{}", winners[0]).into_bytes()),
             "{name}: the winner's marker is kept"
         );
         assert_eq!(
-            store.get("token").await.unwrap().as_deref(),
+            store.get("{t}token").await.unwrap().as_deref(),
             Some(&b"grant"[..]),
             "{name}: the value stays"
         );
         assert_eq!(
-            store.get_marking("none", "m", b"x", ttl).await.unwrap(),
+            store
+                .get_marking("{n}none", "{n}m", b"x", ttl)
+                .await
+                .unwrap(),
             None,
             "{name}"
         );
         assert_eq!(
-            store.get("m").await.unwrap(),
+            store.get("{n}m").await.unwrap(),
             None,
             "{name}: no marker without a value"
         );
@@ -368,31 +426,34 @@ async fn get_marking_reads_and_exactly_one_caller_marks() {
 async fn take_leaving_marks_only_a_successful_take() {
     for (name, _iso, store, _time) in stores().await {
         let ttl = Duration::from_secs(60);
-        store.put("code", b"grant", ttl).await.unwrap();
+        store.put("{c}code", b"grant", ttl).await.unwrap();
 
         let first = store
-            .take_leaving("code", "used", b"issued", ttl)
+            .take_leaving("{c}code", "{c}used", b"issued", ttl)
             .await
             .unwrap();
         let second = store
-            .take_leaving("code", "used", b"other", ttl)
+            .take_leaving("{c}code", "{c}used", b"other", ttl)
             .await
             .unwrap();
 
         assert_eq!(first.as_deref(), Some(&b"grant"[..]), "{name}");
         assert_eq!(second, None, "{name}");
         assert_eq!(
-            store.get("used").await.unwrap().as_deref(),
+            store.get("{c}used").await.unwrap().as_deref(),
             Some(&b"issued"[..]),
             "{name}: first marker kept"
         );
         assert_eq!(
-            store.take_leaving("none", "m", b"x", ttl).await.unwrap(),
+            store
+                .take_leaving("{n}none", "{n}m", b"x", ttl)
+                .await
+                .unwrap(),
             None,
             "{name}"
         );
         assert_eq!(
-            store.get("m").await.unwrap(),
+            store.get("{n}m").await.unwrap(),
             None,
             "{name}: no marker without a value"
         );

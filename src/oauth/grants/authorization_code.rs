@@ -80,7 +80,11 @@ async fn commit(
     at: UnixTime,
 ) -> Result<(), Error> {
     let index_ttl = seconds(ctx.refresh_max_ttl(client));
-    writes.push(crate::sessions::record_client(sid, &client.id, index_ttl));
+    // An index goes before what it indexes (see `EphemeralStore::batch`).
+    writes.insert(
+        0,
+        crate::sessions::record_client(sid, &client.id, index_ttl),
+    );
     ctx.store.batch(&writes).await?;
     if !crate::sessions::has_ended(ctx.store(), sid).await? {
         return Ok(());

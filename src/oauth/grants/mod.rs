@@ -73,6 +73,8 @@ pub struct TokenIds {
     /// A code exchange opens the family; a refresh continues it, and what indexes the
     /// family alone (not its tokens) is already written.
     pub new_family: bool,
+    /// The family's hash tag, which its refresh tokens carry (see `refresh::new_tag`).
+    pub tag: String,
 }
 
 impl Grants {
@@ -282,7 +284,9 @@ impl Grants {
             family_expires_at: ids.family_expires_at,
             resources: grant.family_resources.clone(),
         };
-        let (token, write) = refresh::new_token(&record, self.refresh_idle_ttl(client), at)?;
+        let idle = (ids.tag.as_str(), self.refresh_idle_ttl(client));
+        let (token, write) = refresh::new_token(&record, idle, at)?;
+        // Indexes first (see `EphemeralStore::batch`), the token last.
         writes.push(refresh::start_family(
             &ids.family,
             ids.family_expires_at,
@@ -315,6 +319,7 @@ pub fn new_ids(family_expires_at: i64) -> TokenIds {
         family: random::token(),
         family_expires_at,
         new_family: true,
+        tag: refresh::new_tag(),
     }
 }
 

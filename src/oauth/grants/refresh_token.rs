@@ -127,6 +127,7 @@ async fn rotate(
         family: grant.family.clone(),
         family_expires_at: grant.family_expires_at,
         new_family: false,
+        tag: refresh::tag_after(token),
     };
     let user = UserGrant {
         user_id: &grant.user_id,

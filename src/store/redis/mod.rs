@@ -1,54 +1,45 @@
-//! The production store: Redis via deadpool-redis, shared by every Gatehouse instance.
+//! The production store: Redis via deadpool-redis, shared by every Gatehouse instance; one
+//! server, a Sentinel-watched master or a cluster (`redis.mode`, see [`connect`]).
+
+mod batch;
+mod connect;
+mod scripts;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context;
 use async_trait::async_trait;
-use deadpool_redis::redis::aio::MultiplexedConnection;
 use deadpool_redis::redis::{self, AsyncCommands};
-use deadpool_redis::{Config, Pool, PoolConfig, Runtime, Timeouts};
-use secrecy::ExposeSecret;
 
+use self::connect::{Conn, Pools};
 use super::{EphemeralStore, StoreError, StoreResult, Write, ttl_millis};
 use crate::settings::RedisSettings;
 
-/// deadpool-redis makes and health-checks connections, but checks every checkout with an
-/// `UNWATCH`+`PING` round trip, which would double the round trips of every store call. Its
+/// deadpool-redis makes and health-checks connections, but checks every checkout with a
+/// `PING` round trip, which would double the round trips of every store call. Its
 /// connections are multiplexed (they pipeline concurrent commands), so the store keeps one
 /// checked-out connection and shares clones of it; after a connection error it drops that
-/// one and the next call takes (and so re-checks) a connection from the pool.
+/// one and the idle ones, and the next call takes (and so re-checks, or makes) a connection
+/// from the pool: in Sentinel mode a new one goes to whichever node the sentinels now name
+/// master, so a failover is followed without a restart.
 #[derive(Clone)]
 pub struct RedisStore {
-    pool: Pool,
-    shared: Arc<Mutex<Option<MultiplexedConnection>>>,
+    pools: Arc<Pools>,
+    shared: Arc<Mutex<Option<Conn>>>,
     prefix: String,
     timeout: Duration,
 }
 
 impl RedisStore {
-    /// Builds the pool; connections are made lazily, so a Redis that is down at start
-    /// shows up in `/readyz` instead of stopping the process.
-    pub fn connect(settings: &RedisSettings, url: &secrecy::SecretString) -> anyhow::Result<Self> {
-        let timeout = Duration::from_millis(settings.timeout_ms);
-        let mut config = Config::from_url(url.expose_secret());
-        config.pool = Some(PoolConfig {
-            max_size: settings.pool_size,
-            timeouts: Timeouts {
-                wait: Some(timeout),
-                create: Some(timeout),
-                recycle: Some(timeout),
-            },
-            ..PoolConfig::default()
-        });
-        let pool = config
-            .create_pool(Some(Runtime::Tokio1))
-            .context("invalid configuration: redis.url")?;
+    /// Builds the pool of `settings.mode` on `settings.url`; connections are made lazily,
+    /// so a Redis that is down at start shows up in `/readyz` instead of stopping the process.
+    pub fn connect(settings: &RedisSettings) -> anyhow::Result<Self> {
         Ok(Self {
-            pool,
+            pools: Arc::new(Pools::new(settings)?),
             shared: Arc::default(),
             prefix: settings.key_prefix.clone(),
-            timeout,
+            timeout: Duration::from_millis(settings.timeout_ms),
         })
     }
 
@@ -57,17 +48,16 @@ impl RedisStore {
     }
 
     /// The shared connection, or a fresh one from the pool when there is none.
-    async fn connection(&self) -> anyhow::Result<MultiplexedConnection> {
+    async fn connection(&self) -> anyhow::Result<Conn> {
         if let Some(conn) = self.lock_shared().as_ref() {
             return Ok(conn.clone());
         }
-        let pooled = self.pool.get().await.context("redis connection")?;
-        let conn = MultiplexedConnection::clone(&pooled);
+        let conn = self.pools.get().await?;
         *self.lock_shared() = Some(conn.clone());
         Ok(conn)
     }
 
-    fn lock_shared(&self) -> std::sync::MutexGuard<'_, Option<MultiplexedConnection>> {
+    fn lock_shared(&self) -> std::sync::MutexGuard<'_, Option<Conn>> {
         // The guarded value is a plain Option: a panic elsewhere cannot leave it half-written.
         self.shared.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -75,7 +65,7 @@ impl RedisStore {
     /// Runs one command (or pipeline) with a deadline, so a hung Redis becomes a 503, not a hang.
     async fn run<T, F, Fut>(&self, what: &'static str, op: F) -> StoreResult<T>
     where
-        F: FnOnce(MultiplexedConnection) -> Fut,
+        F: FnOnce(Conn) -> Fut,
         Fut: Future<Output = redis::RedisResult<T>>,
     {
         let work = async {
@@ -89,18 +79,18 @@ impl RedisStore {
         if result.is_err() {
             // The connection may be broken; the next call checks out a fresh one.
             self.lock_shared().take();
+            self.pools.forget_idle();
         }
         result.map_err(StoreError)
     }
 
-    /// Runs a Lua script over a key and a marker key (KEYS[1], KEYS[2]) with the marker's
-    /// value and lifetime in ms (ARGV[1], ARGV[2]): one atomic round trip.
+    /// Runs a Lua script over a key and a marker key (KEYS[1], KEYS[2], one hash tag) with
+    /// the marker's value and lifetime in ms (ARGV[1], ARGV[2]): one atomic round trip.
     async fn eval_with_marker<T: redis::FromRedisValue>(
         &self,
         what: &'static str,
         script: &'static str,
-        key: &str,
-        marker_key: &str,
+        (key, marker_key): (&str, &str),
         marker: &[u8],
         ttl: Duration,
     ) -> StoreResult<T> {
@@ -123,11 +113,7 @@ impl RedisStore {
     pub async fn clear_prefix(&self) -> StoreResult<()> {
         let pattern = format!("{}*", self.prefix);
         self.run("clear", |mut c| async move {
-            let keys: Vec<String> = redis::cmd("KEYS").arg(&pattern).query_async(&mut c).await?;
-            if !keys.is_empty() {
-                let _: () = c.del(keys).await?;
-            }
-            Ok(())
+            connect::delete_matching(&mut c, &pattern).await
         })
         .await
     }
@@ -190,13 +176,11 @@ impl EphemeralStore for RedisStore {
     }
 
     async fn delete_if(&self, key: &str, value: &[u8]) -> StoreResult<bool> {
-        const SCRIPT: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then \
-            return redis.call('DEL', KEYS[1]) else return 0 end";
         let key = self.key(key);
         let deleted: i64 = self
             .run("delete_if", |mut c| async move {
                 redis::cmd("EVAL")
-                    .arg(SCRIPT)
+                    .arg(scripts::DELETE_IF)
                     .arg(1)
                     .arg(key)
                     .arg(value)
@@ -222,9 +206,8 @@ impl EphemeralStore for RedisStore {
         marker: &[u8],
         ttl: Duration,
     ) -> StoreResult<Option<Vec<u8>>> {
-        const SCRIPT: &str = "local v = redis.call('GETDEL', KEYS[1]) \
-            if v then redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2]) end return v";
-        self.eval_with_marker("take_leaving", SCRIPT, key, marker_key, marker, ttl)
+        let keys = (key, marker_key);
+        self.eval_with_marker("take_leaving", scripts::TAKE_LEAVING, keys, marker, ttl)
             .await
     }
 
@@ -235,11 +218,9 @@ impl EphemeralStore for RedisStore {
         marker: &[u8],
         ttl: Duration,
     ) -> StoreResult<Option<(Vec<u8>, bool)>> {
-        const SCRIPT: &str = "local v = redis.call('GET', KEYS[1]) if not v then return false end \
-            if redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2], 'NX') then return {v, 1} end \
-            return {v, 0}";
+        let keys = (key, marker_key);
         let reply: Option<(Vec<u8>, i64)> = self
-            .eval_with_marker("get_marking", SCRIPT, key, marker_key, marker, ttl)
+            .eval_with_marker("get_marking", scripts::GET_MARKING, keys, marker, ttl)
             .await?;
         Ok(reply.map(|(value, stored)| (value, stored == 1)))
     }
@@ -345,44 +326,14 @@ impl EphemeralStore for RedisStore {
     }
 
     async fn batch(&self, writes: &[Write]) -> StoreResult<()> {
-        let mut pipe = redis::pipe();
-        pipe.atomic();
-        for write in writes {
-            match write {
-                Write::Put { key, value, ttl } => {
-                    pipe.cmd("SET")
-                        .arg(self.key(key))
-                        .arg(value)
-                        .arg("PX")
-                        .arg(ttl_millis(*ttl))
-                        .ignore();
-                }
-                Write::PutIfAbsent { key, value, ttl } => {
-                    let (key, ms) = (self.key(key), ttl_millis(*ttl));
-                    pipe.cmd("SET")
-                        .arg(key)
-                        .arg(value)
-                        .arg("PX")
-                        .arg(ms)
-                        .arg("NX")
-                        .ignore();
-                }
-                Write::Delete { key } => {
-                    pipe.del(self.key(key)).ignore();
-                }
-                Write::SetAdd { key, member, ttl } => {
-                    let (key, ms) = (self.key(key), ttl_millis(*ttl));
-                    pipe.sadd(&key, member).ignore();
-                    pipe.cmd("PEXPIRE").arg(&key).arg(ms).arg("GT").ignore();
-                    pipe.cmd("PEXPIRE").arg(&key).arg(ms).arg("NX").ignore();
-                }
-            }
+        let key = |k: &str| self.key(k);
+        for pipe in batch::transactions(writes, key, self.pools.is_cluster()) {
+            self.run("batch", |mut c| async move {
+                pipe.query_async::<()>(&mut c).await
+            })
+            .await?;
         }
-        self.run(
-            "batch",
-            |mut c| async move { pipe.query_async(&mut c).await },
-        )
-        .await
+        Ok(())
     }
 
     async fn ping(&self) -> StoreResult<()> {

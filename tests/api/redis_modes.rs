@@ -1,0 +1,116 @@
+//! Gatehouse on Redis beyond one node: a full code + refresh flow on a 3-master Redis
+//! Cluster (every multi-key step in one hash slot), and a Sentinel failover in the middle of
+//! a flow, followed without a restart.
+
+use std::time::Duration;
+
+use gatehouse::settings::RedisMode;
+use secrecy::SecretString;
+
+use crate::flow::*;
+use crate::helpers::{Backend, TestApp};
+use crate::topology::{MASTER_NAME, RedisCluster, RedisSentinels};
+
+async fn tokens(response: reqwest::Response) -> serde_json::Value {
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
+
+fn token(body: &serde_json::Value, name: &str) -> String {
+    body[name].as_str().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_code_and_refresh_flow_runs_on_a_redis_cluster() {
+    let cluster = tokio::task::spawn_blocking(RedisCluster::shared)
+        .await
+        .unwrap();
+    let app = TestApp::spawn_with(Backend::Postgres, |s| {
+        s.redis.mode = RedisMode::Cluster;
+        s.redis.url = Some(SecretString::from(cluster.urls()));
+    })
+    .await;
+    assert_eq!(app.get("/readyz").await.status(), 200);
+
+    let (code, verifier) = obtain_code(&app, WEB, "openid offline_access").await;
+    let first = tokens(exchange_code(&app, WEB, &code, &verifier).await).await;
+    let replayed = exchange_code(&app, WEB, &code, &verifier).await;
+    assert_eq!(json_error(replayed).await, (400, "invalid_grant".into()));
+
+    let (code, verifier) = obtain_code(&app, WEB, "openid offline_access").await;
+    let issued = tokens(exchange_code(&app, WEB, &code, &verifier).await).await;
+    let rt1 = token(&issued, "refresh_token");
+    let second = tokens(refresh(&app, WEB, &rt1).await).await;
+    let rt2 = token(&second, "refresh_token");
+    let third = tokens(refresh(&app, WEB, &rt2).await).await;
+    assert_eq!(
+        userinfo_status(&app, &token(&third, "access_token")).await,
+        200
+    );
+
+    // Reuse after the retry window revokes the family, and the access token minted in it.
+    app.advance_clock(Duration::from_secs(11));
+    let reused = refresh(&app, WEB, &rt1).await;
+    assert_eq!(json_error(reused).await, (400, "invalid_grant".into()));
+    let rt3 = token(&third, "refresh_token");
+    assert_eq!(
+        json_error(refresh(&app, WEB, &rt3).await).await,
+        (400, "invalid_grant".into())
+    );
+    assert_eq!(
+        userinfo_status(&app, &token(&third, "access_token")).await,
+        401
+    );
+    // The replayed first code revoked what it issued.
+    let first_access = token(&first, "access_token");
+    assert_eq!(userinfo_status(&app, &first_access).await, 401);
+    let made_up = refresh(&app, WEB, "made-up-token").await;
+    assert_eq!(json_error(made_up).await, (400, "invalid_grant".into()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sentinel_failover_mid_flow_is_followed_without_a_restart() {
+    let mut redis = tokio::task::spawn_blocking(RedisSentinels::start)
+        .await
+        .unwrap();
+    let app = TestApp::spawn_with(Backend::Postgres, |s| {
+        s.redis.mode = RedisMode::Sentinel;
+        s.redis.url = Some(SecretString::from(redis.urls()));
+        s.redis.sentinel_master = MASTER_NAME.into();
+    })
+    .await;
+    let (code, verifier) = obtain_code(&app, WEB, "openid offline_access").await;
+    let issued = tokens(exchange_code(&app, WEB, &code, &verifier).await).await;
+    let (pending_code, pending_verifier) = obtain_code(&app, WEB, "openid").await;
+
+    redis.kill_master_after_replication().await;
+    redis.wait_for_failover().await;
+    let mut ready = false;
+    for _ in 0..100 {
+        if app.get("/readyz").await.status() == 200 {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(ready, "ready again on the new master");
+
+    let exchanged = exchange_code(&app, WEB, &pending_code, &pending_verifier).await;
+    assert!(tokens(exchanged).await["id_token"].is_string());
+    let refreshed = tokens(refresh(&app, WEB, &token(&issued, "refresh_token")).await).await;
+    assert_eq!(
+        userinfo_status(&app, &token(&refreshed, "access_token")).await,
+        200
+    );
+    // The browser session made before the failover still signs in without a password.
+    let (verifier, challenge) = pkce_pair();
+    let mut params = standard_params(WEB, &challenge, "openid");
+    params.push(("prompt", "none"));
+    let (status, location, _) = navigate(&app, &authorize_url(&app, &params)).await;
+    assert_eq!(status, 302);
+    let code = query(&location.unwrap())["code"].clone();
+    assert_eq!(
+        exchange_code(&app, WEB, &code, &verifier).await.status(),
+        200
+    );
+}
