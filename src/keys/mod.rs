@@ -12,6 +12,7 @@ mod signer;
 mod store;
 mod timeline;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -58,6 +59,8 @@ pub struct KeyRing {
     schedule: Schedule,
     /// The JWKS `Cache-Control`, built once (see [`KeyRing::jwks_cache_control`]).
     jwks_cache_control: String,
+    /// Whether the stored keys were last read and loaded without error (`/readyz`).
+    clean: AtomicBool,
 }
 
 /// How long relying parties may cache the JWKS at most.
@@ -113,6 +116,7 @@ impl KeyRing {
             loaded: ArcSwap::from_pointee(loaded),
             master,
             schedule,
+            clean: AtomicBool::new(true),
         }
     }
 
@@ -160,12 +164,22 @@ impl KeyRing {
         let now = now.to_datetime();
         let seen = loaded::fingerprint(&rows, &self.algorithms, now, longest);
         if seen == self.loaded.load().fingerprint {
+            self.clean.store(true, Ordering::Relaxed);
             return Ok(false);
         }
-        let loaded = Loaded::from_rows(&self.master, &rows, &self.algorithms, (now, longest))?;
-        self.loaded.store(Arc::new(loaded));
+        let loaded = Loaded::from_rows(&self.master, &rows, &self.algorithms, (now, longest));
+        // A key that cannot be decrypted (or an algorithm left without an active key) keeps
+        // the held keys signing, and the instance unready until the keys load again.
+        self.clean.store(loaded.is_ok(), Ordering::Relaxed);
+        self.loaded.store(Arc::new(loaded?));
         tracing::info!(keys = ?seen, "signing keys changed");
         Ok(true)
+    }
+
+    /// False while the stored keys cannot be loaded (this instance signs with the keys it
+    /// held before, which may have been revoked or replaced since).
+    pub fn loaded_cleanly(&self) -> bool {
+        self.clean.load(Ordering::Relaxed)
     }
 
     /// Follows the stored keys every [`POLL`] and rotates keys that are due, until the key

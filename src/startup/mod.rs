@@ -37,13 +37,16 @@ use crate::store::Store;
 use crate::telemetry::RequestSpan;
 use crate::{database, demo, http};
 
+mod lifecycle;
 mod services;
+mod tls;
 
 pub struct Application {
     port: u16,
     server: Server,
     db: DatabaseConnection,
     mailer: Mailer,
+    lifecycle: lifecycle::Lifecycle,
 }
 
 /// The parts everything else is made of, built once.
@@ -148,6 +151,7 @@ struct AppData {
     admin_access: web::Data<crate::admin::access::AdminAccess>,
     oversight: web::Data<crate::admin::sessions::Oversight>,
     registrar: web::Data<crate::admin::dynamic::Registrar>,
+    draining: web::Data<http::health::Draining>,
 }
 
 impl AppData {
@@ -198,6 +202,7 @@ impl AppData {
             admin_access: web::Data::new(parts.admin_access()),
             oversight: web::Data::new(oversight),
             registrar: web::Data::new(parts.registrar()),
+            draining: web::Data::new(http::health::Draining::default()),
         })
     }
 
@@ -224,7 +229,8 @@ impl AppData {
             .app_data(self.admin.clone())
             .app_data(self.admin_access.clone())
             .app_data(self.oversight.clone())
-            .app_data(self.registrar.clone());
+            .app_data(self.registrar.clone())
+            .app_data(self.draining.clone());
     }
 }
 
@@ -248,18 +254,36 @@ impl Application {
         listener: TcpListener,
         clock: SharedClock,
     ) -> anyhow::Result<Self> {
-        let workers = settings.server.workers;
+        let server_settings = settings.server.clone();
+        let tls = match server_settings.tls.files()? {
+            Some((cert, key)) => Some(tls::Certificates::load(&cert, &key)?),
+            None => None,
+        };
         let hsts = settings.issuer()?.is_https();
         let parts = Parts::build(settings, clock).await?;
         let port = listener.local_addr()?.port();
         let (db, mailer) = (parts.db.clone(), parts.mailer.clone());
         let data = AppData::new(&parts)?;
-        let server = serve(listener, data, workers, hsts)?;
+        let draining = data.draining.clone();
+        let listening = Listening {
+            listener,
+            tls: tls.clone(),
+            workers: server_settings.workers,
+            shutdown_timeout_secs: server_settings.shutdown_timeout_secs,
+        };
+        let server = serve(listening, data, hsts)?;
+        let lifecycle = lifecycle::Lifecycle {
+            handle: server.handle(),
+            draining,
+            drain: std::time::Duration::from_secs(server_settings.drain_secs),
+            tls,
+        };
         Ok(Self {
             port,
             server,
             db,
             mailer,
+            lifecycle,
         })
     }
 
@@ -272,23 +296,29 @@ impl Application {
         self.port
     }
 
-    /// Serves until SIGTERM/SIGINT, then drains in-flight requests (actix's graceful stop)
-    /// and lets the mail worker finish the message in hand.
+    /// Serves until stopped: SIGTERM drains first (see [`lifecycle`]), SIGINT does not;
+    /// requests in flight finish and the mail worker finishes the message in hand.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await?;
+        let signals = tokio::spawn(self.lifecycle.watch());
+        let served = self.server.await;
+        signals.abort();
+        served?;
         self.mailer.stop().await;
         database::checkpoint(&self.db).await;
         Ok(())
     }
 }
 
-fn serve(
+/// Where and how the server listens.
+struct Listening {
     listener: TcpListener,
-    data: AppData,
+    tls: Option<Arc<tls::Certificates>>,
     workers: usize,
-    hsts: bool,
-) -> anyhow::Result<Server> {
-    let mut server = HttpServer::new(move || {
+    shutdown_timeout_secs: u64,
+}
+
+fn serve(listening: Listening, data: AppData, hsts: bool) -> anyhow::Result<Server> {
+    let server = HttpServer::new(move || {
         App::new()
             .wrap(from_fn(http::cookies::set_new_binding))
             .wrap(from_fn(http::cors::middleware))
@@ -300,10 +330,15 @@ fn serve(
             .configure(|cfg| data.register(cfg))
             .configure(http::configure)
     })
-    .listen(listener)?
-    .shutdown_timeout(10);
-    if workers > 0 {
-        server = server.workers(workers);
+    // Signals are ours (lifecycle.rs): SIGTERM drains before actix's graceful stop.
+    .disable_signals()
+    .shutdown_timeout(listening.shutdown_timeout_secs);
+    let mut server = match &listening.tls {
+        Some(tls) => server.listen_rustls_0_23(listening.listener, tls.server_config()?)?,
+        None => server.listen(listening.listener)?,
+    };
+    if listening.workers > 0 {
+        server = server.workers(listening.workers);
     }
     Ok(server.run())
 }

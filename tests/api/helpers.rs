@@ -234,7 +234,8 @@ pub struct TestApp {
     pub port: u16,
     pub http: reqwest::Client,
     pub settings: Settings,
-    handle: ServerHandle,
+    /// None for a server in a child process (see [`TestApp::at`]).
+    handle: Option<ServerHandle>,
     pub isolation: Arc<Isolation>,
 }
 
@@ -266,7 +267,22 @@ impl TestApp {
             port,
             http: http_client(),
             settings,
-            handle,
+            handle: Some(handle),
+            isolation,
+        }
+    }
+
+    /// The client side of a server running elsewhere on `isolation` (a child process on
+    /// `port` with the issuer `issuer`), with a cookie jar of its own.
+    pub fn at(isolation: Arc<Isolation>, port: u16, issuer: &str) -> Self {
+        let mut settings = isolation.settings(port);
+        settings.server.issuer = issuer.to_owned();
+        Self {
+            address: format!("http://127.0.0.1:{port}"),
+            port,
+            http: http_client(),
+            settings,
+            handle: None,
             isolation,
         }
     }
@@ -280,7 +296,9 @@ impl TestApp {
     }
 
     pub async fn stop(&self) {
-        self.handle.stop(true).await;
+        if let Some(handle) = &self.handle {
+            handle.stop(true).await;
+        }
     }
 
     /// Moves the clock of every server on this isolation forward.

@@ -3,6 +3,7 @@
 
 mod flow;
 mod helpers;
+mod process;
 mod topology;
 
 mod abuse;
@@ -21,6 +22,7 @@ mod console;
 mod cors;
 mod discovery;
 mod docs;
+mod drain;
 mod dynamic_registration;
 mod faults;
 mod health;
@@ -45,3 +47,4 @@ mod shape;
 mod signing_algs;
 mod sso;
 mod store_contract;
+mod tls;
