@@ -299,7 +299,12 @@ impl Application {
     /// Serves until stopped: SIGTERM drains first (see [`lifecycle`]), SIGINT does not;
     /// requests in flight finish and the mail worker finishes the message in hand.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let signals = tokio::spawn(self.lifecycle.watch());
+        let lifecycle = self.lifecycle;
+        let signals = tokio::spawn(async move {
+            if let Err(e) = lifecycle.watch().await {
+                tracing::error!(error = %e, "cannot handle signals: SIGTERM will not drain");
+            }
+        });
         let served = self.server.await;
         signals.abort();
         served?;

@@ -137,7 +137,7 @@ async fn kill_mid_load(signal: i32) {
     } else {
         first.exited().await;
     }
-    tokio::time::sleep(Duration::from_millis(1000)).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
     router.stop.store(true, Ordering::Relaxed);
     watch.await.unwrap();
     let mut tokens = Vec::new();
@@ -169,7 +169,7 @@ async fn drains_then_closes(first: &mut Instance, port: u16) {
     let signalled = Instant::now();
     let base = format!("http://127.0.0.1:{port}");
     let mut draining = false;
-    while signalled.elapsed() < Duration::from_millis(500) {
+    while signalled.elapsed() < Duration::from_secs(1) {
         let response = reqwest::get(format!("{base}/readyz")).await.unwrap();
         if response.status() == 503 {
             let body: serde_json::Value = response.json().await.unwrap();
@@ -179,7 +179,7 @@ async fn drains_then_closes(first: &mut Instance, port: u16) {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert!(draining, "/readyz turned 503 within 500 ms of SIGTERM");
+    assert!(draining, "/readyz turned 503 within a second of SIGTERM");
     let still = reqwest::get(format!("{base}/healthz")).await.unwrap();
     assert_eq!(still.status(), 200, "still serving while draining");
     let status = first.exited().await;
@@ -188,7 +188,7 @@ async fn drains_then_closes(first: &mut Instance, port: u16) {
         "a drained instance exits cleanly: {status}"
     );
     assert!(
-        signalled.elapsed() >= Duration::from_secs(2),
+        signalled.elapsed() >= Duration::from_secs(3),
         "the listener stayed open for server.drain_secs"
     );
     assert!(reqwest::get(format!("{base}/healthz")).await.is_err());

@@ -33,7 +33,7 @@ impl Instance {
             .env("GATEHOUSE__SERVER__LISTEN", format!("127.0.0.1:{port}"))
             .env("GATEHOUSE__SERVER__ISSUER", issuer)
             .env("GATEHOUSE__SERVER__WORKERS", "2")
-            .env("GATEHOUSE__SERVER__DRAIN_SECS", "2")
+            .env("GATEHOUSE__SERVER__DRAIN_SECS", "3")
             .env("GATEHOUSE__DATABASE__URL", &iso.database_url)
             .env("GATEHOUSE__REDIS__URL", redis_url())
             .env("GATEHOUSE__REDIS__KEY_PREFIX", &iso.redis_prefix)

@@ -68,6 +68,47 @@ async fn a_code_and_refresh_flow_runs_on_a_redis_cluster() {
     assert_eq!(json_error(made_up).await, (400, "invalid_grant".into()));
 }
 
+/// The tests' clean-up on a cluster: KEYS runs on every master, DEL is split by slot.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clearing_a_prefix_empties_it_on_every_node_of_a_cluster() {
+    use gatehouse::store::{EphemeralStore, RedisStore};
+    let cluster = tokio::task::spawn_blocking(RedisCluster::shared)
+        .await
+        .unwrap();
+    let prefix = format!("gatehouse-test:{}:", uuid::Uuid::new_v4().simple());
+    let mut settings = gatehouse::settings::Settings::built_in().unwrap().redis;
+    settings.mode = RedisMode::Cluster;
+    settings.url = Some(SecretString::from(cluster.urls()));
+    settings.key_prefix = prefix.clone();
+    let store = RedisStore::connect(&settings).unwrap();
+    for i in 0..50 {
+        let ttl = Duration::from_secs(60);
+        store.put(&format!("k{i}"), b"v", ttl).await.unwrap();
+    }
+    let on = |keys: &[Vec<String>]| keys.iter().filter(|k| !k.is_empty()).count();
+    let before = keys_per_node(&cluster, &prefix).await;
+    assert_eq!(on(&before), 3, "the keys spread over every master");
+
+    store.clear_prefix().await.unwrap();
+
+    assert_eq!(on(&keys_per_node(&cluster, &prefix).await), 0);
+}
+
+async fn keys_per_node(cluster: &RedisCluster, prefix: &str) -> Vec<Vec<String>> {
+    use deadpool_redis::redis::AsyncCommands;
+    let mut all = Vec::new();
+    for node in &cluster.nodes {
+        let keys: Vec<String> = node
+            .connection()
+            .await
+            .keys(format!("{prefix}*"))
+            .await
+            .unwrap();
+        all.push(keys);
+    }
+    all
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sentinel_failover_mid_flow_is_followed_without_a_restart() {
     let mut redis = tokio::task::spawn_blocking(RedisSentinels::start)

@@ -218,6 +218,8 @@ impl RedisSentinels {
     /// Waits until the replica has every write the master has, then kills the master.
     pub async fn kill_master_after_replication(&mut self) {
         let mut conn = self.master.connection().await;
+        // Past the client's default 500 ms: a busy machine may take longer to acknowledge.
+        conn.set_response_timeout(Duration::from_secs(10));
         let acked: i64 = redis::cmd("WAIT")
             .arg(1)
             .arg(5000)
