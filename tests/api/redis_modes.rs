@@ -9,7 +9,7 @@ use secrecy::SecretString;
 
 use crate::flow::*;
 use crate::helpers::{Backend, TestApp};
-use crate::topology::{MASTER_NAME, RedisCluster, RedisSentinels};
+use crate::topology::{MASTER_NAME, NODE_PASSWORD, RedisCluster, RedisSentinels};
 
 async fn tokens(response: reqwest::Response) -> serde_json::Value {
     assert_eq!(response.status(), 200);
@@ -118,6 +118,7 @@ async fn a_sentinel_failover_mid_flow_is_followed_without_a_restart() {
         s.redis.mode = RedisMode::Sentinel;
         s.redis.url = Some(SecretString::from(redis.urls()));
         s.redis.sentinel_master = MASTER_NAME.into();
+        s.redis.sentinel_node_password = Some(SecretString::from(NODE_PASSWORD));
     })
     .await;
     let (code, verifier) = obtain_code(&app, WEB, "openid offline_access").await;

@@ -29,6 +29,8 @@ fn temp_dir(what: &str) -> PathBuf {
 /// One `redis-server` process.
 pub struct RedisNode {
     pub port: u16,
+    /// The node's `requirepass`, if any.
+    password: Option<&'static str>,
     child: Option<Child>,
     dir: PathBuf,
 }
@@ -58,13 +60,17 @@ impl RedisNode {
         }
         Self {
             port,
+            password: None,
             child: Some(child),
             dir,
         }
     }
 
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
+        match self.password {
+            Some(password) => format!("redis://:{password}@127.0.0.1:{}", self.port),
+            None => format!("redis://127.0.0.1:{}", self.port),
+        }
     }
 
     /// SIGKILL: the node is gone at once, as in a crash.
@@ -169,7 +175,8 @@ impl RedisCluster {
     }
 }
 
-/// A master, its replica and three sentinels (quorum 2) watching it as `mymaster`.
+/// A master, its replica and three sentinels (quorum 2) watching it as `mymaster`; the
+/// master and the replica require [`NODE_PASSWORD`], the sentinels no password.
 pub struct RedisSentinels {
     pub master: RedisNode,
     pub replica: RedisNode,
@@ -177,12 +184,26 @@ pub struct RedisSentinels {
 }
 
 pub const MASTER_NAME: &str = "mymaster";
+pub const NODE_PASSWORD: &str = "node-secret";
+
+fn with_password(what: &str, args: &[String]) -> RedisNode {
+    let auth = [
+        "--requirepass",
+        NODE_PASSWORD,
+        "--masterauth",
+        NODE_PASSWORD,
+    ]
+    .map(str::to_owned);
+    let mut node = RedisNode::start(what, free_port(), &[&auth[..], args].concat());
+    node.password = Some(NODE_PASSWORD);
+    node
+}
 
 impl RedisSentinels {
     pub fn start() -> Self {
-        let master = RedisNode::start("master", free_port(), &[]);
+        let master = with_password("master", &[]);
         let replica_of = ["--replicaof".into(), format!("127.0.0.1 {}", master.port)];
-        let replica = RedisNode::start("replica", free_port(), &replica_of);
+        let replica = with_password("replica", &replica_of);
         let sentinels = (0..3).map(|_| sentinel(master.port)).collect();
         let topology = Self {
             master,
@@ -267,6 +288,7 @@ fn sentinel(master_port: u16) -> RedisNode {
     let text = format!(
         "port {port}\nbind 127.0.0.1\ndir {}\n\
          sentinel monitor {MASTER_NAME} 127.0.0.1 {master_port} 2\n\
+         sentinel auth-pass {MASTER_NAME} {NODE_PASSWORD}\n\
          sentinel down-after-milliseconds {MASTER_NAME} 1000\n\
          sentinel failover-timeout {MASTER_NAME} 10000\n\
          sentinel parallel-syncs {MASTER_NAME} 1\n",
