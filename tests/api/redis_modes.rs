@@ -1,6 +1,6 @@
 //! Gatehouse on Redis beyond one node: a full code + refresh flow on a 3-master Redis
-//! Cluster (every multi-key step in one hash slot), and a Sentinel failover in the middle of
-//! a flow, followed without a restart.
+//! Cluster (every multi-key step in one hash slot), a Sentinel failover in the middle of a
+//! flow, followed without a restart; and refresh tokens from before hash tags on one server.
 
 use std::time::Duration;
 
@@ -154,5 +154,47 @@ async fn a_sentinel_failover_mid_flow_is_followed_without_a_restart() {
     assert_eq!(
         exchange_code(&app, WEB, &code, &verifier).await.status(),
         200
+    );
+}
+
+/// A refresh token minted before hash tags (no `TAG.` prefix, stored at `rt:DIGEST`) still
+/// rotates on one Redis server after an upgrade; its successor carries a tag, and a reuse of
+/// it is still caught.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refresh_token_from_before_hash_tags_still_rotates() {
+    use gatehouse::random::{digest, token as random_token};
+    use gatehouse::store::EphemeralStore;
+    let app = TestApp::spawn(Backend::Postgres).await;
+    let store = crate::helpers::redis_store(&app.isolation.redis_prefix).unwrap();
+    let (code, verifier) = obtain_code(&app, WEB, "openid offline_access").await;
+    let issued = tokens(exchange_code(&app, WEB, &code, &verifier).await).await;
+    let tagged = token(&issued, "refresh_token");
+    let (tag, _) = tagged.split_once('.').unwrap();
+    let grant = store
+        .take(&format!("rt:{{{tag}}}:{}", digest(&tagged)))
+        .await
+        .unwrap()
+        .expect("the tagged token's key");
+    // The same grant under an old-style token and key, as an earlier version stored it.
+    let legacy = random_token();
+    let ttl = Duration::from_secs(3600);
+    store
+        .put(&format!("rt:{}", digest(&legacy)), &grant, ttl)
+        .await
+        .unwrap();
+
+    let rotated = tokens(refresh(&app, WEB, &legacy).await).await;
+    let next = token(&rotated, "refresh_token");
+    let (next_tag, secret) = next.split_once('.').expect("the successor has a tag");
+    assert!(next_tag.len() == 8 && !secret.is_empty(), "{next}");
+    let again = tokens(refresh(&app, WEB, &next).await).await;
+    app.advance_clock(Duration::from_secs(11));
+    let reused = refresh(&app, WEB, &legacy).await;
+    assert_eq!(json_error(reused).await, (400, "invalid_grant".into()));
+    let latest = refresh(&app, WEB, &token(&again, "refresh_token")).await;
+    assert_eq!(
+        json_error(latest).await,
+        (400, "invalid_grant".into()),
+        "the reuse revoked the family"
     );
 }
