@@ -85,7 +85,11 @@ async fn run(args: &[String]) -> anyhow::Result<()> {
         }
         "check-config" => {
             let settings = Settings::load()?;
-            println!("configuration OK (issuer {})", settings.server.issuer);
+            let tls = match gatehouse::startup::check_tls(&settings)? {
+                true => ", TLS certificate and key read",
+                false => "",
+            };
+            println!("configuration OK (issuer {}{tls})", settings.server.issuer);
             Ok(())
         }
         "gen-key" => {

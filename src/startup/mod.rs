@@ -348,6 +348,14 @@ fn serve(listening: Listening, data: AppData, hsts: bool) -> anyhow::Result<Serv
     Ok(server.run())
 }
 
+/// Reads `server.tls`'s certificate and key as a start would (`gatehouse check-config`).
+pub fn check_tls(settings: &Settings) -> anyhow::Result<bool> {
+    match settings.server.tls.files()? {
+        Some((cert, key)) => tls::Certificates::load(&cert, &key).map(|_| true),
+        None => Ok(false),
+    }
+}
+
 /// Generates a value suitable for `keys.encryption_key`.
 pub fn new_encryption_key() -> SecretString {
     SecretString::from(crate::keys::MasterKey::generate_encoded())

@@ -141,3 +141,36 @@ fn tempdir() -> std::path::PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+/// `gatehouse check-config` reads the pair as a start would, and names the files of a key
+/// that does not belong to the certificate.
+#[test]
+fn check_config_reads_the_pair_and_names_a_mismatched_one() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let dir = tempdir();
+    let (first, second) = (pki("first CA"), pki("second CA"));
+    install(&dir, &first);
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let check = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+            .arg("check-config")
+            .current_dir(std::env::temp_dir())
+            .env("GATEHOUSE__SERVER__TLS__CERT_FILE", &cert)
+            .env("GATEHOUSE__SERVER__TLS__KEY_FILE", &key)
+            .output()
+            .unwrap()
+    };
+    let good = check();
+    assert!(good.status.success());
+    assert!(String::from_utf8_lossy(&good.stdout).contains("TLS certificate and key read"));
+
+    std::fs::write(&key, &second.key).unwrap();
+    let bad = check();
+    let said = String::from_utf8_lossy(&bad.stderr);
+    assert!(!bad.status.success());
+    assert!(
+        said.contains("server.tls.key_file") && said.contains("key.pem"),
+        "{said}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
