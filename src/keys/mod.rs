@@ -3,6 +3,7 @@
 
 mod alg;
 mod client_jwks;
+mod curve_signer;
 mod loaded;
 mod master;
 mod published;
