@@ -13,7 +13,7 @@ use josekit::jws::{ES256, EdDSA, JwsSigner, JwsVerifier, RS256};
 use sha2::{Digest, Sha256};
 
 use super::curve_signer::{Ed25519Signer, Es256Signer};
-use super::signer::Rs256Signer;
+use super::signer::{Rs256Signer, Rs256Verifier};
 
 /// A JWS `alg` we sign with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -79,7 +79,7 @@ impl Alg {
 
     pub(super) fn verifier(self, public: &Jwk) -> anyhow::Result<Box<dyn JwsVerifier>> {
         Ok(match self {
-            Self::Rs256 => Box::new(RS256.verifier_from_jwk(public)?),
+            Self::Rs256 => Box::new(Rs256Verifier::from_jwk(public)?),
             Self::Es256 => Box::new(ES256.verifier_from_jwk(public)?),
             Self::EdDsa => Box::new(EdDSA.verifier_from_jwk(public)?),
         })

@@ -1,4 +1,5 @@
-//! RS256 signing on prepared OpenSSL contexts, for josekit to build JWS with.
+//! RS256 signing and verification on prepared OpenSSL contexts, for josekit to build and
+//! check JWS with.
 //!
 //! josekit's own `RsassaJwsSigner` starts every signature from scratch: `EVP_DigestSignInit`
 //! fetches the digest and signature implementations and builds a new `EVP_PKEY_CTX`. On the
@@ -12,9 +13,10 @@ use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use josekit::JoseError;
-use josekit::jws::{JwsAlgorithm, JwsSigner, RS256};
+use josekit::jws::{JwsAlgorithm, JwsSigner, JwsVerifier, RS256};
+use openssl::bn::BigNum;
 use openssl::md::Md;
-use openssl::pkey::{PKey, Private};
+use openssl::pkey::{PKey, Private, Public};
 use openssl::pkey_ctx::PkeyCtx;
 use openssl::rsa::Padding;
 
@@ -25,6 +27,8 @@ thread_local! {
     /// This thread's prepared context and the signer it belongs to. An `EVP_PKEY_CTX` may
     /// only be used by one thread at a time; keeping it thread-local needs no lock.
     static PREPARED: RefCell<Option<(u64, PkeyCtx<Private>)>> = const { RefCell::new(None) };
+    /// The same for verification: the last verifier this thread used.
+    static VERIFYING: RefCell<Option<(u64, PkeyCtx<Public>)>> = const { RefCell::new(None) };
 }
 
 pub struct Rs256Signer {
@@ -100,6 +104,93 @@ impl JwsSigner for Rs256Signer {
     }
 }
 
+/// Verifies RS256 signatures (RSASSA-PKCS1-v1_5 with SHA-256, RFC 7518 §3.3) by one of
+/// our published RSA keys.
+pub struct Rs256Verifier {
+    id: u64,
+    key: PKey<Public>,
+}
+
+impl Rs256Verifier {
+    /// From the public JWK (`n`, `e`; RFC 7518 §6.3.1) as we publish it.
+    pub fn from_jwk(jwk: &josekit::jwk::Jwk) -> anyhow::Result<Self> {
+        use base64::Engine;
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        anyhow::ensure!(jwk.key_type() == "RSA", "not an RSA JWK");
+        let member = |name: &str| -> anyhow::Result<BigNum> {
+            let text = jwk.parameter(name).and_then(|v| v.as_str());
+            let text = text.ok_or_else(|| anyhow::anyhow!("the RSA JWK lacks {name}"))?;
+            Ok(BigNum::from_slice(&URL_SAFE_NO_PAD.decode(text)?)?)
+        };
+        let rsa = openssl::rsa::Rsa::from_public_components(member("n")?, member("e")?)?;
+        anyhow::ensure!(rsa.size() >= 256, "RSA keys have at least 2048 bits");
+        Ok(Self {
+            id: NEXT_SIGNER_ID.fetch_add(1, Ordering::Relaxed),
+            key: PKey::from_rsa(rsa)?,
+        })
+    }
+
+    fn prepare(&self) -> Result<PkeyCtx<Public>, openssl::error::ErrorStack> {
+        let mut ctx = PkeyCtx::new(&self.key)?;
+        ctx.verify_init()?;
+        ctx.set_rsa_padding(Padding::PKCS1)?;
+        ctx.set_signature_md(Md::sha256())?;
+        Ok(ctx)
+    }
+
+    fn verify_digest(
+        &self,
+        digest: &[u8],
+        signature: &[u8],
+    ) -> Result<bool, openssl::error::ErrorStack> {
+        VERIFYING.with(|cell| {
+            let taken = cell.borrow_mut().take();
+            let mut ctx = match taken {
+                Some((owner, ctx)) if owner == self.id => ctx,
+                _ => self.prepare()?,
+            };
+            // A malformed signature is an error on the stack, not `false`: both refuse.
+            let verified = ctx.verify(digest, signature).unwrap_or(false);
+            *cell.borrow_mut() = Some((self.id, ctx));
+            Ok(verified)
+        })
+    }
+}
+
+impl std::fmt::Debug for Rs256Verifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Rs256Verifier").finish_non_exhaustive()
+    }
+}
+
+impl JwsVerifier for Rs256Verifier {
+    fn algorithm(&self) -> &dyn JwsAlgorithm {
+        &RS256
+    }
+
+    fn key_id(&self) -> Option<&str> {
+        None
+    }
+
+    fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), JoseError> {
+        let digest = openssl::sha::sha256(message);
+        match self.verify_digest(&digest, signature) {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(JoseError::InvalidSignature(anyhow::anyhow!(
+                "the signature does not match"
+            ))),
+            Err(e) => Err(JoseError::InvalidSignature(e.into())),
+        }
+    }
+
+    fn box_clone(&self) -> Box<dyn JwsVerifier> {
+        Box::new(Self {
+            id: NEXT_SIGNER_ID.fetch_add(1, Ordering::Relaxed),
+            key: self.key.clone(),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use josekit::jwk::KeyPair;
@@ -117,6 +208,23 @@ mod tests {
             let signature = ours.sign(message).unwrap();
             assert_eq!(signature, theirs.sign(message).unwrap());
             verifier.verify(message, &signature).unwrap();
+        }
+    }
+
+    #[test]
+    fn verifies_what_josekit_signs_and_refuses_the_rest() {
+        let pair = RS256.generate_key_pair(2048).unwrap();
+        let other = RS256.generate_key_pair(2048).unwrap();
+        let signer = RS256.signer_from_der(pair.to_der_private_key()).unwrap();
+        let ours = Rs256Verifier::from_jwk(&pair.to_jwk_public_key()).unwrap();
+        let theirs = Rs256Verifier::from_jwk(&other.to_jwk_public_key()).unwrap();
+        for message in [&b"header.payload"[..], b"", &[7u8; 5000]] {
+            let signature = signer.sign(message).unwrap();
+            ours.verify(message, &signature).unwrap();
+            assert!(theirs.verify(message, &signature).is_err());
+            assert!(ours.verify(b"changed", &signature).is_err());
+            assert!(ours.verify(message, &signature[1..]).is_err());
+            assert!(ours.verify(message, b"").is_err());
         }
     }
 
