@@ -106,6 +106,7 @@ run_wrk() {
   taskset -c 1 wrk -t1 -c"$conns" -d"${secs}s" --latency "$@" >"$out" 2>&1 || true
   c1=$(cpu_ticks)
   total=$(awk '/requests in/ {print $1}' "$out")
+  requests_sent=$((requests_sent + ${total:-0}))
   non2xx=$(awk '/Non-2xx or 3xx responses/ {print $5}' "$out"); non2xx=${non2xx:-0}
   rps=$(awk -v t="${total:-0}" -v n="$non2xx" -v s="$secs" 'BEGIN {printf "%.0f", (t - n) / s}')
   p50=$(awk '$1 == "50%" {print $2}' "$out")
@@ -125,6 +126,29 @@ ms() { # wrk latency (e.g. 1.23ms, 850.00us, 1.02s) → milliseconds
     else if (v ~ /s$/) { sub(/s$/, "", v); printf "%.2f", v * 1000 }
     else printf "?" }'
 }
+
+# Backend operations per request, for the sizing guide (docs/sizing.md): Redis commands from
+# `INFO commandstats`; PostgreSQL statements from pg_stat_statements when it is loaded
+# (shared_preload_libraries), else transactions from pg_stat_database. Counted over a whole
+# scenario (warm-up and slices) on the PostgreSQL + Redis backend only.
+redis_calls() { redis-cli -u "$REDIS_URL" info commandstats | awk -F'[:=,]' '/^cmdstat_/ && $1 != "cmdstat_info" {n += $3} END {print n + 0}'; }
+pg_calls() {
+  if [ "$pg_statements" = 1 ]; then
+    psql -tAq "$PG_ADMIN" -c "SELECT coalesce(sum(calls), 0) FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = '$db'"
+  else
+    psql -tAq "$PG_ADMIN" -c "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = '$db'"
+  fi
+}
+ops_begin() { requests_sent=0; [ "$counting" = 1 ] && { r0=$(redis_calls); p0=$(pg_calls); } || true; }
+ops_end() { # name → a row of ops.csv: scenario, requests, Redis commands and PostgreSQL calls per request
+  [ "$counting" = 1 ] || return 0
+  local r1 p1; sleep 0.3; r1=$(redis_calls); p1=$(pg_calls)
+  awk -v n="$1" -v q="$requests_sent" -v r="$((r1 - r0))" -v p="$((p1 - p0))" \
+    'BEGIN {printf "%s,%d,%.2f,%.2f\n", n, q, r / (q ? q : 1), p / (q ? q : 1)}' >>"$work/ops.csv"
+}
+counting=0
+pg_statements=0
+requests_sent=0
 
 record() { # backend scenario [bound kind: sign | half_sign | argon2, and its rate] — printed at the end
   printf "%-10s %-34s %8s req/s%s\n" "$1" "$2" "$rps" "${4:+  (bound $4/s)}" >&2
@@ -156,8 +180,10 @@ report() { # the table and CSV, with each token endpoint's rate as a ratio of it
 
 scenario() { # backend name conns -- wrk args
   local backend=$1 name=$2 conns=$3; shift 3
+  ops_begin
   run_wrk "$name-warm" "$conns" "$WARMUP" "$@"
   run_wrk "$name" "$conns" "$DURATION" "$@"
+  ops_end "$name"
   record "$backend" "$name"
 }
 
@@ -168,6 +194,7 @@ bounded_scenario() {
   local backend=$1 name=$2 conns=$3 bound=$4; shift 4
   local i before after slices="$work/$name.slices"
   [ -n "${PER_RUN:-}" ] && export "${PER_RUN%%=*}=${PER_RUN#*=}.warm"
+  ops_begin
   run_wrk "$name-warm" "$conns" "$WARMUP" "$@"
   : >"$slices"
   before=$(speed_of "$bound")
@@ -179,6 +206,7 @@ bounded_scenario() {
       'BEGIN {m = (a + b) / 2; printf "%.4f %s %s %s %s %s %.1f\n", r / m, r, p50, p99, n, c, m}' >>"$slices"
     before=$after
   done
+  ops_end "$name"
   note "$backend: $name slice ratios: $(sort -g "$slices" | awk '{printf "%s%.0f%%", (NR > 1 ? " " : ""), 100 * $1}')"
   local bound_rate
   read -r _ rps p50 p99 non2xx cpu bound_rate < <(sort -g "$slices" | sed -n "$(( (REPS + 1) / 2 ))p")
@@ -282,12 +310,25 @@ if [[ " $BACKENDS " == *" postgres "* ]]; then
   export GATEHOUSE__REDIS__URL="$REDIS_URL" GATEHOUSE__REDIS__KEY_PREFIX="gatehouse-bench-$$:"
   GATEHOUSE__KEYS__ENCRYPTION_KEY="$("$bin" gen-key)"
   export GATEHOUSE__KEYS__ENCRYPTION_KEY
+  if psql -tAq "$PG_ADMIN" -c "SELECT 1 FROM pg_stat_statements LIMIT 1" >/dev/null 2>&1; then
+    pg_statements=1
+  fi
+  counting=1
+  : >"$work/ops.csv"
   pin_backing_services
   bench_backend postgres
   unpin_backing_services
+  counting=0
   redis-cli --scan --pattern "gatehouse-bench-$$:*" | xargs -r -n 500 redis-cli del >/dev/null || true
 fi
 
 echo
 report
+if [ -s "$work/ops.csv" ]; then
+  echo
+  echo "PostgreSQL + Redis operations per request ($([ "$pg_statements" = 1 ] && echo "statements, pg_stat_statements" || echo "transactions, pg_stat_database: load pg_stat_statements for statements")):"
+  printf "%-34s %9s %14s %14s\n" scenario requests "Redis/request" "PG/request"
+  while IFS=, read -r name q r p; do printf "%-34s %9s %14s %14s\n" "$name" "$q" "$r" "$p"; done <"$work/ops.csv"
+  cp "$work/ops.csv" "$results/latest-ops.csv"
+fi
 echo "results: $csv"
