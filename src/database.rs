@@ -59,6 +59,22 @@ pub async fn connect(settings: &DatabaseSettings) -> anyhow::Result<DatabaseConn
     Ok(db)
 }
 
+/// Times and counts every statement the pool runs (`database_query_duration_seconds`,
+/// `database_errors_total`), by its kind; sea-orm measures, so nothing wraps the queries.
+/// The connections the embedded store and the user-status cache keep of their own are not
+/// counted here (the store's calls are, as store calls).
+pub fn observe(db: &mut DatabaseConnection, metrics: &crate::metrics::Metrics) {
+    let backend = match db.get_database_backend() {
+        sea_orm::DatabaseBackend::Postgres => "postgres",
+        _ => "sqlite",
+    };
+    let handles = metrics.database(backend);
+    db.set_metric_callback(move |info| {
+        let op = crate::metrics::DbOp::of_sql(&info.statement.sql);
+        handles.observe(op, info.elapsed, info.failed);
+    });
+}
+
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
     Migrator::up(db, None)
         .await

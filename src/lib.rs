@@ -15,6 +15,7 @@ pub mod http;
 pub mod keys;
 pub mod limits;
 pub mod mail;
+pub mod metrics;
 pub mod mfa;
 pub mod oauth;
 pub mod oidc;

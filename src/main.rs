@@ -44,16 +44,20 @@ async fn main() -> ExitCode {
     }
 }
 
-/// Request logs go out in batches (see `telemetry::BatchedStdout`) unless the interval is 0.
-fn init_logging(settings: &gatehouse::settings::LogSettings) -> Option<telemetry::FlushGuard> {
-    if settings.flush_interval_ms == 0 {
-        telemetry::init(settings, std::io::stdout);
-        return None;
+/// Request logs go out in batches (see `telemetry::BatchedStdout`) unless the interval is 0;
+/// spans go to the OTLP collector when `otel.endpoint` is set.
+fn init_logging(
+    settings: &Settings,
+) -> anyhow::Result<(Option<telemetry::FlushGuard>, Option<telemetry::Traces>)> {
+    let (log, otel) = (&settings.log, &settings.otel);
+    if log.flush_interval_ms == 0 {
+        let traces = telemetry::init_with_traces(log, otel, std::io::stdout)?;
+        return Ok((None, traces));
     }
-    let interval = std::time::Duration::from_millis(settings.flush_interval_ms);
+    let interval = std::time::Duration::from_millis(log.flush_interval_ms);
     let output = telemetry::BatchedStdout::start(interval);
-    telemetry::init(settings, output.clone());
-    Some(output.flush_guard())
+    let traces = telemetry::init_with_traces(log, otel, output.clone())?;
+    Ok((Some(output.flush_guard()), traces))
 }
 
 /// Argon2's 19 MiB buffers come and go with login bursts. glibc raises its mmap threshold
@@ -111,7 +115,7 @@ async fn run(args: &[String]) -> anyhow::Result<()> {
 async fn serve() -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let settings = Settings::load()?;
-    let log_output = init_logging(&settings.log);
+    let (log_output, traces) = init_logging(&settings)?;
     let app = Application::build(settings).await?;
     let startup_ms = started.elapsed().as_millis();
     tracing::info!(port = app.port(), startup_ms, "gatehouse is listening");
@@ -120,6 +124,10 @@ async fn serve() -> anyhow::Result<()> {
         output.flush();
     }
     app.run_until_stopped().await?;
+    if let Some(traces) = traces {
+        // The last spans go out before the process ends (the exporter's thread blocks).
+        tokio::task::spawn_blocking(move || traces.shutdown()).await?;
+    }
     tracing::info!("gatehouse stopped");
     Ok(())
 }

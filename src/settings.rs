@@ -11,6 +11,7 @@ use serde::Deserialize;
 mod flows;
 mod issuer;
 mod mail;
+mod observe;
 mod redis;
 mod server;
 
@@ -20,6 +21,7 @@ pub use flows::{
 };
 pub use issuer::Issuer;
 pub use mail::{MailSettings, MailTransport, SmtpSecurity, SmtpSettings};
+pub use observe::{MetricsSettings, OtelSettings};
 pub use redis::{RedisMode, RedisSettings};
 pub use server::{ServerSettings, TlsSettings};
 
@@ -46,6 +48,8 @@ pub struct Settings {
     pub registration: RegistrationSettings,
     pub mail: MailSettings,
     pub log: LogSettings,
+    pub metrics: MetricsSettings,
+    pub otel: OtelSettings,
     pub demo: DemoSettings,
 }
 
@@ -287,6 +291,7 @@ impl Settings {
         self.mail.validate()?;
         self.redis.validate()?;
         self.server.tls.files()?;
+        self.otel.validate()?;
         Ok(())
     }
 

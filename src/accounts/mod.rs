@@ -164,14 +164,17 @@ mod tests {
         options.max_connections(1);
         let mut db = sea_orm::Database::connect(options).await.unwrap();
         crate::database::migrate(&db).await.unwrap();
-        let passwords = Passwords::new(&PasswordSettings {
-            memory_kib: 19456,
-            iterations: 2,
-            parallelism: 1,
-            max_concurrent: 1,
-            max_queued: 0,
-            min_strength: 3,
-        })
+        let passwords = Passwords::new(
+            &PasswordSettings {
+                memory_kib: 19456,
+                iterations: 2,
+                parallelism: 1,
+                max_concurrent: 1,
+                max_queued: 0,
+                min_strength: 3,
+            },
+            &crate::metrics::Metrics::new().unwrap(),
+        )
         .unwrap();
         let email = Email::parse("user@example.com").unwrap();
         let user = store::NewUser {

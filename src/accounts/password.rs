@@ -10,18 +10,21 @@ use argon2::{Algorithm, Argon2, Block, Params, Version};
 use secrecy::{ExposeSecret, SecretString};
 use subtle::ConstantTimeEq;
 
+use crate::metrics::{Argon2Metrics, Metrics};
 use crate::settings::PasswordSettings;
+use crate::telemetry::Stopwatch;
 
 #[derive(Clone)]
 pub struct Passwords {
     argon: Argon2<'static>,
     pool: HashPool,
+    metrics: Argon2Metrics,
     /// Verified against when the user does not exist, so timing does not reveal who does.
     dummy_hash: Arc<str>,
 }
 
 impl Passwords {
-    pub fn new(settings: &PasswordSettings) -> anyhow::Result<Self> {
+    pub fn new(settings: &PasswordSettings, metrics: &Metrics) -> anyhow::Result<Self> {
         let params = Params::new(
             settings.memory_kib,
             settings.iterations,
@@ -47,6 +50,7 @@ impl Passwords {
         Ok(Self {
             argon,
             pool: HashPool::start(concurrency, concurrency + queued)?,
+            metrics: metrics.argon2(),
             dummy_hash: dummy_hash.into(),
         })
     }
@@ -85,17 +89,20 @@ impl Passwords {
         &self,
         work: impl FnOnce() -> anyhow::Result<T> + Send + 'static,
     ) -> anyhow::Result<T> {
-        let held = JobSlot::take(&self.pool)?;
+        let held = JobSlot::take(&self.pool).inspect_err(|_| self.metrics.refused())?;
         let (done, result) = tokio::sync::oneshot::channel();
         let span = tracing::Span::current();
+        let (metrics, queued) = (self.metrics.clone(), Stopwatch::start());
         let job: Job = Box::new(move || {
+            metrics.started(queued.elapsed());
             let _ = done.send(span.in_scope(work));
             drop(held);
         });
-        self.pool
-            .jobs
-            .send(job)
-            .map_err(|_| anyhow!("password hasher stopped"))?;
+        self.metrics.queued();
+        if self.pool.jobs.send(job).is_err() {
+            self.metrics.started(queued.elapsed());
+            anyhow::bail!("password hasher stopped");
+        }
         result.await.context("password task")?
     }
 }
@@ -272,14 +279,18 @@ mod tests {
     use super::*;
 
     fn passwords() -> Passwords {
-        Passwords::new(&PasswordSettings {
-            memory_kib: 19456,
-            iterations: 2,
-            parallelism: 1,
-            max_concurrent: 1,
-            max_queued: 0,
-            min_strength: 3,
-        })
+        let metrics = Metrics::new().unwrap();
+        Passwords::new(
+            &PasswordSettings {
+                memory_kib: 19456,
+                iterations: 2,
+                parallelism: 1,
+                max_concurrent: 1,
+                max_queued: 0,
+                min_strength: 3,
+            },
+            &metrics,
+        )
         .unwrap()
     }
 
@@ -317,14 +328,18 @@ mod tests {
 
     #[tokio::test]
     async fn a_full_pool_refuses_at_once_and_recovers() {
-        let p = Passwords::new(&PasswordSettings {
-            memory_kib: 19456,
-            iterations: 2,
-            parallelism: 1,
-            max_concurrent: 1,
-            max_queued: 1,
-            min_strength: 3,
-        })
+        let metrics = Metrics::new().unwrap();
+        let p = Passwords::new(
+            &PasswordSettings {
+                memory_kib: 19456,
+                iterations: 2,
+                parallelism: 1,
+                max_concurrent: 1,
+                max_queued: 1,
+                min_strength: 3,
+            },
+            &metrics,
+        )
         .unwrap();
         let secret = SecretString::from("x");
         let attempts = (0..6).map(|_| p.verify(&secret, None));
@@ -335,5 +350,15 @@ mod tests {
             .count();
         assert_eq!(busy, 4, "one running, one waiting, the rest refused");
         assert!(!p.verify(&secret, None).await.unwrap(), "room again");
+        let text = metrics.encode().unwrap();
+        assert!(
+            text.contains("gatehouse_argon2_rejections_total 4"),
+            "{text}"
+        );
+        assert!(text.contains("gatehouse_argon2_queue_depth 0"), "{text}");
+        assert!(
+            text.contains("gatehouse_argon2_queue_wait_seconds_count 3"),
+            "{text}"
+        );
     }
 }

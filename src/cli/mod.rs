@@ -118,7 +118,11 @@ async fn connect() -> anyhow::Result<Admin> {
     crate::database::migrate(&db).await?;
     Ok(Admin {
         db,
-        passwords: crate::accounts::Passwords::new(&settings.passwords)?,
+        // Nothing serves these metrics: a command has no listener.
+        passwords: crate::accounts::Passwords::new(
+            &settings.passwords,
+            &crate::metrics::Metrics::new()?,
+        )?,
         policy: crate::accounts::PasswordPolicy::from(&settings.passwords),
         clock: crate::clock::system(),
         origin: Admin::cli_origin(),

@@ -25,6 +25,7 @@ pub mod health;
 pub mod login;
 pub mod logout;
 pub mod mfa;
+pub mod observe;
 pub mod oidc;
 pub mod problem;
 pub mod recovery;

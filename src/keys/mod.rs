@@ -262,6 +262,24 @@ impl KeyRing {
         self.loaded.load().published.clone()
     }
 
+    /// Sets each algorithm's `signing_key_age_seconds` (since its signing key began to sign;
+    /// a scheduled rotation keeps it under the rotation period plus the publish delay) and
+    /// the rotation period.
+    pub fn report_ages(&self, metrics: &crate::metrics::Metrics, now: UnixTime) {
+        metrics.signing_key_rotation_period(self.schedule.rotate_after.unwrap_or_default());
+        let loaded = self.loaded.load();
+        let signing = loaded
+            .published
+            .iter()
+            .filter(|k| k.state == KeyState::Active);
+        for key in signing {
+            if let Some(since) = key.activates_at.or(key.created_at) {
+                let age = (now.to_datetime() - since).to_std().unwrap_or_default();
+                metrics.signing_key_age(&key.alg, age);
+            }
+        }
+    }
+
     /// The algorithms tokens may be signed with, RS256 first.
     pub fn algorithms(&self) -> &[Alg] {
         &self.algorithms

@@ -7,6 +7,7 @@ use std::time::Duration;
 use super::window::Window;
 use super::{Limited, Limiter, Rule};
 use crate::audit::{Audit, Event, Kind, Origin};
+use crate::metrics::{Metrics, RateLimitCounters};
 use crate::settings::{LimitSettings, RateSettings};
 
 #[derive(Clone)]
@@ -14,6 +15,7 @@ pub struct Throttle {
     limiter: Limiter,
     rules: Rules,
     audit: Audit,
+    rejections: RateLimitCounters,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -40,7 +42,12 @@ fn rule(name: &'static str, rate: &RateSettings) -> Rule {
 }
 
 impl Throttle {
-    pub fn new(limiter: Limiter, settings: &LimitSettings, audit: Audit) -> Self {
+    pub fn new(
+        limiter: Limiter,
+        settings: &LimitSettings,
+        audit: Audit,
+        metrics: &Metrics,
+    ) -> Self {
         let rules = Rules {
             login_per_ip: rule("login", &settings.login_per_ip),
             login_failures_per_ip: rule("login_failures", &settings.login_failures_per_ip),
@@ -52,10 +59,23 @@ impl Throttle {
             mail_per_address: rule("mail_address", &settings.mail_per_address),
             registration_per_ip: rule("registration", &settings.registration_per_ip),
         };
+        let r = &rules;
+        let rejections = metrics.rate_limits(&[
+            r.login_per_ip.name,
+            r.login_failures_per_ip.name,
+            r.authorize_per_ip.name,
+            r.token_failures_per_ip.name,
+            r.token_per_client.name,
+            r.signup_per_ip.name,
+            r.recovery_per_ip.name,
+            r.mail_per_address.name,
+            r.registration_per_ip.name,
+        ]);
         Self {
             limiter,
             rules,
             audit,
+            rejections,
         }
     }
 
@@ -73,7 +93,7 @@ impl Throttle {
     /// for this request (it failed already); its next attempt is refused.
     pub async fn sign_in_failed(&self, origin: &Origin) -> Result<(), Limited> {
         let failures = &self.rules.login_failures_per_ip;
-        match self.noted(origin, self.limiter.hit(failures, &origin.ip).await) {
+        match self.tripped(origin, self.limiter.hit(failures, &origin.ip).await) {
             Err(Limited::Over { .. }) => Ok(()),
             other => other,
         }
@@ -90,7 +110,7 @@ impl Throttle {
     /// round trip. Every instance learns of an over-spent address at its next failure.
     pub fn token_request(&self, origin: &Origin) -> Result<(), Limited> {
         let rule = &self.rules.token_failures_per_ip;
-        self.limiter.check_remembered(rule, &origin.ip)
+        self.counted(self.limiter.check_remembered(rule, &origin.ip))
     }
 
     /// A failed client authentication or grant; `Over` once the address has failed too
@@ -136,9 +156,21 @@ impl Throttle {
         }
     }
 
+    /// A refusal: counted in the metrics, and audited when it trips the limit.
+    fn noted(&self, origin: &Origin, result: Result<(), Limited>) -> Result<(), Limited> {
+        self.counted(self.tripped(origin, result))
+    }
+
+    fn counted(&self, result: Result<(), Limited>) -> Result<(), Limited> {
+        if let Err(Limited::Over { rule, .. }) = &result {
+            self.rejections.rejected(rule);
+        }
+        result
+    }
+
     /// Records the moment a limit trips (not each refusal after it: an attacker's flood
     /// must not flood the audit log too).
-    fn noted(&self, origin: &Origin, result: Result<(), Limited>) -> Result<(), Limited> {
+    fn tripped(&self, origin: &Origin, result: Result<(), Limited>) -> Result<(), Limited> {
         if let Err(Limited::Over {
             rule,
             retry_after,

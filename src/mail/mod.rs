@@ -18,6 +18,7 @@ use tokio::task::JoinHandle;
 use crate::clock::{SharedClock, UnixTime};
 use crate::database::DbContext;
 use crate::entities::mail_outbox;
+use crate::metrics::{Metrics, Sampler};
 use crate::settings::MailSettings;
 
 pub use messages::{Action, Notice};
@@ -87,9 +88,10 @@ impl Mailer {
     pub fn start(
         db: DatabaseConnection,
         settings: &MailSettings,
-        clock: SharedClock,
+        (clock, metrics): (SharedClock, &Metrics),
     ) -> anyhow::Result<Self> {
         let worker = worker::Worker {
+            metrics: metrics.clone(),
             db,
             clock,
             transport: transport::Transport::from_settings(settings)?,
@@ -133,4 +135,24 @@ impl Mailer {
             let _ = task.await;
         }
     }
+}
+
+/// Brings the outbox gauges up to date before a scrape (one indexed query). The outbox is
+/// shared, so every instance reports the same numbers: aggregate them with `max`.
+pub fn outbox_sampler(db: DatabaseConnection, clock: SharedClock, metrics: Metrics) -> Sampler {
+    Box::new(move || {
+        let (db, clock, metrics) = (db.clone(), clock.clone(), metrics.clone());
+        Box::pin(async move {
+            match store::depth(&db).await {
+                Ok((pending, given_up, oldest)) => {
+                    let now = clock.now();
+                    let age = oldest.map_or(std::time::Duration::ZERO, |queued| {
+                        now.since(UnixTime::from_millis(queued))
+                    });
+                    metrics.outbox(pending, given_up, age);
+                }
+                Err(e) => tracing::debug!(error = %format!("{e:#}"), "outbox not counted"),
+            }
+        })
+    })
 }

@@ -36,6 +36,11 @@ const RETRY: &str = "UPDATE mail_outbox SET next_attempt_at = $1, last_error = $
 const FAILED: &str =
     "UPDATE mail_outbox SET failed_at = $1, last_error = $2, claimed_until = NULL WHERE id = $3";
 
+/// What waits in the outbox: unsent messages still being tried, those given up, and when
+/// the oldest still being tried was queued (through the worker's index on `sent_at`).
+const DEPTH: &str = "SELECT COUNT(CASE WHEN failed_at IS NULL THEN 1 END), COUNT(failed_at), \
+    MIN(CASE WHEN failed_at IS NULL THEN created_at END) FROM mail_outbox WHERE sent_at IS NULL";
+
 /// The most of an error kept in `last_error`: enough to diagnose, never a whole reply.
 const ERROR_CHARS: usize = 500;
 
@@ -98,6 +103,28 @@ pub async fn mark_failed(
 ) -> anyhow::Result<()> {
     let values = vec![now.millis().into(), truncated(error).into(), id.into()];
     execute(db, FAILED, values, "giving a mail up").await
+}
+
+/// Messages waiting and given up, and the queueing time (Unix ms) of the oldest waiting.
+pub async fn depth(db: &DatabaseConnection) -> anyhow::Result<(i64, i64, Option<i64>)> {
+    let stmt = Statement::from_string(db.get_database_backend(), DEPTH);
+    let row = db
+        .query_one_raw(stmt)
+        .await
+        .db_context("counting the outbox")?;
+    let Some(row) = row else {
+        return Ok((0, 0, None));
+    };
+    let pending: i64 = row
+        .try_get_by_index(0)
+        .db_context("reading the outbox count")?;
+    let given_up: i64 = row
+        .try_get_by_index(1)
+        .db_context("reading the outbox count")?;
+    let oldest: Option<i64> = row
+        .try_get_by_index(2)
+        .db_context("reading the outbox age")?;
+    Ok((pending, given_up, oldest))
 }
 
 /// Deletes messages sent before `before`; returns how many.

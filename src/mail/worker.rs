@@ -19,6 +19,7 @@ use super::store;
 use super::transport::{Failure, Transport, compose};
 use crate::clock::{SharedClock, UnixTime};
 use crate::entities::mail_outbox;
+use crate::metrics::{MailFailure, Metrics};
 use crate::settings::MailSettings;
 
 /// The shortest time one send may take before it is abandoned (and retried).
@@ -63,6 +64,7 @@ pub struct Worker {
     pub settings: MailSettings,
     /// When sent messages were last purged; `None` until the first tick.
     pub purged_at: Option<UnixTime>,
+    pub metrics: Metrics,
 }
 
 impl Worker {
@@ -168,6 +170,7 @@ impl Worker {
         let error = match outcome {
             Ok(()) => {
                 store::mark_sent(&self.db, id, now).await?;
+                self.metrics.mail_sent();
                 tracing::info!(id, attempts, "mail sent");
                 return Ok(());
             }
@@ -176,6 +179,7 @@ impl Worker {
         let exhausted = u32::try_from(attempts).unwrap_or(u32::MAX) >= self.settings.max_attempts;
         if matches!(error, Failure::Permanent(_)) || exhausted {
             store::mark_failed(&self.db, id, now, &error.to_string()).await?;
+            self.metrics.mail_failed(MailFailure::GivenUp);
             tracing::warn!(id, attempts, error = %error, "mail given up");
             return Ok(());
         }
@@ -183,6 +187,7 @@ impl Worker {
             .settings
             .retry_after(u32::try_from(attempts).unwrap_or(u32::MAX));
         store::mark_retry(&self.db, id, now.plus(wait), &error.to_string()).await?;
+        self.metrics.mail_failed(MailFailure::Retried);
         let retry_in_secs = wait.as_secs();
         tracing::warn!(id, attempts, retry_in_secs, error = %error, "mail not delivered; will retry");
         Ok(())

@@ -14,6 +14,7 @@ use crate::audit::{Audit, Event, Kind, Origin};
 use crate::clients::ClientCache;
 use crate::clock::SharedClock;
 use crate::limits::{Lockout, Throttle, lockout};
+use crate::metrics::{ActiveSessions, LoginOutcome, Metrics};
 use crate::oauth::{Error, refresh};
 use crate::sessions::{self, Device, LoginContext, Session};
 use crate::store::Store;
@@ -70,6 +71,8 @@ pub struct SignOn {
     pub session_ttl: Duration,
     /// How long a revoked family must stay known (the longest a refresh token can live).
     pub family_ttl: Duration,
+    pub metrics: Metrics,
+    pub sessions: ActiveSessions,
 }
 
 impl SignOn {
@@ -156,6 +159,7 @@ impl SignOn {
         let event = Event::new(Kind::LoginSucceeded).user(&passed.user_id);
         self.audit
             .record(origin, event.with("method", how.as_str()));
+        self.metrics.login(LoginOutcome::Success);
         Ok(PasswordSignIn {
             cookie,
             user_id: passed.user_id.clone(),
@@ -221,6 +225,13 @@ impl SignOn {
         };
         let failed = Event::new(Kind::LoginFailed).with("reason", rejected.reason());
         self.audit.record(origin, with_user(failed));
+        self.metrics.login(match rejected {
+            Rejected::Locked { .. } => LoginOutcome::Locked,
+            Rejected::SecondFactor { .. } => LoginOutcome::SecondFactorFailed,
+            Rejected::UnknownUser | Rejected::WrongPassword { .. } | Rejected::Disabled { .. } => {
+                LoginOutcome::WrongPassword
+            }
+        });
         if matches!(rejected, Rejected::Locked { .. }) {
             return Ok(());
         }
@@ -250,7 +261,12 @@ impl SignOn {
         };
         let continuing = match previous {
             Some((old, session)) if session.user_id == user_id => {
-                sessions::remove(store, &sessions::id_of(old)).await?;
+                if sessions::remove(store, &sessions::id_of(old))
+                    .await?
+                    .is_some()
+                {
+                    self.sessions.ended(session.auth_time);
+                }
                 Some(session)
             }
             Some((old, _)) => {
@@ -267,7 +283,8 @@ impl SignOn {
             amr,
             now,
         };
-        let (value, _) = sessions::start(store, user_id, &at, self.session_ttl).await?;
+        let (value, started) = sessions::start(store, user_id, &at, self.session_ttl).await?;
+        self.sessions.started(started.auth_time);
         Ok(value)
     }
 
@@ -282,6 +299,7 @@ impl SignOn {
         let Some(session) = sessions::remove(store, id).await? else {
             return Ok(None);
         };
+        self.sessions.ended(session.auth_time);
         sessions::mark_ended(store, &session.sid).await?;
         let now = self.clock.now();
         for family in sessions::families(store, &session.sid).await? {

@@ -1,6 +1,6 @@
 //! The one place that builds pools, stores and keys and mounts routes and middleware.
 
-use std::net::TcpListener;
+use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 
 use actix_web::dev::Server;
@@ -18,6 +18,7 @@ use crate::http::cookies::CookiePolicy;
 use crate::keys::KeyRing;
 use crate::limits::{Limiter, Lockout, Throttle};
 use crate::mail::Mailer;
+use crate::metrics::{ActiveSessions, Metrics};
 use crate::mfa::Factors;
 use crate::oauth::authorize::Authorizer;
 use crate::oauth::client_auth::ClientAuthenticator;
@@ -38,12 +39,15 @@ use crate::telemetry::RequestSpan;
 use crate::{database, demo, http};
 
 mod lifecycle;
+mod observe;
 mod services;
 mod tls;
 
 pub struct Application {
     port: u16,
     server: Server,
+    /// The metrics listener's server and address, when `metrics.listen` is on.
+    metrics: Option<(Server, SocketAddr)>,
     db: DatabaseConnection,
     mailer: Mailer,
     lifecycle: lifecycle::Lifecycle,
@@ -66,23 +70,28 @@ struct Parts {
     throttle: Throttle,
     lockout: Lockout,
     mailer: Mailer,
+    metrics: Metrics,
+    sessions: ActiveSessions,
 }
 
 impl Parts {
     /// Connects, migrates, loads (or creates) keys and seeds demo data when enabled.
     async fn build(settings: Settings, clock: SharedClock) -> anyhow::Result<Self> {
         let issuer = settings.issuer()?;
-        let db = database::connect(&settings.database).await?;
+        let metrics = Metrics::new()?;
+        let mut db = database::connect(&settings.database).await?;
+        database::observe(&mut db, &metrics);
         database::migrate(&db).await?;
         let sqlite_file = match settings.database.kind()? {
             DatabaseKind::Sqlite => database::sqlite_file(settings.database.url.expose_secret())?,
             DatabaseKind::Postgres => None,
         };
         let wall_clock = clock::system();
-        let store = crate::store::build(&settings, &db, sqlite_file.as_deref(), wall_clock)?;
+        let store_clock = (wall_clock, &metrics);
+        let store = crate::store::build(&settings, &db, sqlite_file.as_deref(), store_clock)?;
         let keys = Arc::new(KeyRing::load_or_create(&db, &settings, clock.now()).await?);
         KeyRing::watch(&keys, db.clone(), clock.clone());
-        let passwords = Passwords::new(&settings.passwords)?;
+        let passwords = Passwords::new(&settings.passwords, &metrics)?;
         if settings.demo.seed {
             demo::seed(&db, &passwords, keys.algorithms(), clock.now()).await?;
         }
@@ -99,10 +108,11 @@ impl Parts {
             &settings.audit,
         )?;
         let limiter = Limiter::new(store.clone(), clock.clone());
-        let throttle = Throttle::new(limiter.clone(), &settings.limits, audit.clone());
+        let throttle = Throttle::new(limiter.clone(), &settings.limits, audit.clone(), &metrics);
         let parts = (limiter, store.clone(), clock.clone());
         let lockout = Lockout::new(parts, &settings.lockout, keys.form_key());
-        let mailer = Mailer::start(db.clone(), &settings.mail, clock.clone())?;
+        let mailer = Mailer::start(db.clone(), &settings.mail, (clock.clone(), &metrics))?;
+        let sessions = metrics.active_sessions(services::session_ttl(&settings));
         crate::selfservice::tokens::spawn_purger(db.clone(), clock.clone());
         let key_admin = crate::admin::keys::KeyAdmin::from_settings(&settings)?;
         Ok(Self {
@@ -121,6 +131,8 @@ impl Parts {
             throttle,
             lockout,
             mailer,
+            metrics,
+            sessions,
         })
     }
 }
@@ -260,9 +272,13 @@ impl Application {
             None => None,
         };
         let hsts = settings.issuer()?.is_https();
+        let metrics_listener = observe::bind(&settings)?;
         let parts = Parts::build(settings, clock).await?;
         let port = listener.local_addr()?.port();
         let (db, mailer) = (parts.db.clone(), parts.mailer.clone());
+        let metrics = metrics_listener
+            .map(|listener| parts.metrics_server(listener))
+            .transpose()?;
         let data = AppData::new(&parts)?;
         let draining = data.draining.clone();
         let listening = Listening {
@@ -270,6 +286,7 @@ impl Application {
             tls: tls.clone(),
             workers: server_settings.workers,
             shutdown_timeout_secs: server_settings.shutdown_timeout_secs,
+            metrics: parts.metrics.clone(),
         };
         let server = serve(listening, data, hsts)?;
         let lifecycle = lifecycle::Lifecycle {
@@ -281,6 +298,7 @@ impl Application {
         Ok(Self {
             port,
             server,
+            metrics,
             db,
             mailer,
             lifecycle,
@@ -296,9 +314,19 @@ impl Application {
         self.port
     }
 
+    /// Where `/metrics` is served; `None` when `metrics.listen` is off.
+    pub fn metrics_address(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(|(_, address)| *address)
+    }
+
     /// Serves until stopped: SIGTERM drains first (see [`lifecycle`]), SIGINT does not;
-    /// requests in flight finish and the mail worker finishes the message in hand.
+    /// requests in flight finish and the mail worker finishes the message in hand. The
+    /// metrics listener stops last, so the drain and the stop can still be watched.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let metrics = self.metrics.map(|(server, _)| {
+            let handle = server.handle();
+            (tokio::spawn(server), handle)
+        });
         let lifecycle = self.lifecycle;
         let signals = tokio::spawn(async move {
             if let Err(e) = lifecycle.watch().await {
@@ -307,6 +335,10 @@ impl Application {
         });
         let served = self.server.await;
         signals.abort();
+        if let Some((running, handle)) = metrics {
+            handle.stop(true).await;
+            let _ = running.await;
+        }
         served?;
         self.mailer.stop().await;
         database::checkpoint(&self.db).await;
@@ -320,14 +352,22 @@ struct Listening {
     tls: Option<Arc<tls::Certificates>>,
     workers: usize,
     shutdown_timeout_secs: u64,
+    /// Counts each request (and sets its `X-Request-Id`).
+    metrics: Metrics,
 }
 
 fn serve(listening: Listening, data: AppData, hsts: bool) -> anyhow::Result<Server> {
+    let metrics = listening.metrics.clone();
+    http::observe::declare_routes(&metrics);
     let server = HttpServer::new(move || {
+        let metrics = metrics.clone();
         App::new()
             .wrap(from_fn(http::cookies::set_new_binding))
             .wrap(from_fn(http::cors::middleware))
             .wrap(http::bounds::security_headers(hsts))
+            .wrap(from_fn(move |request, next| {
+                http::observe::middleware(metrics.clone(), request, next)
+            }))
             .wrap(TracingLogger::<RequestSpan>::new())
             .app_data(http::bounds::forms())
             .app_data(http::bounds::queries())

@@ -19,6 +19,10 @@ use crate::oidc::signin::{CodeMail, LoginPipeline};
 use crate::oidc::userinfo::UserInfo;
 use crate::selfservice::SelfService;
 
+pub(super) fn session_ttl(settings: &crate::settings::Settings) -> Duration {
+    Duration::from_secs(settings.sessions.ttl_secs.max(1) as u64)
+}
+
 impl Parts {
     pub(super) fn family_ttl(&self) -> Duration {
         Duration::from_secs(self.settings.tokens.refresh_token_max_ttl_secs.max(1) as u64)
@@ -61,8 +65,10 @@ impl Parts {
             audit: self.audit.clone(),
             notifier: self.notifier.clone(),
             clock: self.clock.clone(),
-            session_ttl: Duration::from_secs(self.settings.sessions.ttl_secs.max(1) as u64),
+            session_ttl: session_ttl(&self.settings),
             family_ttl: self.family_ttl(),
+            metrics: self.metrics.clone(),
+            sessions: self.sessions.clone(),
         }
     }
 
@@ -159,6 +165,7 @@ impl Parts {
             claim_lease: Duration::from_millis(2 * self.settings.redis.timeout_ms + 1000),
             audit: self.audit.clone(),
             throttle: self.throttle.clone(),
+            metrics: self.metrics.clone(),
         }
     }
 

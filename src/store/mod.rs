@@ -2,6 +2,7 @@
 //! sessions, counters) with TTLs. Redis in production; a database table in the embedded default
 //! ([`SqliteStore`], in place) or on PostgreSQL without Redis ([`SqlStore`]).
 
+mod observed;
 mod redis;
 mod sql;
 mod sqlite;
@@ -154,21 +155,25 @@ fn ttl_millis(ttl: Duration) -> i64 {
 /// place on a SQLite file, through the pool on PostgreSQL (or an in-memory SQLite). The
 /// store keeps time by the wall clock, as Redis does whatever the application's clock says:
 /// its TTLs reclaim storage, and the expiries the protocol depends on (codes, sessions)
-/// are checked against the application's clock by their owners.
+/// are checked against the application's clock by their owners. Every call is measured
+/// under its backend's name (`redis`, `sqlite`, `sql`).
 pub fn build(
     settings: &crate::settings::Settings,
     db: &sea_orm::DatabaseConnection,
     sqlite_file: Option<&Path>,
-    wall_clock: crate::clock::SharedClock,
+    (wall_clock, metrics): (crate::clock::SharedClock, &crate::metrics::Metrics),
 ) -> anyhow::Result<Store> {
     const PURGE_EVERY: Duration = Duration::from_secs(60);
-    if settings.redis.url.is_some() {
-        return Ok(Arc::new(RedisStore::connect(&settings.redis)?));
-    }
-    if let Some(file) = sqlite_file {
-        return Ok(Arc::new(SqliteStore::open(file, PURGE_EVERY, wall_clock)?));
-    }
-    let store = SqlStore::new(db.clone(), wall_clock);
-    store.spawn_purger(PURGE_EVERY);
-    Ok(Arc::new(store))
+    let (backend, store): (&'static str, Store) = if settings.redis.url.is_some() {
+        ("redis", Arc::new(RedisStore::connect(&settings.redis)?))
+    } else if let Some(file) = sqlite_file {
+        let store = SqliteStore::open(file, PURGE_EVERY, wall_clock)?;
+        ("sqlite", Arc::new(store))
+    } else {
+        let store = SqlStore::new(db.clone(), wall_clock);
+        store.spawn_purger(PURGE_EVERY);
+        ("sql", Arc::new(store))
+    };
+    let observed = observed::Observed::new(store, backend, metrics.store(backend));
+    Ok(Arc::new(observed))
 }

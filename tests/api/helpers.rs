@@ -154,6 +154,8 @@ impl Isolation {
         s.passwords.max_concurrent = 2;
         s.mail.file_dir = self.mail_dir.clone();
         s.mail.poll_interval_ms = 100;
+        // A metrics listener of its own per server, on a free port.
+        s.metrics.listen = Some("127.0.0.1:0".parse().unwrap());
         if self.backend == Backend::Postgres {
             s.redis.url = Some(SecretString::from(redis_url()));
             s.redis.key_prefix = self.redis_prefix.clone();
@@ -232,6 +234,8 @@ pub fn redis_store(prefix: &str) -> anyhow::Result<RedisStore> {
 pub struct TestApp {
     pub address: String,
     pub port: u16,
+    /// `http://127.0.0.1:PORT` of the metrics listener, unless a test turned it off.
+    pub metrics_address: Option<String>,
     pub http: reqwest::Client,
     pub settings: Settings,
     /// None for a server in a child process (see [`TestApp::at`]).
@@ -261,10 +265,12 @@ impl TestApp {
             .await
             .expect("server starts");
         let handle = app.handle();
+        let metrics_address = app.metrics_address().map(|a| format!("http://{a}"));
         tokio::spawn(app.run_until_stopped());
         Self {
             address: format!("http://127.0.0.1:{port}"),
             port,
+            metrics_address,
             http: http_client(),
             settings,
             handle: Some(handle),

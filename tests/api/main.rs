@@ -37,6 +37,7 @@ mod mfa_login;
 mod mfa_pages;
 mod native;
 mod negative;
+mod observe;
 mod private_key_jwt;
 mod redis_modes;
 mod review;

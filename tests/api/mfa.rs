@@ -32,7 +32,11 @@ pub async fn instance(iso: &Isolation, keys: Arc<KeyRing>) -> Factors {
         db,
         store,
         keys,
-        passwords: gatehouse::accounts::Passwords::new(&settings.passwords).unwrap(),
+        passwords: gatehouse::accounts::Passwords::new(
+            &settings.passwords,
+            &gatehouse::metrics::Metrics::new().unwrap(),
+        )
+        .unwrap(),
         clock: iso.clock.clone(),
     }
 }

@@ -52,7 +52,7 @@ async fn user_id(app: &TestApp, email: &str) -> String {
 
 /// Enrols TOTP for the demo user; the enrolment's code is used up, so the clock moves on to
 /// the next step. Returns the secret and the recovery codes.
-async fn enrol_totp(app: &TestApp) -> (TotpSecret, Vec<String>) {
+pub async fn enrol_totp(app: &TestApp) -> (TotpSecret, Vec<String>) {
     let factors = factors(app).await;
     let user = user_id(app, USER_EMAIL).await;
     let secret = factors.begin_totp(&user).await.unwrap().unwrap();

@@ -190,8 +190,14 @@ fn top_level_modules_form_no_cycle() {
 #[test]
 fn the_system_clock_is_read_in_one_place() {
     let calls = ["SystemTime::now", "Utc::now", "Instant::now"];
-    // The clock itself; start-up and log-batching durations, which are not request time.
-    let allowed = ["src/clock.rs", "src/main.rs", "src/telemetry/batched.rs"];
+    // The clock itself; start-up and log-batching durations, which are not request time;
+    // the monotonic stopwatch of the latency histograms, whose readings decide nothing.
+    let allowed = [
+        "src/clock.rs",
+        "src/main.rs",
+        "src/telemetry/batched.rs",
+        "src/telemetry/stopwatch.rs",
+    ];
     let offenders: Vec<String> = sources()
         .into_iter()
         .filter(|(file, text)| !allowed.contains(&file.as_str()) && regex_lite(text, &calls))

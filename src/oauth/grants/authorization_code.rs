@@ -37,6 +37,7 @@ pub async fn exchange(
         Redeemed::Replayed(issued) => {
             let replayed = Event::new(Kind::CodeReplayDetected).client(client.id.as_str());
             ctx.audit.record(origin, replayed);
+            ctx.metrics.code_replayed();
             revoke_issued(ctx, &issued, at).await?;
             return Err(Error::invalid_grant(
                 "the code was already used; tokens issued for it are revoked",
@@ -60,7 +61,7 @@ pub async fn exchange(
     let (response, writes) = ctx.mint(client, &user, &ids, at).await?;
     commit(ctx, client, &grant.sid, &ids, writes, at).await?;
     let granted = Granted {
-        grant_type: "authorization_code",
+        grant: crate::metrics::Grant::AuthorizationCode,
         scope: &response.scope,
         user_id: Some(&grant.user_id),
     };

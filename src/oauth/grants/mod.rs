@@ -15,6 +15,7 @@ use crate::clients::{Client, GrantType};
 use crate::clock::{SharedClock, UnixTime};
 use crate::keys::KeyRing;
 use crate::limits::Throttle;
+use crate::metrics::{ClientType, Metrics};
 use crate::oauth::resource::Resources;
 use crate::oauth::token_request::TokenRequest;
 use crate::oauth::tokens::{AccessSubject, IdClaims, Minter, TokenResponse, at_hash};
@@ -38,11 +39,12 @@ pub struct Grants {
     pub claim_lease: Duration,
     pub audit: Audit,
     pub throttle: Throttle,
+    pub metrics: Metrics,
 }
 
 /// What the audit log says of an issued token.
 struct Granted<'a> {
-    grant_type: &'static str,
+    grant: crate::metrics::Grant,
     scope: &'a str,
     user_id: Option<&'a str>,
 }
@@ -123,7 +125,7 @@ impl Grants {
             TokenRequest::ClientCredentials(r) => {
                 let response = client_credentials::grant(self, client, &r, now).await?;
                 let granted = Granted {
-                    grant_type: "client_credentials",
+                    grant: crate::metrics::Grant::ClientCredentials,
                     scope: &response.scope,
                     user_id: None,
                 };
@@ -135,9 +137,14 @@ impl Grants {
 
     /// A token was issued: which grant, to whom, with what scope (never the token).
     fn issued(&self, origin: &Origin, kind: Kind, client: &Client, grant: Granted<'_>) {
+        let client_type = match client.is_public() {
+            true => ClientType::Public,
+            false => ClientType::Confidential,
+        };
+        self.metrics.token_issued(grant.grant, client_type);
         let mut event = Event::new(kind)
             .client(client.id.as_str())
-            .with("grant_type", grant.grant_type)
+            .with("grant_type", grant.grant.as_str())
             .with("scope", grant.scope);
         if let Some(user_id) = grant.user_id {
             event = event.user(user_id);

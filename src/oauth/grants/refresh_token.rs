@@ -43,6 +43,7 @@ pub async fn refresh(
                 .client(client.id.as_str())
                 .with("family_revoked", true);
             ctx.audit.record(origin, reused);
+            ctx.metrics.refresh_reuse_detected();
             let family_ttl = seconds(ctx.settings.refresh_token_max_ttl_secs);
             refresh::revoke_family(ctx.store(), &family, family_ttl, now).await?;
             return Err(Error::invalid_grant(
@@ -59,7 +60,7 @@ pub async fn refresh(
     match &rotated {
         Ok(_) => {
             let granted = Granted {
-                grant_type: "refresh_token",
+                grant: crate::metrics::Grant::RefreshToken,
                 scope: &grant.scope.to_string(),
                 user_id: Some(&grant.user_id),
             };
@@ -86,6 +87,7 @@ async fn validate(
             .with("reason", "presented_by_another_client")
             .with("family_revoked", true);
         ctx.audit.record(origin, leaked);
+        ctx.metrics.refresh_reuse_detected();
         let family_ttl = seconds(ctx.settings.refresh_token_max_ttl_secs);
         refresh::revoke_family(ctx.store(), &grant.family, family_ttl, now).await?;
         return Err(Error::invalid_grant(
