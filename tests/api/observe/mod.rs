@@ -3,7 +3,7 @@
 //! traces exported to a real OTLP receiver, and the alert rules and dashboard in deploy/.
 
 mod counters;
-
+mod deploy;
 mod exposition;
 mod request_ids;
 mod scrape;
