@@ -117,11 +117,12 @@ impl tracing_actix_web::RootSpanBuilder for RequestSpan {
     }
 }
 
-/// The answer's status on the request's span, for the trace exporter.
-pub fn record_status(span: &Span, status: u16) {
+/// The answer's status on the request's span (the current one), for the trace exporter.
+pub fn record_status(status: u16) {
     if !otel::exporting() {
         return;
     }
+    let span = Span::current();
     span.record("http.response.status_code", status);
     if status >= 500 {
         span.record("otel.status_code", "ERROR");

@@ -7,9 +7,9 @@
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::error::InternalError;
-use actix_web::http::header::{self, HeaderMap, HeaderName};
+use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::{Error, HttpMessage, HttpResponse, web};
+use actix_web::{Error, HttpResponse, web};
 
 use crate::metrics::{CONTENT_TYPE, Exposition, Metrics, method_label};
 use crate::paths;
@@ -46,7 +46,7 @@ pub async fn middleware(
     // The pattern the path matches, read from the route map (the request is not cloned:
     // the router needs it to itself).
     let pattern = request.match_pattern();
-    let id = request.extensions().get::<request_id::RequestId>().cloned();
+    let id = request_id::header_value(&request);
     let (status, result) = match next.call(request).await {
         Ok(mut response) => {
             tag(response.headers_mut(), id);
@@ -63,14 +63,14 @@ pub async fn middleware(
         }
     };
     let route = pattern.as_deref().unwrap_or(UNMATCHED);
-    telemetry::record_status(&tracing::Span::current(), status.as_u16());
+    telemetry::record_status(status.as_u16());
     metrics.http_request(route, method, status.as_str(), watch.elapsed());
     result
 }
 
-fn tag(headers: &mut HeaderMap, id: Option<request_id::RequestId>) {
+fn tag(headers: &mut HeaderMap, id: Option<HeaderValue>) {
     if let Some(id) = id {
-        headers.insert(HeaderName::from_static(request_id::HEADER), id.0);
+        headers.insert(HeaderName::from_static(request_id::HEADER), id);
     }
 }
 

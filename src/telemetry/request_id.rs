@@ -15,23 +15,33 @@ pub const HEADER: &str = "x-request-id";
 /// The longest incoming id taken as it is.
 const MAX_LEN: usize = 128;
 
-/// The id chosen for a request, in its extensions for the response to carry.
+/// An id a trusted proxy sent, kept in the request's extensions for the response.
 #[derive(Debug, Clone)]
-pub struct RequestId(pub HeaderValue);
+struct Forwarded(HeaderValue);
 
-/// Picks the request's id (stored in its extensions) and returns it for the span.
+/// Picks the request's id and returns it for the span: the trusted proxy's, kept for the
+/// response, or the one the tracing middleware generated (a v4 UUID, already there).
 pub(super) fn assign(request: &ServiceRequest) -> String {
-    let id = trusted_incoming(request).unwrap_or_else(|| {
-        request
-            .extensions()
-            .get::<tracing_actix_web::RequestId>()
-            .map(|generated| generated.to_string())
-            .unwrap_or_default()
-    });
-    if let Ok(value) = HeaderValue::from_str(&id) {
-        request.extensions_mut().insert(RequestId(value));
+    if let Some(id) = trusted_incoming(request) {
+        if let Ok(value) = HeaderValue::from_str(&id) {
+            request.extensions_mut().insert(Forwarded(value));
+        }
+        return id;
     }
-    id
+    let extensions = request.extensions();
+    let generated = extensions.get::<tracing_actix_web::RequestId>();
+    generated.map(|id| id.to_string()).unwrap_or_default()
+}
+
+/// The request's `X-Request-Id` value, as [`assign`] chose it.
+pub fn header_value(request: &ServiceRequest) -> Option<HeaderValue> {
+    let extensions = request.extensions();
+    if let Some(Forwarded(value)) = extensions.get::<Forwarded>() {
+        return Some(value.clone());
+    }
+    let generated = **extensions.get::<tracing_actix_web::RequestId>()?;
+    let mut text = uuid::Uuid::encode_buffer();
+    HeaderValue::from_str(generated.hyphenated().encode_lower(&mut text)).ok()
 }
 
 fn trusted_incoming(request: &ServiceRequest) -> Option<String> {
