@@ -5,6 +5,8 @@
 mod counters;
 mod deploy;
 mod exposition;
+mod mail;
+mod outages;
 mod request_ids;
 mod scrape;
 mod traces;
