@@ -18,10 +18,11 @@ use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::{
     BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracerProvider,
 };
-use tracing::Span;
+use tracing::{Metadata, Span};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
+use tracing_subscriber::filter::{FilterExt, dynamic_filter_fn};
 use tracing_subscriber::registry::LookupSpan;
-use tracing_subscriber::{EnvFilter, Layer};
+use tracing_subscriber::{EnvFilter, Layer, layer};
 
 use crate::settings::OtelSettings;
 
@@ -81,15 +82,21 @@ impl Traces {
         Ok(Some(Self { provider }))
     }
 
-    /// The tracing layer that turns spans into OpenTelemetry spans.
+    /// The tracing layer that turns spans into OpenTelemetry spans. A statement or store
+    /// call outside any exported span (the mail worker's polls, the key watcher's reads,
+    /// start-up) is left out: a trace a second of background polling would bury the
+    /// requests' traces.
     pub(super) fn layer<S>(&self) -> impl Layer<S> + Send + Sync + use<S>
     where
         S: tracing::Subscriber + for<'a> LookupSpan<'a> + Send + Sync,
     {
         let tracer = self.provider.tracer("gatehouse");
+        let in_a_trace = dynamic_filter_fn(|meta: &Metadata<'_>, cx: &layer::Context<'_, S>| {
+            !is_call_span(meta) || cx.lookup_current().is_some()
+        });
         tracing_opentelemetry::layer()
             .with_tracer(tracer)
-            .with_filter(EnvFilter::new(EXPORTED))
+            .with_filter(EnvFilter::new(EXPORTED).and(in_a_trace))
     }
 
     /// Exports the spans still waiting, then stops the exporter. Blocks.
@@ -98,6 +105,12 @@ impl Traces {
             tracing::warn!(error = %error, "trace export did not shut down cleanly");
         }
     }
+}
+
+/// A database statement's or a store call's span.
+fn is_call_span(meta: &Metadata<'_>) -> bool {
+    meta.is_span()
+        && (meta.target().starts_with("sea_orm") || meta.target().starts_with("gatehouse::store"))
 }
 
 /// The collector's base URL (as `OTEL_EXPORTER_OTLP_ENDPOINT` takes it) with the traces
