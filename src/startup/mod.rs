@@ -46,8 +46,8 @@ mod tls;
 pub struct Application {
     port: u16,
     server: Server,
-    /// The metrics listener's server and address, when `metrics.listen` is on.
-    metrics: Option<(Server, SocketAddr)>,
+    /// The metrics listener, when `metrics.listen` is on.
+    metrics: Option<observe::MetricsServer>,
     db: DatabaseConnection,
     mailer: Mailer,
     lifecycle: lifecycle::Lifecycle,
@@ -316,29 +316,21 @@ impl Application {
 
     /// Where `/metrics` is served; `None` when `metrics.listen` is off.
     pub fn metrics_address(&self) -> Option<SocketAddr> {
-        self.metrics.as_ref().map(|(_, address)| *address)
+        self.metrics.as_ref().map(|metrics| metrics.address)
     }
 
     /// Serves until stopped: SIGTERM drains first (see [`lifecycle`]), SIGINT does not;
     /// requests in flight finish and the mail worker finishes the message in hand. The
     /// metrics listener stops last, so the drain and the stop can still be watched.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let metrics = self.metrics.map(|(server, _)| {
-            let handle = server.handle();
-            (tokio::spawn(server), handle)
-        });
         let lifecycle = self.lifecycle;
         let signals = tokio::spawn(async move {
             if let Err(e) = lifecycle.watch().await {
                 tracing::error!(error = %e, "cannot handle signals: SIGTERM will not drain");
             }
         });
-        let served = self.server.await;
+        let served = observe::MetricsServer::outlive(self.metrics, self.server).await;
         signals.abort();
-        if let Some((running, handle)) = metrics {
-            handle.stop(true).await;
-            let _ = running.await;
-        }
         served?;
         self.mailer.stop().await;
         database::checkpoint(&self.db).await;

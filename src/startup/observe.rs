@@ -1,6 +1,7 @@
 //! The metrics listener (`metrics.listen`): `/metrics` on a port of its own, so the main
 //! port never serves it, with the gauges sampled at each scrape.
 
+use std::future::Future;
 use std::net::{SocketAddr, TcpListener};
 
 use actix_web::dev::Server;
@@ -44,10 +45,7 @@ impl Parts {
     }
 
     /// One worker, no signal handling of its own: it stops when the main server has.
-    pub(super) fn metrics_server(
-        &self,
-        listener: TcpListener,
-    ) -> anyhow::Result<(Server, SocketAddr)> {
+    pub(super) fn metrics_server(&self, listener: TcpListener) -> anyhow::Result<MetricsServer> {
         let address = listener.local_addr()?;
         let exposition = web::Data::new(self.exposition());
         let server = HttpServer::new(move || {
@@ -60,6 +58,28 @@ impl Parts {
         .listen(listener)?
         .run();
         tracing::info!(%address, "metrics listening");
-        Ok((server, address))
+        Ok(MetricsServer { server, address })
+    }
+}
+
+/// The metrics listener's server, and where it listens.
+pub(super) struct MetricsServer {
+    server: Server,
+    pub address: SocketAddr,
+}
+
+impl MetricsServer {
+    /// Runs `metrics` (if any) until `main` has finished, then stops it, letting a scrape
+    /// in flight finish: the main server's drain and stop can still be watched.
+    pub(super) async fn outlive<T>(metrics: Option<Self>, main: impl Future<Output = T>) -> T {
+        let Some(metrics) = metrics else {
+            return main.await;
+        };
+        let handle = metrics.server.handle();
+        let running = tokio::spawn(metrics.server);
+        let result = main.await;
+        handle.stop(true).await;
+        let _ = running.await;
+        result
     }
 }

@@ -286,6 +286,7 @@ impl TestApp {
         Self {
             address: format!("http://127.0.0.1:{port}"),
             port,
+            metrics_address: None,
             http: http_client(),
             settings,
             handle: None,

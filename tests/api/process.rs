@@ -34,6 +34,8 @@ impl Instance {
             .env("GATEHOUSE__SERVER__ISSUER", issuer)
             .env("GATEHOUSE__SERVER__WORKERS", "2")
             .env("GATEHOUSE__SERVER__DRAIN_SECS", "3")
+            // Its metrics listener on a free port: instances side by side never share one.
+            .env("GATEHOUSE__METRICS__LISTEN", "127.0.0.1:0")
             .env("GATEHOUSE__DATABASE__URL", &iso.database_url)
             .env("GATEHOUSE__REDIS__URL", redis_url())
             .env("GATEHOUSE__REDIS__KEY_PREFIX", &iso.redis_prefix)

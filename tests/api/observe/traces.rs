@@ -92,6 +92,8 @@ fn start_server(dir: &std::path::Path, endpoint: &str) -> (Server, u16) {
             format!("sqlite://{}/g.db?mode=rwc", dir.display()),
         )
         .env("GATEHOUSE__METRICS__LISTEN", "off")
+        // Stop at the SIGTERM, without the drain a load balancer would need.
+        .env("GATEHOUSE__SERVER__DRAIN_SECS", "0")
         .env("GATEHOUSE__OTEL__ENDPOINT", endpoint)
         .env("GATEHOUSE__LOG__FORMAT", "json")
         .env("GATEHOUSE__LOG__FLUSH_INTERVAL_MS", "0")
