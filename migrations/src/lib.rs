@@ -21,6 +21,7 @@ mod m20261201_000016_client_previous_secret;
 mod m20261201_000017_dynamic_registration;
 mod m20261201_000018_client_signing_algs;
 mod m20261201_000019_key_schedule;
+mod m20261202_000020_signing_key_notices;
 
 pub struct Migrator;
 
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000017_dynamic_registration::Migration),
             Box::new(m20261201_000018_client_signing_algs::Migration),
             Box::new(m20261201_000019_key_schedule::Migration),
+            Box::new(m20261202_000020_signing_key_notices::Migration),
         ]
     }
 }

@@ -6,6 +6,7 @@ mod client_jwks;
 mod curve_signer;
 mod loaded;
 mod master;
+mod notices;
 mod published;
 mod rewrap;
 pub mod rotation;
@@ -183,11 +184,12 @@ impl KeyRing {
         self.clean.load(Ordering::Relaxed)
     }
 
-    /// Follows the stored keys every [`POLL`] and rotates keys that are due, until the key
-    /// ring is dropped. A failed read keeps the keys held (and is logged): an outage never
-    /// takes a key away.
+    /// Follows the stored keys every [`POLL`] (and at once on PostgreSQL, by notification)
+    /// and rotates keys that are due, until the key ring is dropped. A failed read keeps the
+    /// keys held (and is logged): an outage never takes a key away.
     pub fn watch(ring: &Arc<Self>, db: DatabaseConnection, clock: SharedClock) {
         let ring: Weak<Self> = Arc::downgrade(ring);
+        notices::follow(ring.clone(), db.clone(), clock.clone());
         tokio::spawn(async move {
             let mut checked = clock.now();
             loop {

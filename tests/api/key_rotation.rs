@@ -212,3 +212,30 @@ async fn a_revoked_key_leaves_the_jwks_and_its_tokens_stop_at_once(backend: Back
         crate::admin_api::call(&app, reqwest::Method::POST, &path, Some(&admin), None).await;
     assert_eq!(again.status(), 404);
 }
+
+/// On PostgreSQL a key change reaches a running instance by notification, not at its next
+/// poll: a revocation made by the CLI (another process) leaves the server's JWKS well
+/// within the two-second poll, on every one of three tries.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_redis_a_cli_revocation_reaches_the_server_by_notification() {
+    let app = TestApp::spawn(Backend::Postgres).await;
+    let curve = ("demo-eddsa", "demo-eddsa-secret");
+    for _ in 0..3 {
+        let kid = kid_of(&token_of(&app, curve).await);
+        let revoked = gatehouse(&app, &["keys", "revoke", &kid]);
+        assert!(
+            revoked.status.success(),
+            "{}",
+            String::from_utf8_lossy(&revoked.stderr)
+        );
+        let since = std::time::Instant::now();
+        while kids(&app).await.contains(&kid) {
+            assert!(
+                since.elapsed() < Duration::from_millis(900),
+                "the revoked key was still published after 900 ms"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_ne!(kid_of(&token_of(&app, curve).await), kid);
+    }
+}
