@@ -63,6 +63,29 @@ impl RedisStore {
     }
 
     /// Runs one command (or pipeline) with a deadline, so a hung Redis becomes a 503, not a hang.
+    /// `SET key value PX ttl NX|XX`: whether the value was written under that condition.
+    async fn set_when(
+        &self,
+        what: &'static str,
+        (key, value, ttl): (&str, &[u8], Duration),
+        condition: &'static str,
+    ) -> StoreResult<bool> {
+        let (key, ms) = (self.key(key), ttl_millis(ttl));
+        let reply: Option<String> = self
+            .run(what, |mut c| async move {
+                redis::cmd("SET")
+                    .arg(key)
+                    .arg(value)
+                    .arg("PX")
+                    .arg(ms)
+                    .arg(condition)
+                    .query_async(&mut c)
+                    .await
+            })
+            .await?;
+        Ok(reply.is_some())
+    }
+
     async fn run<T, F, Fut>(&self, what: &'static str, op: F) -> StoreResult<T>
     where
         F: FnOnce(Conn) -> Fut,
@@ -136,20 +159,8 @@ impl EphemeralStore for RedisStore {
     }
 
     async fn put_if_absent(&self, key: &str, value: &[u8], ttl: Duration) -> StoreResult<bool> {
-        let (key, ms) = (self.key(key), ttl_millis(ttl));
-        let reply: Option<String> = self
-            .run("put_if_absent", |mut c| async move {
-                redis::cmd("SET")
-                    .arg(key)
-                    .arg(value)
-                    .arg("PX")
-                    .arg(ms)
-                    .arg("NX")
-                    .query_async(&mut c)
-                    .await
-            })
-            .await?;
-        Ok(reply.is_some())
+        self.set_when("put_if_absent", (key, value, ttl), "NX")
+            .await
     }
 
     async fn get(&self, key: &str) -> StoreResult<Option<Vec<u8>>> {
@@ -159,20 +170,8 @@ impl EphemeralStore for RedisStore {
     }
 
     async fn put_if_present(&self, key: &str, value: &[u8], ttl: Duration) -> StoreResult<bool> {
-        let (key, ms) = (self.key(key), ttl_millis(ttl));
-        let reply: Option<String> = self
-            .run("put_if_present", |mut c| async move {
-                redis::cmd("SET")
-                    .arg(key)
-                    .arg(value)
-                    .arg("PX")
-                    .arg(ms)
-                    .arg("XX")
-                    .query_async(&mut c)
-                    .await
-            })
-            .await?;
-        Ok(reply.is_some())
+        self.set_when("put_if_present", (key, value, ttl), "XX")
+            .await
     }
 
     async fn delete_if(&self, key: &str, value: &[u8]) -> StoreResult<bool> {
