@@ -6,7 +6,10 @@ use std::time::Duration;
 use anyhow::Context;
 use migrations::{Migrator, MigratorTrait};
 use sea_orm::sqlx;
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr, RuntimeErr};
+use sea_orm::{
+    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbErr, RuntimeErr,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
 use secrecy::ExposeSecret;
 
 use crate::settings::{DatabaseKind, DatabaseSettings};
@@ -23,6 +26,19 @@ pub fn pool_options(url: &str) -> ConnectOptions {
     let mut options = ConnectOptions::new(url.to_owned());
     options.idle_timeout(None).max_lifetime(None);
     options
+}
+
+/// Starts a transaction that will write. On SQLite it is `BEGIN IMMEDIATE`: the write lock is
+/// taken up front, waiting (busy_timeout) behind another writer. A deferred transaction
+/// starts as a reader and upgrades at its first write; when another connection committed in
+/// between, that upgrade fails at once with `SQLITE_BUSY_SNAPSHOT` (517, "database is
+/// locked"), which no timeout waits out. PostgreSQL ignores the mode.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    let options = TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..TransactionOptions::default()
+    };
+    db.begin_with_options(options).await
 }
 
 pub async fn connect(settings: &DatabaseSettings) -> anyhow::Result<DatabaseConnection> {

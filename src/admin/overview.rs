@@ -3,8 +3,6 @@
 //! second factors for someone who lost the device (they sign in with the password again and
 //! can enrol anew).
 
-use sea_orm::TransactionTrait;
-
 use super::sessions::Oversight;
 use super::{Admin, AdminError};
 use crate::accounts::User;
@@ -50,9 +48,7 @@ impl Admin {
     /// transaction. Their sessions stay: one signed in with a factor was still them.
     pub async fn reset_factors(&self, email_or_id: &str) -> Result<User, AdminError> {
         let user = self.user(email_or_id).await?;
-        let txn = self
-            .db
-            .begin()
+        let txn = crate::database::begin_write(&self.db)
             .await
             .db_context("starting a factor reset")?;
         let removed = mfa::store::remove_all(&txn, &user.id).await?;

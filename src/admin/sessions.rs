@@ -58,12 +58,13 @@ impl Oversight {
     /// Deletes the user: every session ended and every refresh token revoked first (so
     /// nothing they hold works a moment longer), then their rows, in one transaction.
     pub async fn delete_user(&self, user_id: &str, origin: &Origin) -> Result<(), AdminError> {
-        use sea_orm::TransactionTrait;
         self.known(user_id).await?;
         self.end_all_sessions(user_id, origin).await?;
         self.sign_on.revoke_user_families(user_id, None).await?;
         let db = &self.sign_on.db;
-        let txn = db.begin().await.db_context("starting a user deletion")?;
+        let txn = crate::database::begin_write(db)
+            .await
+            .db_context("starting a user deletion")?;
         let gone = accounts::store::delete_user(&txn, user_id).await?;
         txn.commit()
             .await

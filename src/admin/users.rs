@@ -3,7 +3,6 @@
 //! the same policy as one chosen on the registration page, and is stored only as its
 //! Argon2id hash (never audited, never printed).
 
-use sea_orm::TransactionTrait;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::{Admin, AdminError};
@@ -33,7 +32,9 @@ impl Admin {
             return Err(taken(&email));
         }
         let password_hash = self.passwords.hash(&new.password).await?;
-        let txn = self.db.begin().await.db_context("starting a user")?;
+        let txn = crate::database::begin_write(&self.db)
+            .await
+            .db_context("starting a user")?;
         let row = store::NewUser {
             email: &email,
             name: name.as_str(),

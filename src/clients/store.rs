@@ -215,8 +215,10 @@ pub async fn all(db: &DatabaseConnection) -> anyhow::Result<Vec<Client>> {
 
 /// Deletes the client and the consents given to it; `false` when there was none.
 pub async fn delete(db: &DatabaseConnection, id: &str) -> anyhow::Result<bool> {
-    use sea_orm::{ColumnTrait, QueryFilter, TransactionTrait};
-    let txn = db.begin().await.db_context("starting a client deletion")?;
+    use sea_orm::{ColumnTrait, QueryFilter};
+    let txn = crate::database::begin_write(db)
+        .await
+        .db_context("starting a client deletion")?;
     crate::entities::consents::Entity::delete_many()
         .filter(crate::entities::consents::Column::ClientId.eq(id))
         .exec(&txn)

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use sea_orm::{DatabaseConnection, DatabaseTransaction, TransactionTrait};
+use sea_orm::{DatabaseConnection, DatabaseTransaction};
 use secrecy::{ExposeSecret, SecretSlice};
 
 use super::{MasterKey, store};
@@ -51,7 +51,9 @@ pub async fn rewrap(
     old: &MasterKey,
     new: &MasterKey,
 ) -> anyhow::Result<RewrapReport> {
-    let txn = db.begin().await.db_context("starting the rewrap")?;
+    let txn = crate::database::begin_write(db)
+        .await
+        .db_context("starting the rewrap")?;
     let rewrapped = match rewrap_signing_keys(&txn, old, new).await {
         Ok(signing_keys) => rewrap_totp_secrets(&txn, old, new)
             .await

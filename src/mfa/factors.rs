@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use sea_orm::{DatabaseConnection, TransactionTrait};
+use sea_orm::DatabaseConnection;
 use secrecy::SecretString;
 
 use super::totp::TotpSecret;
@@ -120,7 +120,9 @@ impl Factors {
         }
         let (codes, hashes) = self.new_codes().await?;
         let now = self.clock.now();
-        let txn = self.db.begin().await.db_context("starting an enrolment")?;
+        let txn = crate::database::begin_write(&self.db)
+            .await
+            .db_context("starting an enrolment")?;
         if !store::confirm_totp(&txn, user_id, now).await? {
             return Ok(None);
         }
@@ -148,9 +150,7 @@ impl Factors {
     pub async fn regenerate_codes(&self, user_id: &str) -> Result<Vec<String>, Error> {
         let (codes, hashes) = self.new_codes().await?;
         let now = self.clock.now();
-        let txn = self
-            .db
-            .begin()
+        let txn = crate::database::begin_write(&self.db)
             .await
             .db_context("starting a regeneration")?;
         store::replace_codes(&txn, user_id, hashes, now).await?;
@@ -160,7 +160,9 @@ impl Factors {
 
     /// Removes the TOTP factor and the recovery codes (the caller checked the password).
     pub async fn remove(&self, user_id: &str) -> Result<(), Error> {
-        let txn = self.db.begin().await.db_context("starting a removal")?;
+        let txn = crate::database::begin_write(&self.db)
+            .await
+            .db_context("starting a removal")?;
         store::remove_totp(&txn, user_id).await?;
         txn.commit().await.db_context("committing a removal")?;
         Ok(())

@@ -3,7 +3,6 @@
 //! second factors are in [`super::account_factors`].
 
 use chrono::{DateTime, Utc};
-use sea_orm::TransactionTrait;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::session::{EndReason, SignOn, SignedIn};
@@ -233,10 +232,7 @@ impl Account {
         };
         let message =
             mail::messages::password_changed(&user.email, changed, &forgot).to(&user.email)?;
-        let txn = self
-            .sign_on
-            .db
-            .begin()
+        let txn = crate::database::begin_write(&self.sign_on.db)
             .await
             .db_context("starting a transaction")?;
         if !accounts::store::set_password(&txn, &user.id, hash, now).await? {

@@ -10,7 +10,7 @@ pub mod tokens;
 
 use std::time::Duration;
 
-use sea_orm::{DatabaseConnection, TransactionTrait};
+use sea_orm::DatabaseConnection;
 use secrecy::SecretString;
 
 use crate::accounts::{self, DisplayName, Email, PasswordPolicy, Passwords, User, store::NewUser};
@@ -91,9 +91,7 @@ impl SelfService {
         let password_hash = self.passwords.hash(&form.password).await?;
         let may_mail = self.may_mail(origin, &email).await?;
         let now = self.clock.now();
-        let txn = self
-            .db
-            .begin()
+        let txn = crate::database::begin_write(&self.db)
             .await
             .db_context("starting a registration")?;
         let new = NewUser {
@@ -214,7 +212,9 @@ impl SelfService {
             email: user.email.clone(),
             return_request,
         };
-        let txn = self.db.begin().await.db_context("starting a resend")?;
+        let txn = crate::database::begin_write(&self.db)
+            .await
+            .db_context("starting a resend")?;
         self.queue_verification(&txn, &holder, &user.name, true)
             .await?;
         txn.commit().await.db_context("committing a resend")?;
@@ -261,9 +261,7 @@ impl SelfService {
     /// the account's. `None` when the link is unknown, used or expired.
     pub async fn verify(&self, token: &str, origin: &Origin) -> Result<Option<Verified>, Error> {
         let now = self.clock.now();
-        let txn = self
-            .db
-            .begin()
+        let txn = crate::database::begin_write(&self.db)
             .await
             .db_context("starting a verification")?;
         let Some(holder) = tokens::redeem(&txn, Purpose::VerifyEmail, token, now).await? else {

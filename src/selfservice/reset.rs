@@ -2,7 +2,6 @@
 //! reset ends every session of the account and revokes its refresh-token families (whoever
 //! knew the old password is out), clears a brute-force lockout, and tells the owner by mail.
 
-use sea_orm::TransactionTrait;
 use secrecy::SecretString;
 
 use super::tokens::{self, Holder, Purpose};
@@ -64,9 +63,7 @@ impl SelfService {
             return_request: None,
         };
         let now = self.clock.now();
-        let txn = self
-            .db
-            .begin()
+        let txn = crate::database::begin_write(&self.db)
             .await
             .db_context("starting a reset request")?;
         let token =
@@ -108,7 +105,9 @@ impl SelfService {
         // and the reset can be tried again; should the commit below fail, the owner is
         // signed out everywhere with the password unchanged, which is harmless.
         self.end_everything(&user.id, &user.email, origin).await?;
-        let txn = self.db.begin().await.db_context("starting a reset")?;
+        let txn = crate::database::begin_write(&self.db)
+            .await
+            .db_context("starting a reset")?;
         if tokens::redeem(&txn, Purpose::ResetPassword, &form.token, now)
             .await?
             .is_none()

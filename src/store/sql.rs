@@ -6,9 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use async_trait::async_trait;
-use sea_orm::{
-    ConnectionTrait, DatabaseBackend, DatabaseConnection, Statement, TransactionTrait, Value,
-};
+use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, Statement, Value};
 use tokio::sync::{Mutex, MutexGuard};
 
 use super::{EphemeralStore, StoreResult, Write, ttl_millis};
@@ -236,7 +234,9 @@ impl EphemeralStore for SqlStore {
         ttl: Duration,
     ) -> StoreResult<Option<Vec<u8>>> {
         let _turn = self.write_turn().await;
-        let txn = self.db.begin().await.context("store take_leaving")?;
+        let txn = crate::database::begin_write(&self.db)
+            .await
+            .context("store take_leaving")?;
         let take = self.stmt(TAKE, vec![key.into(), self.now().into()]);
         let row = txn
             .query_one_raw(take)
@@ -268,7 +268,9 @@ impl EphemeralStore for SqlStore {
         ttl: Duration,
     ) -> StoreResult<Option<(Vec<u8>, bool)>> {
         let _turn = self.write_turn().await;
-        let txn = self.db.begin().await.context("store get_marking")?;
+        let txn = crate::database::begin_write(&self.db)
+            .await
+            .context("store get_marking")?;
         let now = self.now();
         let get = self.stmt(GET, vec![key.into(), now.into()]);
         let row = txn.query_one_raw(get).await.context("store get_marking")?;
@@ -366,7 +368,9 @@ impl EphemeralStore for SqlStore {
     async fn batch(&self, writes: &[Write]) -> StoreResult<()> {
         let _turn = self.write_turn().await;
         // One transaction: one commit (and fsync) for all of them.
-        let txn = self.db.begin().await.context("store batch")?;
+        let txn = crate::database::begin_write(&self.db)
+            .await
+            .context("store batch")?;
         for write in writes {
             for stmt in self.statements(write) {
                 txn.execute_raw(stmt).await.context("store batch")?;
