@@ -66,6 +66,7 @@ fn jwt(c: &mut Criterion) {
         sid: "sid",
         amr: &amr,
         acr: gatehouse::oauth::acr::PASSWORD,
+        idp: None,
         roles: None,
     };
     c.bench_function("id_token_claims_assembly", |b| {

@@ -11,6 +11,7 @@ pub mod clock;
 pub mod database;
 pub mod demo;
 pub mod entities;
+pub mod federation;
 pub mod http;
 pub mod keys;
 pub mod limits;

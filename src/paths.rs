@@ -97,6 +97,14 @@ pub fn fill(pattern: &str, values: &[&str]) -> String {
     out
 }
 
+/// Signing in with an upstream provider: where the browser is sent off, and comes back.
+pub const FEDERATION_START: &str = "/federation/{id}/start";
+pub const FEDERATION_CALLBACK: &str = "/federation/{id}/callback";
+/// The account page's linked providers, and linking and unlinking one.
+pub const ACCOUNT_PROVIDERS: &str = "/account/providers";
+pub const ACCOUNT_PROVIDERS_LINK: &str = "/account/providers/link";
+pub const ACCOUNT_PROVIDERS_UNLINK: &str = "/account/providers/unlink";
+
 #[cfg(test)]
 mod tests {
     use super::*;

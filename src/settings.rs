@@ -8,6 +8,7 @@ use figment::providers::{Env, Format, Toml};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
+mod federation;
 mod flows;
 mod issuer;
 mod mail;
@@ -15,6 +16,7 @@ mod observe;
 mod redis;
 mod server;
 
+pub use federation::{ClaimMap, FederationSettings, LinkPolicy, ProviderKind, ProviderSettings};
 pub use flows::{
     AdminSettings, MfaSettings, RecoverySettings, RegistrationMode, RegistrationSettings,
     SignupSettings,
@@ -50,6 +52,7 @@ pub struct Settings {
     pub log: LogSettings,
     pub metrics: MetricsSettings,
     pub otel: OtelSettings,
+    pub federation: FederationSettings,
     pub demo: DemoSettings,
 }
 
@@ -292,6 +295,14 @@ impl Settings {
         self.redis.validate()?;
         self.server.tls.files()?;
         self.otel.validate()?;
+        self.federation.validate()?;
+        if !self.federation.providers.is_empty()
+            && self.sessions.cookie_same_site == CookieSameSite::Strict
+        {
+            bail!(
+                "invalid configuration: sessions.cookie_same_site = \"strict\" drops our cookies on the way back from an upstream provider; use \"lax\" with federation.providers"
+            );
+        }
         Ok(())
     }
 

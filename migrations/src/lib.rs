@@ -22,6 +22,7 @@ mod m20261201_000017_dynamic_registration;
 mod m20261201_000018_client_signing_algs;
 mod m20261201_000019_key_schedule;
 mod m20261202_000020_signing_key_notices;
+mod m20261203_000021_federated_identities;
 
 pub struct Migrator;
 
@@ -49,6 +50,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000018_client_signing_algs::Migration),
             Box::new(m20261201_000019_key_schedule::Migration),
             Box::new(m20261202_000020_signing_key_notices::Migration),
+            Box::new(m20261203_000021_federated_identities::Migration),
         ]
     }
 }

@@ -15,6 +15,10 @@ pub use password::Passwords;
 pub use policy::PasswordPolicy;
 pub use status::UserStatus;
 
+/// The stored hash of an account without a password (one made for an upstream sign-in): no
+/// password matches it, and checking one costs the same as a wrong password.
+pub const NO_PASSWORD: &str = "";
+
 /// What a sign-in attempt presents.
 pub struct Credentials {
     pub email: String,
@@ -95,7 +99,7 @@ pub async fn check_password(
 ) -> anyhow::Result<Result<User, Rejected>> {
     let found = store::password_of(db, &credentials.lookup()).await?;
     let stored = found.as_ref().map(|f| f.password_hash.as_str());
-    let stored = stored.filter(|_| check == Check::Verify);
+    let stored = stored.filter(|hash| check == Check::Verify && *hash != NO_PASSWORD);
     let matches = passwords.verify(&credentials.password, stored).await?;
     let Some(found) = found else {
         return Ok(Err(match check {

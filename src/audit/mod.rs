@@ -98,6 +98,11 @@ kinds! {
     /// A role given to a user (detail `role`), or taken away.
     RoleGranted => "role_granted",
     RoleRevoked => "role_revoked",
+    /// An upstream account was linked to a user (detail `provider`, and `via`: the
+    /// account page, a verified email, or the account made for it).
+    IdentityLinked => "identity_linked",
+    /// A user unlinked an upstream account (detail `provider`).
+    IdentityUnlinked => "identity_unlinked",
 }
 
 impl Kind {

@@ -4,6 +4,7 @@ pub mod account_tokens;
 pub mod audit_events;
 pub mod clients;
 pub mod consents;
+pub mod federated_identities;
 pub mod initial_access_tokens;
 pub mod mail_outbox;
 pub mod recovery_codes;

@@ -11,8 +11,10 @@ use super::extract::{
     BrowserBinding, Caller, CsrfForm, CsrfProtected, DeviceCookie, MaybeUser, SessionCookie,
 };
 use super::reply;
+use super::views::federation::ProviderLink;
 use super::views::{self, ConsentPage, LoginPage};
 use crate::accounts::Credentials;
+use crate::federation::Federation;
 use crate::oauth::authorize::{Authorizer, Browser, Pending};
 use crate::oidc::signin::{LoginPipeline, PasswordStep};
 use crate::paths;
@@ -31,6 +33,14 @@ struct PageQuery {
     request: String,
 }
 
+#[derive(Deserialize)]
+struct LoginQuery {
+    request: String,
+    /// Show the chooser even when the request hinted a provider (its sign-in failed).
+    #[serde(default)]
+    choose: Option<String>,
+}
+
 /// The pending request this browser may continue, or the "expired" page.
 async fn pending(authorizer: &Authorizer, id: &str, binding: &str) -> Result<Pending, PageError> {
     authorizer
@@ -40,12 +50,18 @@ async fn pending(authorizer: &Authorizer, id: &str, binding: &str) -> Result<Pen
 }
 
 async fn login_page(
-    query: web::Query<PageQuery>,
+    query: web::Query<LoginQuery>,
     binding: BrowserBinding,
     authorizer: web::Data<Authorizer>,
-    service: web::Data<SelfService>,
+    (service, federation): (web::Data<SelfService>, web::Data<Federation>),
 ) -> Result<HttpResponse, PageError> {
     let pending = pending(&authorizer, &query.request, &binding.value).await?;
+    // `idp_hint`: straight to a provider we know, skipping the chooser.
+    let hinted = pending.request.idp_hint.as_deref();
+    if let Some(id) = hinted.filter(|id| federation.name_of(id).is_some() && query.choose.is_none())
+    {
+        return Ok(reply::see_other(&provider_start(id, &query.request)));
+    }
     let hint = pending.request.login_hint.clone().unwrap_or_default();
     let form = LoginForm {
         request: query.request.clone(),
@@ -53,16 +69,34 @@ async fn login_page(
         email: hint,
         password: String::new(),
     };
-    Ok(render_login(&pending, &form, service.signup_enabled, None))
+    let signup = (service.signup_enabled, &**federation);
+    Ok(render_login(&pending, &form, signup, None))
+}
+
+/// Where provider `id`'s sign-in for pending request `request` starts.
+fn provider_start(id: &str, request: &str) -> String {
+    let query: String = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("request", request)
+        .finish();
+    format!("{}?{query}", paths::fill(paths::FEDERATION_START, &[id]))
 }
 
 /// The sign-in page for `pending`, with the form's values (never its password).
 fn render_login(
     pending: &Pending,
     form: &LoginForm,
-    signup: bool,
+    (signup, federation): (bool, &Federation),
     error: Option<&str>,
 ) -> HttpResponse {
+    let providers = federation
+        .buttons()
+        .into_iter()
+        .map(|b| ProviderLink {
+            href: provider_start(&b.id, &form.request),
+            label: format!("Sign in with {}", b.name),
+            id: b.id,
+        })
+        .collect();
     let page = LoginPage {
         action: paths::LOGIN,
         client_name: &pending.client_name,
@@ -73,6 +107,7 @@ fn render_login(
         signup,
         register_href: paths::REGISTER,
         forgot_href: paths::PASSWORD_FORGOT,
+        providers,
     };
     views::render(StatusCode::OK, &page)
 }
@@ -95,7 +130,11 @@ impl CsrfProtected for LoginForm {
 async fn login_submit(
     CsrfForm { mut form, binding }: CsrfForm<LoginForm>,
     (session, device, caller): (SessionCookie, DeviceCookie, Caller),
-    (pipeline, service): (web::Data<LoginPipeline>, web::Data<SelfService>),
+    (pipeline, service, federation): (
+        web::Data<LoginPipeline>,
+        web::Data<SelfService>,
+        web::Data<Federation>,
+    ),
     (policy, issuer): (web::Data<CookiePolicy>, web::Data<Issuer>),
 ) -> Result<HttpResponse, PageError> {
     let browser = Browser {
@@ -115,7 +154,7 @@ async fn login_submit(
         PasswordStep::Retry(pending) => Ok(render_login(
             &pending,
             &form,
-            service.signup_enabled,
+            (service.signup_enabled, &federation),
             Some("Wrong email or password."),
         )),
         PasswordStep::SignedIn {

@@ -21,6 +21,7 @@ pub mod cors;
 pub mod docs;
 pub mod error;
 pub mod extract;
+pub mod federation;
 pub mod health;
 pub mod login;
 pub mod logout;
@@ -48,6 +49,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     assets::configure(cfg);
     authorize::configure(cfg);
     login::configure(cfg);
+    federation::configure(cfg);
     second_factor::configure(cfg);
     logout::configure(cfg);
     account::configure(cfg);

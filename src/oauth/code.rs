@@ -25,6 +25,9 @@ pub struct CodeGrant {
     pub auth_time: i64,
     pub sid: String,
     pub amr: Vec<String>,
+    /// The upstream provider the user signed in at (the `idp` claim), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idp: Option<String>,
     /// Unix seconds; the store's TTL removes the code too, this holds whatever its clock.
     #[serde(default)]
     pub expires_at: Option<i64>,
@@ -41,7 +44,7 @@ pub struct Issued {
 }
 
 pub enum Redeemed {
-    Fresh(CodeGrant),
+    Fresh(Box<CodeGrant>),
     Replayed(Issued),
     Unknown,
 }
@@ -86,7 +89,7 @@ pub async fn redeem(
         return Ok(if expired {
             Redeemed::Unknown
         } else {
-            Redeemed::Fresh(grant)
+            Redeemed::Fresh(Box::new(grant))
         });
     }
     match store.get(&marker_key).await? {

@@ -23,6 +23,9 @@ pub struct RefreshGrant {
     pub scope: Scopes,
     pub auth_time: i64,
     pub amr: Vec<String>,
+    /// The upstream provider of the sign-in (the `idp` claim), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idp: Option<String>,
     /// The family's absolute end (Unix seconds); rotation never extends it.
     pub family_expires_at: i64,
     /// The resources granted (RFC 8707); a refresh may narrow them for its access token.

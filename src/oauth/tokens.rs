@@ -76,6 +76,10 @@ pub struct IdClaims<'a> {
     pub amr: &'a [String],
     /// The level the sign-in reached (see [`crate::oauth::acr`]).
     pub acr: &'a str,
+    /// The upstream provider the user signed in at (federation; ours, like Keycloak's
+    /// `identity_provider`), only when one did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub idp: Option<&'a str>,
     /// With the `roles` scope only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub roles: Option<&'a [String]>,

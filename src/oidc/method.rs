@@ -8,9 +8,63 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PasswordPassed {
     pub user_id: String,
+    /// Set when the first step was an upstream provider's sign-in instead of a password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstream: Option<Upstream>,
     /// The account as `limits::lockout` names it (its device token is for it).
     pub(super) account: String,
     pub(super) lockout_subject: String,
+}
+
+/// An upstream provider's sign-in (federation): the provider, and the `amr` values the
+/// upstream reported for it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Upstream {
+    pub provider: String,
+    pub amr: Vec<String>,
+    /// The provider is trusted to have asked for a second factor (`trusted_mfa`).
+    pub trusted_mfa: bool,
+}
+
+impl Upstream {
+    /// The upstream sign-in behind a session that began with one (for a step-up: the
+    /// raised session keeps its provider and the upstream's methods).
+    pub fn resumed(session: &crate::sessions::Session) -> Option<Self> {
+        let provider = session.idp.clone()?;
+        let ours = [FEDERATED, "otp", "mfa"];
+        Some(Self {
+            provider,
+            amr: session
+                .amr
+                .iter()
+                .filter(|m| !ours.contains(&m.as_str()))
+                .cloned()
+                .collect(),
+            trusted_mfa: false,
+        })
+    }
+}
+
+/// Ours, outside the RFC 8176 registry: the user signed in at an upstream provider.
+pub const FEDERATED: &str = "fed";
+
+impl Upstream {
+    /// RFC 8176 values for a sign-in whose first step was this upstream's: `fed` (ours),
+    /// the upstream's own values, then `mfa` when it is trusted for one or `how` added a
+    /// code of ours.
+    pub fn amr(&self, how: Method) -> Vec<String> {
+        let mut amr = vec![FEDERATED.to_owned()];
+        amr.extend(self.amr.iter().cloned());
+        if how != Method::Password && how != Method::Upstream {
+            amr.extend(["otp".to_owned(), "mfa".to_owned()]);
+        }
+        if self.trusted_mfa {
+            amr.push("mfa".to_owned());
+        }
+        let mut seen = std::collections::HashSet::new();
+        amr.retain(|m| seen.insert(m.clone()));
+        amr
+    }
 }
 
 /// A completed sign-in: the session cookie's value, the user, and a device token for the
@@ -25,6 +79,8 @@ pub struct PasswordSignIn {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
     Password,
+    /// An upstream provider's sign-in, alone (see [`Upstream`]).
+    Upstream,
     /// The password, then a code from the authenticator app.
     PasswordAndTotp,
     /// The password, then one of the recovery codes.
@@ -39,6 +95,7 @@ impl Method {
     pub fn amr(self) -> Vec<String> {
         let methods: &[&str] = match self {
             Self::Password => &["pwd"],
+            Self::Upstream => &[FEDERATED],
             _ => &["pwd", "otp", "mfa"],
         };
         methods.iter().map(|m| (*m).to_owned()).collect()
@@ -48,6 +105,7 @@ impl Method {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Password => "password",
+            Self::Upstream => "upstream",
             Self::PasswordAndTotp => "password+totp",
             Self::PasswordAndRecoveryCode => "password+recovery_code",
             Self::PasswordAndEmailCode => "password+email_code",

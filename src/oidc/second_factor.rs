@@ -145,7 +145,8 @@ impl LoginPipeline {
             let next = format!("{}?request={request}", paths::AUTHORIZE_RESUME);
             return Ok(StepUp::Enrol { next });
         }
-        let passed = self.sign_on.passed_for(&user.id, &user.email);
+        let mut passed = self.sign_on.passed_for(&user.id, &user.email);
+        passed.upstream = super::method::Upstream::resumed(&signed_in.session);
         let then = Then::Authorize {
             request: request.to_owned(),
         };
@@ -217,7 +218,7 @@ impl LoginPipeline {
     }
 
     /// The pending request goes on now that the user is signed in.
-    async fn resume(&self, request: &str, browser: Browser<'_>) -> Result<Step, Error> {
+    pub(super) async fn resume(&self, request: &str, browser: Browser<'_>) -> Result<Step, Error> {
         match self.authorizer.pending(request, browser.binding).await? {
             Some(pending) => self.authorizer.signed_in(request, pending).await,
             None => Ok(Step::Expired),

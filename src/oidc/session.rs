@@ -49,6 +49,27 @@ impl EndReason {
     }
 }
 
+/// What a sign-in proved, as the session keeps it: RFC 8176 `amr`, and the upstream
+/// provider (`idp`) when one signed the user in.
+struct Proof {
+    amr: Vec<String>,
+    idp: Option<String>,
+}
+
+/// A session's methods raised by the second factor `how` proved now: the session's own
+/// first step (`pwd`, or `fed` and the upstream's) stays, the factor's are added.
+fn raised(mut amr: Vec<String>, how: Method) -> Vec<String> {
+    if amr.iter().any(|m| m == super::method::FEDERATED) {
+        for added in ["otp", "mfa"] {
+            if !amr.iter().any(|m| m == added) {
+                amr.push(added.to_owned());
+            }
+        }
+        return amr;
+    }
+    how.amr()
+}
+
 /// A signed-in browser: the user, their session, and the session's storage id.
 #[derive(Debug, Clone)]
 pub struct SignedIn {
@@ -122,6 +143,7 @@ impl SignOn {
         match checked.await? {
             Ok(user) => Ok(Some(PasswordPassed {
                 user_id: user.id,
+                upstream: None,
                 account: email,
                 lockout_subject: account,
             })),
@@ -138,6 +160,7 @@ impl SignOn {
         let account = lockout::account_of(email);
         PasswordPassed {
             user_id: user_id.to_owned(),
+            upstream: None,
             lockout_subject: self.lockout.subject(&account, None),
             account,
         }
@@ -153,12 +176,26 @@ impl SignOn {
         origin: &Origin,
     ) -> Result<PasswordSignIn, Error> {
         self.lockout.succeeded(&passed.lockout_subject).await?;
+        let proof = match &passed.upstream {
+            None => Proof {
+                amr: how.amr(),
+                idp: None,
+            },
+            Some(upstream) => Proof {
+                amr: upstream.amr(how),
+                idp: Some(upstream.provider.clone()),
+            },
+        };
         let cookie = self
-            .sign_in(previous, &passed.user_id, &how.amr(), origin)
+            .sign_in(previous, &passed.user_id, &proof, origin)
             .await?;
-        let event = Event::new(Kind::LoginSucceeded).user(&passed.user_id);
-        self.audit
-            .record(origin, event.with("method", how.as_str()));
+        let mut event = Event::new(Kind::LoginSucceeded)
+            .user(&passed.user_id)
+            .with("method", how.as_str());
+        if let Some(idp) = &proof.idp {
+            event = event.with("idp", idp.as_str());
+        }
+        self.audit.record(origin, event);
         self.metrics.login(LoginOutcome::Success);
         Ok(PasswordSignIn {
             cookie,
@@ -198,9 +235,19 @@ impl SignOn {
         how: Method,
         origin: &Origin,
     ) -> Result<String, Error> {
-        let cookie = self
-            .sign_in(Some(current), user_id, &how.amr(), origin)
-            .await?;
+        // A session signed in upstream keeps its provider and the upstream's methods.
+        let held = sessions::find(self.store.as_ref(), current, self.clock.now()).await?;
+        let proof = match held.filter(|s| s.user_id == user_id) {
+            Some(session) => Proof {
+                amr: raised(session.amr, how),
+                idp: session.idp,
+            },
+            None => Proof {
+                amr: how.amr(),
+                idp: None,
+            },
+        };
+        let cookie = self.sign_in(Some(current), user_id, &proof, origin).await?;
         let event = Event::new(Kind::LoginSucceeded).user(user_id);
         self.audit.record(
             origin,
@@ -250,7 +297,7 @@ impl SignOn {
         &self,
         previous_cookie: Option<&str>,
         user_id: &str,
-        amr: &[String],
+        proof: &Proof,
         at_origin: &Origin,
     ) -> Result<String, Error> {
         let now = self.clock.now();
@@ -280,7 +327,8 @@ impl SignOn {
         let at = LoginContext {
             device: &device,
             continuing: continuing.as_ref(),
-            amr,
+            amr: &proof.amr,
+            idp: proof.idp.as_deref(),
             now,
         };
         let (value, started) = sessions::start(store, user_id, &at, self.session_ttl).await?;

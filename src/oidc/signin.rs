@@ -42,7 +42,7 @@ pub struct CodeMail {
 /// The outcome of the password step of an authorization request.
 pub enum PasswordStep {
     /// Wrong email or password: show the form again for this request.
-    Retry(Pending),
+    Retry(Box<Pending>),
     /// Signed in: set the session cookie, then go on as the decision says.
     SignedIn {
         cookie: String,
@@ -62,8 +62,8 @@ pub enum AccountStep {
     SecondFactor { challenge: String },
 }
 
-/// What follows a right password.
-enum AfterPassword {
+/// What follows a right password (or an upstream sign-in).
+pub(super) enum AfterPassword {
     SignedIn(PasswordSignIn),
     Challenge(String),
 }
@@ -85,7 +85,7 @@ impl LoginPipeline {
             .sign_on
             .check_password(device_token, credentials, browser.origin);
         let Some(passed) = checked.await? else {
-            return Ok(PasswordStep::Retry(pending));
+            return Ok(PasswordStep::Retry(Box::new(pending)));
         };
         let then = Then::Authorize {
             request: id.to_owned(),
@@ -125,7 +125,7 @@ impl LoginPipeline {
 
     /// Signs in a user without a second factor; for one with a factor, opens its challenge
     /// (mailing the code at once when email is the only factor).
-    async fn after_password(
+    pub(super) async fn after_password(
         &self,
         passed: PasswordPassed,
         then: Then,
@@ -133,7 +133,10 @@ impl LoginPipeline {
     ) -> Result<AfterPassword, Error> {
         let enrolled = self.factors.enrolled(&passed.user_id).await?;
         if !enrolled.any() {
-            let how = Method::Password;
+            let how = match passed.upstream {
+                Some(_) => Method::Upstream,
+                None => Method::Password,
+            };
             let done = self
                 .sign_on
                 .complete(browser.session, &passed, how, browser.origin);

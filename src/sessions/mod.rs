@@ -18,6 +18,9 @@ pub struct Session {
     /// When the user last authenticated (OIDC `auth_time`), Unix seconds.
     pub auth_time: i64,
     pub amr: Vec<String>,
+    /// The upstream provider the user signed in at (federation), if any: the `idp` claim.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idp: Option<String>,
     pub created_at: i64,
     pub last_seen: i64,
     pub expires_at: i64,
@@ -50,6 +53,8 @@ pub struct LoginContext<'a> {
     pub continuing: Option<&'a Session>,
     /// How the user authenticated (RFC 8176 `amr` values).
     pub amr: &'a [String],
+    /// The upstream provider that signed the user in, if one did.
+    pub idp: Option<&'a str>,
     pub now: UnixTime,
 }
 
@@ -85,6 +90,7 @@ pub async fn start(
         user_id: user_id.to_owned(),
         auth_time: now,
         amr: at.amr.to_vec(),
+        idp: at.idp.map(str::to_owned),
         created_at: at.continuing.map_or(now, |s| s.created_at),
         last_seen: now,
         expires_at: now + ttl.as_secs() as i64,

@@ -164,6 +164,7 @@ struct AppData {
     oversight: web::Data<crate::admin::sessions::Oversight>,
     registrar: web::Data<crate::admin::dynamic::Registrar>,
     draining: web::Data<http::health::Draining>,
+    federation: web::Data<crate::federation::Federation>,
 }
 
 impl AppData {
@@ -215,6 +216,7 @@ impl AppData {
             oversight: web::Data::new(oversight),
             registrar: web::Data::new(parts.registrar()),
             draining: web::Data::new(http::health::Draining::default()),
+            federation: web::Data::new(parts.federation()?),
         })
     }
 
@@ -242,7 +244,8 @@ impl AppData {
             .app_data(self.admin_access.clone())
             .app_data(self.oversight.clone())
             .app_data(self.registrar.clone())
-            .app_data(self.draining.clone());
+            .app_data(self.draining.clone())
+            .app_data(self.federation.clone());
     }
 }
 

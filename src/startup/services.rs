@@ -38,6 +38,13 @@ impl Parts {
         }
     }
 
+    /// The upstream providers; nothing is fetched from them until first use.
+    pub(super) fn federation(&self) -> anyhow::Result<crate::federation::Federation> {
+        let shared = (self.db.clone(), self.store.clone(), self.clock.clone());
+        let issuer = self.issuer.clone();
+        crate::federation::Federation::new(&self.settings.federation, issuer, shared)
+    }
+
     pub(super) fn login_pipeline(&self, sign_on: &SignOn) -> LoginPipeline {
         let mfa = &self.settings.mfa;
         LoginPipeline {

@@ -25,6 +25,7 @@ mod docs;
 mod drain;
 mod dynamic_registration;
 mod faults;
+mod federation;
 mod health;
 mod instances;
 mod key_rotation;

@@ -386,3 +386,16 @@ pub async fn delete_user<C: ConnectionTrait>(conn: &C, id: &str) -> anyhow::Resu
         .db_context("deleting a user")?;
     Ok(gone.rows_affected == 1)
 }
+
+/// Whether the user can sign in with a password (an account made for an upstream sign-in
+/// has none until they set one through the reset link).
+pub async fn has_password(db: &DatabaseConnection, user_id: &str) -> anyhow::Result<bool> {
+    let hash = users::Entity::find_by_id(user_id.to_owned())
+        .select_only()
+        .column(users::Column::PasswordHash)
+        .into_tuple::<String>()
+        .one(db)
+        .await
+        .db_context("reading whether a user has a password")?;
+    Ok(hash.is_some_and(|h| h != crate::accounts::NO_PASSWORD))
+}

@@ -3,6 +3,7 @@
 pub mod account;
 pub mod console;
 pub mod console_users;
+pub mod federation;
 
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
@@ -27,6 +28,8 @@ pub struct LoginPage<'a> {
     pub signup: bool,
     pub register_href: &'a str,
     pub forgot_href: &'a str,
+    /// Upstream providers: a link each, after the form (never its first submit button).
+    pub providers: Vec<federation::ProviderLink>,
 }
 
 #[derive(Template)]

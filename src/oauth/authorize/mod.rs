@@ -285,6 +285,7 @@ impl Authorizer {
             auth_time: session.auth_time,
             sid: session.sid.clone(),
             amr: session.amr.clone(),
+            idp: session.idp.clone(),
             expires_at: Some(self.clock.now().plus(self.code_ttl).secs()),
             resources: request.resources.clone(),
         };

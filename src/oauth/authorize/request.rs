@@ -54,6 +54,10 @@ pub struct AuthorizationRequest {
     /// client requires it (see [`acr::requires_mfa`]).
     #[serde(default)]
     pub mfa_required: bool,
+    /// Ours (like Keycloak's `kc_idp_hint`): the upstream provider to sign in with, skipping
+    /// the chooser when it names one we know.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idp_hint: Option<String>,
 }
 
 #[derive(Debug)]
@@ -121,6 +125,7 @@ pub fn validate_for(client: &Client, params: &Params) -> Result<AuthorizationReq
             .map_err(reject)?,
         acr_values: acr::parse(params.get("acr_values")),
         mfa_required: acr::requires_mfa(&acr::parse(params.get("acr_values")), client.require_mfa),
+        idp_hint: params.get("idp_hint").map(str::to_owned),
         reply: reply.clone(),
     })
 }
@@ -175,7 +180,12 @@ fn trusted_redirect(client: &Client, params: &Params) -> Result<(String, bool), 
 /// carry a signed value (2 KiB), `nonce` 512 bytes, `login_hint` an email's 320; the PKCE
 /// challenge is bounded by its own format (RFC 7636 §4.2).
 pub(super) const MAX_STATE: usize = 2048;
-const LIMITS: [(&str, usize); 3] = [("state", MAX_STATE), ("nonce", 512), ("login_hint", 320)];
+const LIMITS: [(&str, usize); 4] = [
+    ("state", MAX_STATE),
+    ("nonce", 512),
+    ("login_hint", 320),
+    ("idp_hint", 64),
+];
 
 fn check_lengths(params: &Params) -> Result<(), Error> {
     for (name, max) in LIMITS {

@@ -33,7 +33,7 @@ pub async fn exchange(
             * 2,
     );
     let grant = match code::redeem(ctx.store(), &request.code, &issued, marker_ttl, at).await? {
-        Redeemed::Fresh(grant) => grant,
+        Redeemed::Fresh(grant) => *grant,
         Redeemed::Replayed(issued) => {
             let replayed = Event::new(Kind::CodeReplayDetected).client(client.id.as_str());
             ctx.audit.record(origin, replayed);
@@ -54,6 +54,7 @@ pub async fn exchange(
         auth_time: grant.auth_time,
         sid: &grant.sid,
         amr: &grant.amr,
+        idp: grant.idp.as_deref(),
         nonce: grant.nonce.as_deref(),
         resources: &resources,
         family_resources: &grant.resources,

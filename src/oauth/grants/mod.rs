@@ -60,6 +60,8 @@ pub struct UserGrant<'a> {
     pub auth_time: i64,
     pub sid: &'a str,
     pub amr: &'a [String],
+    /// The upstream provider the user signed in at, if any.
+    pub idp: Option<&'a str>,
     pub nonce: Option<&'a str>,
     /// What the access token is for (RFC 8707)...
     pub resources: &'a Resources,
@@ -264,6 +266,7 @@ impl Grants {
             sid: grant.sid,
             amr: grant.amr,
             acr: acr::achieved(grant.amr),
+            idp: grant.idp,
             roles,
         };
         self.minter().id_token(&claims, client.id_token_alg)
@@ -288,6 +291,7 @@ impl Grants {
             scope: grant.family_scope.clone(),
             auth_time: grant.auth_time,
             amr: grant.amr.to_vec(),
+            idp: grant.idp.map(str::to_owned),
             family_expires_at: ids.family_expires_at,
             resources: grant.family_resources.clone(),
         };

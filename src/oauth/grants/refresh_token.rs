@@ -138,6 +138,7 @@ async fn rotate(
         auth_time: grant.auth_time,
         sid: &grant.sid,
         amr: &grant.amr,
+        idp: grant.idp.as_deref(),
         nonce: None,
         resources: &resources,
         family_resources: &grant.resources,

@@ -1,0 +1,588 @@
+//! Signing in with an upstream provider, against a second Gatehouse as the upstream (its own
+//! database, a client registered there for the downstream), on the same host: the upstream's
+//! cookies have their own name, as the configuration documents.
+
+mod impostor;
+mod plain_oauth2;
+mod upstream_stub;
+
+use gatehouse::clients::{AuthMethod, Client, ClientType, GrantType};
+use gatehouse::settings::{LinkPolicy, ProviderKind, ProviderSettings};
+use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait};
+use secrecy::SecretString;
+
+use crate::backend_tests;
+use crate::flow::{REDIRECT, WEB, WEB_SECRET, hidden_field, pkce_pair, query, standard_params};
+use crate::helpers::{Backend, TestApp};
+
+backend_tests!(
+    a_new_user_signs_in_upstream_and_lands_back_at_the_relying_party,
+    a_verified_email_links_an_existing_account_and_an_unverified_one_does_not,
+    a_tampered_state_a_wrong_nonce_and_a_down_upstream_end_on_our_page,
+    idp_hint_skips_the_chooser,
+    a_user_links_and_unlinks_a_provider_on_the_account_page,
+);
+
+pub const PROVIDER: &str = "upstream";
+const RP_CLIENT: &str = "downstream";
+const RP_SECRET: &str = "downstream-secret";
+
+pub fn provider(id: &str, issuer: &str, link: LinkPolicy) -> ProviderSettings {
+    ProviderSettings {
+        id: id.into(),
+        name: "Upstream Co".into(),
+        kind: ProviderKind::Oidc,
+        issuer: Some(issuer.into()),
+        authorization_endpoint: None,
+        token_endpoint: None,
+        userinfo_endpoint: None,
+        client_id: RP_CLIENT.into(),
+        client_secret: Some(SecretString::from(RP_SECRET)),
+        client_secret_file: None,
+        scopes: vec!["openid".into(), "email".into(), "profile".into()],
+        claims: Default::default(),
+        link,
+        trusted_mfa: false,
+        upstream_logout: false,
+    }
+}
+
+/// The upstream (demo-seeded, its cookies named apart) and the downstream that trusts it.
+async fn pair(backend: Backend, link: LinkPolicy) -> (TestApp, TestApp) {
+    let upstream = TestApp::spawn_with(backend, |s| {
+        s.sessions.cookie_name = "upstream_session".into();
+    })
+    .await;
+    let issuer = upstream.address.clone();
+    let downstream = TestApp::spawn_with(backend, |s| {
+        s.federation.providers = vec![provider(PROVIDER, &issuer, link)];
+    })
+    .await;
+    register_downstream(&upstream, &downstream, PROVIDER).await;
+    (upstream, downstream)
+}
+
+/// The downstream's client at the upstream, with its callback for provider `id`.
+pub async fn register_downstream(upstream: &TestApp, downstream: &TestApp, id: &str) {
+    let callback = downstream.url(&format!("/federation/{id}/callback"));
+    let client = Client {
+        client_type: ClientType::Confidential,
+        secret_sha256: Some(gatehouse::clients::digest(RP_SECRET)),
+        auth_methods: vec![AuthMethod::ClientSecretBasic],
+        grant_types: vec![GrantType::AuthorizationCode],
+        scopes: vec!["openid".into(), "email".into(), "profile".into()],
+        ..Client::public(RP_CLIENT, "Downstream", vec![callback])
+    };
+    upstream.with_client(&client).await;
+}
+
+/// Where the browser stopped: back at the relying party, or on a page of either server.
+#[derive(Debug)]
+pub enum Stop {
+    AtClient(String),
+    Page {
+        status: u16,
+        url: String,
+        html: String,
+    },
+}
+
+impl Stop {
+    pub fn client_url(self) -> String {
+        match self {
+            Self::AtClient(url) => url,
+            Self::Page { status, url, html } => panic!("stopped at {url} ({status}): {html}"),
+        }
+    }
+
+    pub fn page(self) -> (u16, String) {
+        match self {
+            Self::Page { status, html, .. } => (status, html),
+            Self::AtClient(url) => panic!("went back to the client: {url}"),
+        }
+    }
+}
+
+/// The href of the link with this id on a page.
+pub fn link_href(html: &str, id: &str) -> Option<String> {
+    let marker = format!(r#"" id="{id}""#);
+    let end = html.find(&marker)?;
+    let start = html[..end].rfind(r#"href=""#)? + r#"href=""#.len();
+    Some(html[start..end].replace("&amp;", "&"))
+}
+
+/// A browser through both servers: on the downstream's sign-in page it takes the provider's
+/// link (`idp-ID`), on the upstream's it signs in with `credentials`, it allows consent;
+/// `tamper` may change each URL before it is visited.
+pub async fn browse(
+    (downstream, upstream): (&TestApp, &str),
+    http: &reqwest::Client,
+    start: &str,
+    credentials: (&str, &str),
+    tamper: &dyn Fn(String) -> String,
+) -> Stop {
+    let mut url = start.to_owned();
+    for _ in 0..20 {
+        url = tamper(url);
+        let base = if url.starts_with(&downstream.address) {
+            downstream.address.clone()
+        } else if url.starts_with(upstream) {
+            upstream.to_owned()
+        } else {
+            return Stop::AtClient(url);
+        };
+        let response = http.get(&url).send().await.unwrap();
+        let status = response.status().as_u16();
+        if let Some(next) = redirect(&base, &response) {
+            url = next;
+            continue;
+        }
+        let html = response.text().await.unwrap();
+        if status != 200 {
+            return Stop::Page { status, url, html };
+        }
+        if base == downstream.address {
+            if let Some(href) = link_href(&html, &format!("idp-{PROVIDER}")) {
+                url = format!("{base}{href}");
+                continue;
+            }
+        }
+        match submit(&base, http, &html, credentials).await {
+            Some(response) => match redirect(&base, &response) {
+                Some(next) => url = next,
+                None => {
+                    let status = response.status().as_u16();
+                    let html = response.text().await.unwrap();
+                    return Stop::Page { status, url, html };
+                }
+            },
+            None => return Stop::Page { status, url, html },
+        }
+    }
+    panic!("the browser went round in circles");
+}
+
+fn redirect(base: &str, response: &reqwest::Response) -> Option<String> {
+    if !matches!(response.status().as_u16(), 302 | 303) {
+        return None;
+    }
+    let raw = response.headers()["location"].to_str().unwrap();
+    Some(match raw.starts_with('/') {
+        true => format!("{base}{raw}"),
+        false => raw.to_owned(),
+    })
+}
+
+/// Fills in the sign-in or consent form of a page, if it has one.
+async fn submit(
+    base: &str,
+    http: &reqwest::Client,
+    html: &str,
+    (email, password): (&str, &str),
+) -> Option<reqwest::Response> {
+    let request = hidden_field(html, "request")?;
+    let csrf = hidden_field(html, "csrf")?;
+    let (path, form) = if html.contains(r#"name="password""#) {
+        let form = vec![
+            ("request", request),
+            ("csrf", csrf),
+            ("email", email.to_owned()),
+            ("password", password.to_owned()),
+        ];
+        ("/login", form)
+    } else {
+        let form = vec![
+            ("request", request),
+            ("csrf", csrf),
+            ("decision", "allow".into()),
+        ];
+        ("/consent", form)
+    };
+    Some(
+        http.post(format!("{base}{path}"))
+            .form(&form)
+            .send()
+            .await
+            .unwrap(),
+    )
+}
+
+/// An authorization request of the demo web client at `app`, and its PKCE verifier.
+pub fn authorize(app: &TestApp, extra: &[(&str, &str)]) -> (String, String) {
+    let (verifier, challenge) = pkce_pair();
+    let mut params = standard_params(WEB, &challenge, "openid email profile");
+    params.extend_from_slice(extra);
+    let mut url = url::Url::parse(&app.url("/authorize")).unwrap();
+    url.query_pairs_mut().extend_pairs(params);
+    (url.to_string(), verifier)
+}
+
+/// The code's tokens at `app` (as demo-web), and the ID token's claims.
+pub async fn tokens_for(
+    app: &TestApp,
+    back: &str,
+    verifier: &str,
+) -> (serde_json::Value, serde_json::Value) {
+    let code = query(back)
+        .get("code")
+        .cloned()
+        .unwrap_or_else(|| panic!("no code: {back}"));
+    let response = reqwest::Client::new()
+        .post(app.url("/token"))
+        .basic_auth(WEB, Some(WEB_SECRET))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", verifier),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = response.json().await.unwrap();
+    let id_token = body["id_token"].as_str().unwrap();
+    let jwks = app.get("/jwks").await.text().await.unwrap();
+    let payload = gatehouse::keys::verify_with_jwks(&jwks, id_token).unwrap();
+    (body, serde_json::from_slice(&payload).unwrap())
+}
+
+async fn userinfo(app: &TestApp, access_token: &str) -> serde_json::Value {
+    let response = reqwest::Client::new()
+        .get(app.url("/userinfo"))
+        .bearer_auth(access_token)
+        .send()
+        .await
+        .unwrap();
+    response.json().await.unwrap()
+}
+
+pub async fn identities(app: &TestApp) -> u64 {
+    let db = app.isolation.connect().await;
+    let count = gatehouse::entities::federated_identities::Entity::find()
+        .count(&db)
+        .await
+        .unwrap();
+    db.close().await.ok();
+    count
+}
+
+async fn users(app: &TestApp) -> u64 {
+    let db = app.isolation.connect().await;
+    let count = gatehouse::entities::users::Entity::find()
+        .count(&db)
+        .await
+        .unwrap();
+    db.close().await.ok();
+    count
+}
+
+/// Gives an upstream user another email (one the downstream has no account for), or
+/// marks their email unverified.
+async fn upstream_sql(upstream: &TestApp, sql: &str) {
+    let db = upstream.isolation.connect().await;
+    db.execute_unprepared(sql).await.unwrap();
+    db.close().await.ok();
+}
+
+async fn a_new_user_signs_in_upstream_and_lands_back_at_the_relying_party(backend: Backend) {
+    let (upstream, downstream) = pair(backend, LinkPolicy::Create).await;
+    upstream_sql(
+        &upstream,
+        "UPDATE users SET email = 'newcomer@example.org' WHERE email = 'pm@example.com'",
+    )
+    .await;
+    let before = users(&downstream).await;
+
+    let (start, verifier) = authorize(&downstream, &[]);
+    let credentials = ("newcomer@example.org", "PM@123");
+    let back = browse(
+        (&downstream, &upstream.address),
+        &downstream.http,
+        &start,
+        credentials,
+        &|u| u,
+    )
+    .await
+    .client_url();
+
+    // Back at the relying party that started it, with its state and our iss.
+    let answer = query(&back);
+    assert!(back.starts_with(REDIRECT), "{back}");
+    assert_eq!(answer["state"], "st-1");
+    assert_eq!(answer["iss"], downstream.address);
+    let (tokens, claims) = tokens_for(&downstream, &back, &verifier).await;
+    assert_eq!(claims["idp"], PROVIDER);
+    let amr: Vec<&str> = claims["amr"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(amr[0], "fed", "{amr:?}");
+    assert!(
+        amr.contains(&"pwd"),
+        "the upstream's own methods follow: {amr:?}"
+    );
+    assert_eq!(claims["nonce"], "n-1");
+    let profile = userinfo(&downstream, tokens["access_token"].as_str().unwrap()).await;
+    assert_eq!(profile["email"], "newcomer@example.org");
+    assert_eq!(profile["email_verified"], true);
+    assert_eq!(profile["name"], "Pat Manager");
+    assert_eq!(users(&downstream).await, before + 1, "one account made");
+    assert_eq!(identities(&downstream).await, 1);
+
+    // Signed in here now: a second request needs neither the upstream nor a password.
+    let (again, verifier) = authorize(&downstream, &[("prompt", "none")]);
+    let back = browse(
+        (&downstream, &upstream.address),
+        &downstream.http,
+        &again,
+        ("-", "-"),
+        &|u| u,
+    )
+    .await
+    .client_url();
+    let (_, claims) = tokens_for(&downstream, &back, &verifier).await;
+    assert_eq!(claims["idp"], PROVIDER);
+}
+
+async fn a_verified_email_links_an_existing_account_and_an_unverified_one_does_not(
+    backend: Backend,
+) {
+    let (upstream, downstream) = pair(backend, LinkPolicy::VerifiedEmail).await;
+    let before = users(&downstream).await;
+    let (start, verifier) = authorize(&downstream, &[]);
+    let back = browse(
+        (&downstream, &upstream.address),
+        &downstream.http,
+        &start,
+        ("user@example.com", "User@123"),
+        &|u| u,
+    )
+    .await
+    .client_url();
+    let (tokens, _) = tokens_for(&downstream, &back, &verifier).await;
+    let profile = userinfo(&downstream, tokens["access_token"].as_str().unwrap()).await;
+    assert_eq!(
+        profile["email"], "user@example.com",
+        "the downstream's own account"
+    );
+    assert_eq!(identities(&downstream).await, 1);
+
+    // The same address, unverified upstream, in another browser: no link, no account.
+    upstream_sql(
+        &upstream,
+        "UPDATE users SET email_verified = false WHERE email = 'sales@example.com'",
+    )
+    .await;
+    let (start, _) = authorize(&downstream, &[]);
+    let browser = crate::helpers::http_client();
+    let (status, html) = browse(
+        (&downstream, &upstream.address),
+        &browser,
+        &start,
+        ("sales@example.com", "Sales@123"),
+        &|u| u,
+    )
+    .await
+    .page();
+    assert_eq!(status, 403, "{html}");
+    assert!(html.contains("No account here is linked"), "{html}");
+    assert!(
+        html.contains(r#"id="back""#),
+        "a way back to the sign-in page"
+    );
+    assert_eq!(identities(&downstream).await, 1, "nothing linked");
+    assert_eq!(users(&downstream).await, before, "nothing created");
+}
+
+async fn a_tampered_state_a_wrong_nonce_and_a_down_upstream_end_on_our_page(backend: Backend) {
+    let (upstream, downstream) = pair(backend, LinkPolicy::Create).await;
+    let before = users(&downstream).await;
+    upstream_sql(
+        &upstream,
+        "UPDATE users SET email = 'newcomer@example.org' WHERE email = 'pm@example.com'",
+    )
+    .await;
+    let credentials = ("newcomer@example.org", "PM@123");
+    let callback = format!("{}/federation/{PROVIDER}/callback", downstream.address);
+
+    // The state the upstream echoes is changed on its way back.
+    let tamper_state = |url: String| match url.starts_with(&callback) {
+        true => url.replace("state=", "state=x"),
+        false => url,
+    };
+    let (start, _) = authorize(&downstream, &[]);
+    let browser = crate::helpers::http_client();
+    let stop = browse(
+        (&downstream, &upstream.address),
+        &browser,
+        &start,
+        credentials,
+        &tamper_state,
+    );
+    let (status, html) = stop.await.page();
+    assert_eq!(status, 400, "{html}");
+    assert!(html.contains("This sign-in has expired"), "{html}");
+
+    // The nonce sent upstream is not the one we keep: the ID token it signs is refused.
+    let authorize_at_upstream = format!("{}/authorize", upstream.address);
+    let tamper_nonce = |url: String| match url.starts_with(&authorize_at_upstream) {
+        true => url.replace("nonce=", "nonce=forged"),
+        false => url,
+    };
+    let (start, _) = authorize(&downstream, &[]);
+    let browser = crate::helpers::http_client();
+    let stop = browse(
+        (&downstream, &upstream.address),
+        &browser,
+        &start,
+        credentials,
+        &tamper_nonce,
+    );
+    let (status, html) = stop.await.page();
+    assert_eq!(status, 502, "{html}");
+    assert!(html.contains("could not be verified"), "{html}");
+    assert!(html.contains("choose=1"), "back to the chooser: {html}");
+
+    // An upstream that is down: we start anyway, and its button fails on our page.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead_issuer = format!("http://127.0.0.1:{}", dead.local_addr().unwrap().port());
+    drop(dead);
+    let lonely = TestApp::spawn_with(backend, |s| {
+        s.federation.providers = vec![provider(PROVIDER, &dead_issuer, LinkPolicy::Create)];
+    })
+    .await;
+    let (start, _) = authorize(&lonely, &[]);
+    let stop = browse(
+        (&lonely, &dead_issuer),
+        &lonely.http,
+        &start,
+        credentials,
+        &|u| u,
+    );
+    match stop.await {
+        Stop::Page { status, url, html } => {
+            assert!(url.starts_with(&lonely.address), "{url}");
+            assert_eq!(status, 502, "{html}");
+            assert!(
+                html.contains("Upstream Co cannot be reached right now"),
+                "{html}"
+            );
+            assert!(html.contains("choose=1"), "{html}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(identities(&downstream).await, 0, "nothing linked");
+    assert_eq!(users(&downstream).await, before, "nothing created");
+}
+
+async fn idp_hint_skips_the_chooser(backend: Backend) {
+    let (upstream, downstream) = pair(backend, LinkPolicy::VerifiedEmail).await;
+    let (start, _) = authorize(&downstream, &[("idp_hint", PROVIDER)]);
+    let first = downstream.http.get(&start).send().await.unwrap();
+    let login = first.headers()["location"].to_str().unwrap().to_owned();
+    let second = downstream
+        .http
+        .get(downstream.url(&login))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(second.status(), 303, "no chooser page");
+    let to = second.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        to.starts_with(&format!("/federation/{PROVIDER}/start")),
+        "{to}"
+    );
+    let third = downstream
+        .http
+        .get(downstream.url(&to))
+        .send()
+        .await
+        .unwrap();
+    let to = third.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        to.starts_with(&format!("{}/authorize?", upstream.address)),
+        "{to}"
+    );
+    let sent = query(&to);
+    assert_eq!(sent["code_challenge_method"], "S256");
+    assert!(sent.contains_key("nonce") && sent.contains_key("state"));
+    assert_eq!(
+        sent["redirect_uri"],
+        format!("{}/federation/{PROVIDER}/callback", downstream.address)
+    );
+
+    // An unknown provider is no hint: the chooser, with our provider's button.
+    let (start, _) = authorize(&downstream, &[("idp_hint", "nobody")]);
+    let browser = crate::helpers::http_client();
+    let first = browser.get(&start).send().await.unwrap();
+    let login = first.headers()["location"].to_str().unwrap().to_owned();
+    let page = browser.get(downstream.url(&login)).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Sign in with Upstream Co"), "{html}");
+    let form_end = html.find("</form>").unwrap();
+    assert!(
+        html.find(r#"id="idp-upstream""#).unwrap() > form_end,
+        "after the password form"
+    );
+}
+
+async fn a_user_links_and_unlinks_a_provider_on_the_account_page(backend: Backend) {
+    let (upstream, downstream) = pair(backend, LinkPolicy::ExistingOnly).await;
+    // Signed in at the downstream with a password, on the account page.
+    let (start, _) = authorize(&downstream, &[]);
+    let http = &downstream.http;
+    crate::flow::drive(
+        &downstream,
+        http,
+        &start,
+        "user@example.com",
+        "User@123",
+        crate::flow::Choice::Allow,
+    )
+    .await;
+    let page = http
+        .get(downstream.url("/account/providers"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    let csrf = hidden_field(&html, "csrf").unwrap();
+    assert!(html.contains(r#"id="link-upstream""#), "{html}");
+
+    // Link: off to the upstream, sign in there as someone else, back on the providers page.
+    let sent = http
+        .post(downstream.url("/account/providers/link"))
+        .form(&[("csrf", csrf.as_str()), ("provider", PROVIDER)])
+        .send()
+        .await
+        .unwrap();
+    let to = sent.headers()["location"].to_str().unwrap().to_owned();
+    let stop = browse(
+        (&downstream, &upstream.address),
+        http,
+        &to,
+        ("legal@example.com", "Legal@123"),
+        &|u| u,
+    );
+    let (status, html) = stop.await.page();
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("Linked."), "{html}");
+    assert!(html.contains("as legal@example.com"), "{html}");
+    assert_eq!(identities(&downstream).await, 1);
+
+    // Unlinking works (the user has a password); the link is gone.
+    let csrf = hidden_field(&html, "csrf").unwrap();
+    let done = http
+        .post(downstream.url("/account/providers/unlink"))
+        .form(&[("csrf", csrf.as_str()), ("provider", PROVIDER)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status(), 303);
+    assert_eq!(identities(&downstream).await, 0);
+}
