@@ -295,14 +295,7 @@ impl Settings {
         self.redis.validate()?;
         self.server.tls.files()?;
         self.otel.validate()?;
-        self.federation.validate()?;
-        if !self.federation.providers.is_empty()
-            && self.sessions.cookie_same_site == CookieSameSite::Strict
-        {
-            bail!(
-                "invalid configuration: sessions.cookie_same_site = \"strict\" drops our cookies on the way back from an upstream provider; use \"lax\" with federation.providers"
-            );
-        }
+        self.federation.validate(self.sessions.cookie_same_site)?;
         Ok(())
     }
 

@@ -22,7 +22,9 @@ pub use profile::Identity;
 use provider::Provider;
 pub use round_trip::{Purpose, RoundTrip};
 
+use crate::audit::Origin;
 use crate::clock::SharedClock;
+use crate::limits::Throttle;
 use crate::oauth;
 use crate::random;
 use crate::settings::{FederationSettings, Issuer, LinkPolicy};
@@ -133,6 +135,8 @@ struct Inner {
     db: DatabaseConnection,
     clock: SharedClock,
     issuer: Issuer,
+    /// Each round trip counts as a sign-in attempt of its origin.
+    throttle: Throttle,
 }
 
 impl Federation {
@@ -140,6 +144,7 @@ impl Federation {
         settings: &FederationSettings,
         issuer: Issuer,
         (db, store, clock): (DatabaseConnection, Store, SharedClock),
+        throttle: Throttle,
     ) -> anyhow::Result<Self> {
         let providers = settings
             .providers
@@ -160,6 +165,7 @@ impl Federation {
             db,
             clock,
             issuer,
+            throttle,
         };
         Ok(Self {
             inner: Arc::new(inner),
@@ -198,9 +204,11 @@ impl Federation {
         &self,
         id: &str,
         purpose: Purpose,
-        binding: &str,
+        (binding, origin): (&str, &Origin),
     ) -> Result<url::Url, FederationError> {
         let provider = self.provider(id)?;
+        let attempt = self.inner.throttle.sign_in_attempt(origin).await;
+        attempt.map_err(|limited| FederationError::Service(limited.into()))?;
         let (nonce, verifier) = (random::token(), random::token() + &random::token());
         let trip = RoundTrip {
             provider: id.to_owned(),

@@ -8,7 +8,8 @@ use serde::Deserialize;
 use super::cookies::{CookiePolicy, with_cookie};
 use super::error::PageError;
 use super::extract::{
-    BrowserBinding, Caller, CsrfForm, CsrfProtected, DeviceCookie, MaybeUser, SessionCookie,
+    BrowserBinding, BrowserState, Caller, CsrfForm, CsrfProtected, DeviceCookie, MaybeUser,
+    SessionCookie,
 };
 use super::reply;
 use super::views::federation::ProviderLink;
@@ -129,7 +130,7 @@ impl CsrfProtected for LoginForm {
 #[tracing::instrument(skip_all)]
 async fn login_submit(
     CsrfForm { mut form, binding }: CsrfForm<LoginForm>,
-    (session, device, caller): (SessionCookie, DeviceCookie, Caller),
+    (state, device): (BrowserState, DeviceCookie),
     (pipeline, service, federation): (
         web::Data<LoginPipeline>,
         web::Data<SelfService>,
@@ -137,11 +138,7 @@ async fn login_submit(
     ),
     (policy, issuer): (web::Data<CookiePolicy>, web::Data<Issuer>),
 ) -> Result<HttpResponse, PageError> {
-    let browser = Browser {
-        binding: &binding.value,
-        session: session.0.as_deref(),
-        origin: &caller.0,
-    };
+    let browser = state.as_browser();
     let credentials = Credentials {
         email: form.email.clone(),
         password: SecretString::from(std::mem::take(&mut form.password)),

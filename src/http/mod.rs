@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod account_forms;
+pub mod account_providers;
 pub mod admin;
 pub mod admin_audit;
 pub mod admin_keys;
@@ -50,6 +51,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     authorize::configure(cfg);
     login::configure(cfg);
     federation::configure(cfg);
+    account_providers::configure(cfg);
     second_factor::configure(cfg);
     logout::configure(cfg);
     account::configure(cfg);

@@ -112,3 +112,49 @@ impl Method {
         }
     }
 }
+
+/// What a sign-in proved, as the session keeps it: RFC 8176 `amr`, and the upstream
+/// provider (`idp`) when one signed the user in.
+pub(super) struct Proof {
+    pub amr: Vec<String>,
+    pub idp: Option<String>,
+}
+
+impl Proof {
+    /// A sign-in that completed with `how` after `passed`'s first step.
+    pub fn of(passed: &PasswordPassed, how: Method) -> Self {
+        match &passed.upstream {
+            None => Self {
+                amr: how.amr(),
+                idp: None,
+            },
+            Some(upstream) => Self {
+                amr: upstream.amr(how),
+                idp: Some(upstream.provider.clone()),
+            },
+        }
+    }
+
+    /// The browser's session (`held`, this user's) raised by the second factor `how`: a
+    /// session signed in upstream keeps its provider and the upstream's methods.
+    pub fn raised(held: Option<crate::sessions::Session>, how: Method) -> Self {
+        match held {
+            Some(session) if session.amr.iter().any(|m| m == FEDERATED) => {
+                let mut amr = session.amr;
+                for added in ["otp", "mfa"] {
+                    if !amr.iter().any(|m| m == added) {
+                        amr.push(added.to_owned());
+                    }
+                }
+                Self {
+                    amr,
+                    idp: session.idp,
+                }
+            }
+            _ => Self {
+                amr: how.amr(),
+                idp: None,
+            },
+        }
+    }
+}

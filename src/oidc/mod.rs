@@ -7,6 +7,7 @@ pub mod account_factors;
 pub mod backchannel;
 pub mod challenge;
 pub mod discovery;
+mod ended;
 pub mod logout;
 pub mod method;
 pub mod second_factor;

@@ -8,6 +8,8 @@ use std::time::Duration;
 use sea_orm::DatabaseConnection;
 
 use super::backchannel::{Logout, Notifier};
+pub use super::ended::EndReason;
+use super::method::Proof;
 pub use super::method::{Method, PasswordPassed, PasswordSignIn};
 use crate::accounts::{self, Check, Credentials, Passwords, Rejected, User};
 use crate::audit::{Audit, Event, Kind, Origin};
@@ -18,57 +20,6 @@ use crate::metrics::{ActiveSessions, LoginOutcome, Metrics};
 use crate::oauth::{Error, refresh};
 use crate::sessions::{self, Device, LoginContext, Session};
 use crate::store::Store;
-
-/// Why a session ends, as the audit log records it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EndReason {
-    /// RP-initiated logout, or the user's own sign-out.
-    Logout,
-    /// The user ended it from the account page.
-    ByUser,
-    /// Another user signed in in the same browser.
-    SignedInAsAnother,
-    /// The user changed their password (in another session).
-    PasswordChanged,
-    /// The password was reset through the emailed link.
-    PasswordReset,
-    /// An operator ended it (the admin API).
-    ByOperator,
-}
-
-impl EndReason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Logout => "logout",
-            Self::ByUser => "by_user",
-            Self::SignedInAsAnother => "signed_in_as_another",
-            Self::PasswordChanged => "password_changed",
-            Self::PasswordReset => "password_reset",
-            Self::ByOperator => "by_operator",
-        }
-    }
-}
-
-/// What a sign-in proved, as the session keeps it: RFC 8176 `amr`, and the upstream
-/// provider (`idp`) when one signed the user in.
-struct Proof {
-    amr: Vec<String>,
-    idp: Option<String>,
-}
-
-/// A session's methods raised by the second factor `how` proved now: the session's own
-/// first step (`pwd`, or `fed` and the upstream's) stays, the factor's are added.
-fn raised(mut amr: Vec<String>, how: Method) -> Vec<String> {
-    if amr.iter().any(|m| m == super::method::FEDERATED) {
-        for added in ["otp", "mfa"] {
-            if !amr.iter().any(|m| m == added) {
-                amr.push(added.to_owned());
-            }
-        }
-        return amr;
-    }
-    how.amr()
-}
 
 /// A signed-in browser: the user, their session, and the session's storage id.
 #[derive(Debug, Clone)]
@@ -176,16 +127,7 @@ impl SignOn {
         origin: &Origin,
     ) -> Result<PasswordSignIn, Error> {
         self.lockout.succeeded(&passed.lockout_subject).await?;
-        let proof = match &passed.upstream {
-            None => Proof {
-                amr: how.amr(),
-                idp: None,
-            },
-            Some(upstream) => Proof {
-                amr: upstream.amr(how),
-                idp: Some(upstream.provider.clone()),
-            },
-        };
+        let proof = Proof::of(passed, how);
         let cookie = self
             .sign_in(previous, &passed.user_id, &proof, origin)
             .await?;
@@ -237,16 +179,7 @@ impl SignOn {
     ) -> Result<String, Error> {
         // A session signed in upstream keeps its provider and the upstream's methods.
         let held = sessions::find(self.store.as_ref(), current, self.clock.now()).await?;
-        let proof = match held.filter(|s| s.user_id == user_id) {
-            Some(session) => Proof {
-                amr: raised(session.amr, how),
-                idp: session.idp,
-            },
-            None => Proof {
-                amr: how.amr(),
-                idp: None,
-            },
-        };
+        let proof = Proof::raised(held.filter(|s| s.user_id == user_id), how);
         let cookie = self.sign_in(Some(current), user_id, &proof, origin).await?;
         let event = Event::new(Kind::LoginSucceeded).user(user_id);
         self.audit.record(

@@ -87,9 +87,6 @@ pub struct ProviderSettings {
     /// ours is not asked again.
     #[serde(default)]
     pub trusted_mfa: bool,
-    /// After a sign-out here, send the browser to the upstream's `end_session_endpoint`.
-    #[serde(default)]
-    pub upstream_logout: bool,
 }
 
 fn default_link() -> LinkPolicy {
@@ -97,7 +94,13 @@ fn default_link() -> LinkPolicy {
 }
 
 impl FederationSettings {
-    pub fn validate(&self) -> anyhow::Result<()> {
+    /// `same_site`: a strict session cookie is not sent on the way back from an upstream.
+    pub fn validate(&self, same_site: super::CookieSameSite) -> anyhow::Result<()> {
+        if !self.providers.is_empty() && same_site == super::CookieSameSite::Strict {
+            bail!(
+                "invalid configuration: sessions.cookie_same_site = \"strict\" drops our cookies on the way back from an upstream provider; use \"lax\" with federation.providers"
+            );
+        }
         if !(100..=60_000).contains(&self.timeout_ms) {
             bail!("invalid configuration: federation.timeout_ms must be 100..=60000");
         }

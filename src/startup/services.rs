@@ -42,7 +42,8 @@ impl Parts {
     pub(super) fn federation(&self) -> anyhow::Result<crate::federation::Federation> {
         let shared = (self.db.clone(), self.store.clone(), self.clock.clone());
         let issuer = self.issuer.clone();
-        crate::federation::Federation::new(&self.settings.federation, issuer, shared)
+        let (settings, throttle) = (&self.settings.federation, self.throttle.clone());
+        crate::federation::Federation::new(settings, issuer, shared, throttle)
     }
 
     pub(super) fn login_pipeline(&self, sign_on: &SignOn) -> LoginPipeline {

@@ -387,8 +387,7 @@ pub async fn delete_user<C: ConnectionTrait>(conn: &C, id: &str) -> anyhow::Resu
     Ok(gone.rows_affected == 1)
 }
 
-/// Whether the user can sign in with a password (an account made for an upstream sign-in
-/// has none until they set one through the reset link).
+/// Whether the user has a password (one made for an upstream sign-in has none at first).
 pub async fn has_password(db: &DatabaseConnection, user_id: &str) -> anyhow::Result<bool> {
     let hash = users::Entity::find_by_id(user_id.to_owned())
         .select_only()

@@ -14,6 +14,7 @@ use crate::helpers::{Backend, TestApp};
 
 mod console;
 mod docs;
+mod federation;
 mod mfa;
 mod selfservice;
 

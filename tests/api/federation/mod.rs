@@ -21,6 +21,7 @@ backend_tests!(
     a_tampered_state_a_wrong_nonce_and_a_down_upstream_end_on_our_page,
     idp_hint_skips_the_chooser,
     a_user_links_and_unlinks_a_provider_on_the_account_page,
+    a_second_factor_is_still_asked_unless_the_provider_is_trusted_for_one,
 );
 
 pub const PROVIDER: &str = "upstream";
@@ -43,19 +44,24 @@ pub fn provider(id: &str, issuer: &str, link: LinkPolicy) -> ProviderSettings {
         claims: Default::default(),
         link,
         trusted_mfa: false,
-        upstream_logout: false,
     }
 }
 
 /// The upstream (demo-seeded, its cookies named apart) and the downstream that trusts it.
-async fn pair(backend: Backend, link: LinkPolicy) -> (TestApp, TestApp) {
+pub async fn pair(backend: Backend, link: LinkPolicy) -> (TestApp, TestApp) {
+    pair_with(backend, link, false).await
+}
+
+async fn pair_with(backend: Backend, link: LinkPolicy, trusted_mfa: bool) -> (TestApp, TestApp) {
     let upstream = TestApp::spawn_with(backend, |s| {
         s.sessions.cookie_name = "upstream_session".into();
     })
     .await;
     let issuer = upstream.address.clone();
     let downstream = TestApp::spawn_with(backend, |s| {
-        s.federation.providers = vec![provider(PROVIDER, &issuer, link)];
+        let mut trusted = provider(PROVIDER, &issuer, link);
+        trusted.trusted_mfa = trusted_mfa;
+        s.federation.providers = vec![trusted];
     })
     .await;
     register_downstream(&upstream, &downstream, PROVIDER).await;
@@ -585,4 +591,60 @@ async fn a_user_links_and_unlinks_a_provider_on_the_account_page(backend: Backen
         .unwrap();
     assert_eq!(done.status(), 303);
     assert_eq!(identities(&downstream).await, 0);
+}
+
+/// Email codes on for the downstream's demo user.
+async fn with_email_codes(app: &TestApp) {
+    let db = app.isolation.connect().await;
+    let email = gatehouse::accounts::Email::parse("user@example.com").unwrap();
+    let user = gatehouse::accounts::store::find_by_email(&db, &email)
+        .await
+        .unwrap()
+        .unwrap();
+    let now = gatehouse::clock::Clock::now(app.isolation.clock.as_ref());
+    gatehouse::mfa::store::set_email_codes(&db, &user.id, true, now)
+        .await
+        .unwrap();
+    db.close().await.ok();
+}
+
+async fn a_second_factor_is_still_asked_unless_the_provider_is_trusted_for_one(backend: Backend) {
+    let credentials = ("user@example.com", "User@123");
+    let (upstream, downstream) = pair(backend, LinkPolicy::VerifiedEmail).await;
+    with_email_codes(&downstream).await;
+    let (start, _) = authorize(&downstream, &[]);
+    let stop = browse(
+        (&downstream, &upstream.address),
+        &downstream.http,
+        &start,
+        credentials,
+        &|u| u,
+    );
+    match stop.await {
+        Stop::Page { status, url, html } => {
+            assert_eq!(status, 200, "{html}");
+            assert!(url.starts_with(&downstream.url("/login/code")), "{url}");
+        }
+        other => panic!("no second factor asked: {other:?}"),
+    }
+
+    // A provider trusted for it: no code here, and the sign-in counts as multi-factor.
+    let (upstream, downstream) = pair_with(backend, LinkPolicy::VerifiedEmail, true).await;
+    with_email_codes(&downstream).await;
+    let (start, verifier) = authorize(&downstream, &[]);
+    let back = browse(
+        (&downstream, &upstream.address),
+        &downstream.http,
+        &start,
+        credentials,
+        &|u| u,
+    )
+    .await
+    .client_url();
+    let (_, claims) = tokens_for(&downstream, &back, &verifier).await;
+    let amr = claims["amr"].as_array().unwrap();
+    assert!(
+        amr.contains(&serde_json::json!("fed")) && amr.contains(&serde_json::json!("mfa")),
+        "{amr:?}"
+    );
 }
