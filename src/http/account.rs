@@ -16,6 +16,7 @@ use super::reply;
 use super::views::account::{AccountPage, Done, Shown};
 use super::views::{self, AccountLoginPage};
 use crate::accounts::Credentials;
+use crate::federation::Federation;
 use crate::oidc::account::Account;
 use crate::oidc::session::{SignOn, SignedIn};
 use crate::oidc::signin::{AccountStep, LoginPipeline};
@@ -34,8 +35,9 @@ fn login_form(
     csrf: &str,
     email: &str,
     error: Option<&str>,
-    (next, signup): (&str, bool),
+    (next, signup, federation): (&str, bool, &Federation),
 ) -> HttpResponse {
+    let providers = super::federation::links(federation, ("next", next));
     let page = AccountLoginPage {
         action: paths::ACCOUNT_LOGIN,
         csrf,
@@ -45,6 +47,7 @@ fn login_form(
         signup,
         register_href: paths::REGISTER,
         forgot_href: paths::PASSWORD_FORGOT,
+        providers,
     };
     views::render(StatusCode::OK, &page)
 }
@@ -76,11 +79,11 @@ struct NextQuery {
 async fn login_page(
     binding: BrowserBinding,
     query: web::Query<NextQuery>,
-    service: web::Data<SelfService>,
+    (service, federation): (web::Data<SelfService>, web::Data<Federation>),
 ) -> HttpResponse {
     let signup = service.signup_enabled;
     let next = local_path(&query.next);
-    login_form(&binding.csrf, "", None, (next, signup))
+    login_form(&binding.csrf, "", None, (next, signup, &federation))
 }
 
 #[derive(Deserialize)]
@@ -103,7 +106,7 @@ async fn login_submit(
     CsrfForm { form, binding }: CsrfForm<LoginForm>,
     (browser, device): (BrowserState, DeviceCookie),
     (pipeline, service): (web::Data<LoginPipeline>, web::Data<SelfService>),
-    policy: web::Data<CookiePolicy>,
+    (policy, federation): (web::Data<CookiePolicy>, web::Data<Federation>),
 ) -> Result<HttpResponse, PageError> {
     let next = local_path(&form.next);
     let credentials = Credentials {
@@ -128,7 +131,12 @@ async fn login_submit(
         AccountStep::Retry => {
             let wrong = Some("Wrong email or password.");
             let signup = service.signup_enabled;
-            login_form(&binding.csrf, &form.email, wrong, (next, signup))
+            login_form(
+                &binding.csrf,
+                &form.email,
+                wrong,
+                (next, signup, &federation),
+            )
         }
     })
 }
@@ -156,16 +164,15 @@ async fn account_page(
     MaybeUser(me): MaybeUser,
     binding: BrowserBinding,
     query: web::Query<DoneQuery>,
-    (account, service): (web::Data<Account>, web::Data<SelfService>),
+    (account, service, federation): (
+        web::Data<Account>,
+        web::Data<SelfService>,
+        web::Data<Federation>,
+    ),
 ) -> Result<HttpResponse, PageError> {
     let Some(me) = me else {
-        let signup = service.signup_enabled;
-        return Ok(login_form(
-            &binding.csrf,
-            "",
-            None,
-            (paths::ACCOUNT, signup),
-        ));
+        let form = (paths::ACCOUNT, service.signup_enabled, &**federation);
+        return Ok(login_form(&binding.csrf, "", None, form));
     };
     let shown = Shown {
         csrf: &binding.csrf,

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use super::cookies::{CookiePolicy, with_cookie};
 use super::error::PageError;
 use super::extract::{BrowserBinding, BrowserState, Caller};
-use super::views::federation::FederationErrorPage;
+use super::views::federation::{FederationErrorPage, ProviderLink};
 use super::{reply, views};
 use crate::federation::signin::{self, Outcome};
 use crate::federation::{Callback, Failed, Federation, FederationError, Purpose};
@@ -24,10 +24,26 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(paths::FEDERATION_CALLBACK, web::get().to(callback));
 }
 
+/// A link per provider to start its sign-in, carrying `(name, value)` of the query: the
+/// pending `request`, or the account page's `next`.
+pub(super) fn links(federation: &Federation, (name, value): (&str, &str)) -> Vec<ProviderLink> {
+    let query: String = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair(name, value)
+        .finish();
+    let link = |b: crate::federation::Button| ProviderLink {
+        href: format!("{}?{query}", paths::fill(paths::FEDERATION_START, &[&b.id])),
+        label: format!("Sign in with {}", b.name),
+        id: b.id,
+    };
+    federation.buttons().into_iter().map(link).collect()
+}
+
 #[derive(Deserialize)]
 struct StartQuery {
-    /// The pending authorization request (this browser's) the sign-in is for.
-    request: String,
+    /// The pending authorization request (this browser's) the sign-in is for...
+    request: Option<String>,
+    /// ...or the page of ours to go to after it (the account page's sign-in).
+    next: Option<String>,
 }
 
 /// Sends the browser to the upstream; an upstream that cannot be reached fails here.
@@ -37,14 +53,24 @@ async fn start(
     (binding, caller): (BrowserBinding, Caller),
     (authorizer, federation): (web::Data<Authorizer>, web::Data<Federation>),
 ) -> Result<HttpResponse, PageError> {
-    let request = query.into_inner().request;
-    authorizer
-        .pending(&request, &binding.value)
-        .await?
-        .ok_or(PageError::Expired)?;
-    let purpose = Purpose::SignIn {
-        then: Then::Authorize { request },
+    let then = match query.into_inner() {
+        StartQuery {
+            request: Some(request),
+            ..
+        } => {
+            let pending = authorizer.pending(&request, &binding.value).await?;
+            pending.ok_or(PageError::Expired)?;
+            Then::Authorize { request }
+        }
+        StartQuery { next, .. } => Then::Go {
+            path: next
+                .as_deref()
+                .and_then(super::account::local)
+                .unwrap_or(paths::ACCOUNT)
+                .to_owned(),
+        },
     };
+    let purpose = Purpose::SignIn { then };
     let sent = federation.start(&id, purpose.clone(), (&binding.value, &caller.0));
     match sent.await {
         Ok(url) => Ok(reply::see_other(url.as_str())),

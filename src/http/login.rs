@@ -12,7 +12,6 @@ use super::extract::{
     SessionCookie,
 };
 use super::reply;
-use super::views::federation::ProviderLink;
 use super::views::{self, ConsentPage, LoginPage};
 use crate::accounts::Credentials;
 use crate::federation::Federation;
@@ -89,15 +88,7 @@ fn render_login(
     (signup, federation): (bool, &Federation),
     error: Option<&str>,
 ) -> HttpResponse {
-    let providers = federation
-        .buttons()
-        .into_iter()
-        .map(|b| ProviderLink {
-            href: provider_start(&b.id, &form.request),
-            label: format!("Sign in with {}", b.name),
-            id: b.id,
-        })
-        .collect();
+    let providers = super::federation::links(federation, ("request", &form.request));
     let page = LoginPage {
         action: paths::LOGIN,
         client_name: &pending.client_name,

@@ -131,6 +131,7 @@ pub struct AccountLoginPage<'a> {
     pub signup: bool,
     pub register_href: &'a str,
     pub forgot_href: &'a str,
+    pub providers: Vec<federation::ProviderLink>,
 }
 
 /// A second factor in words, as the audit log's `method` detail names it.

@@ -22,6 +22,7 @@ backend_tests!(
     idp_hint_skips_the_chooser,
     a_user_links_and_unlinks_a_provider_on_the_account_page,
     a_second_factor_is_still_asked_unless_the_provider_is_trusted_for_one,
+    an_account_made_upstream_reaches_its_page_and_keeps_its_last_way_in,
 );
 
 pub const PROVIDER: &str = "upstream";
@@ -646,5 +647,83 @@ async fn a_second_factor_is_still_asked_unless_the_provider_is_trusted_for_one(b
     assert!(
         amr.contains(&serde_json::json!("fed")) && amr.contains(&serde_json::json!("mfa")),
         "{amr:?}"
+    );
+}
+
+async fn an_account_made_upstream_reaches_its_page_and_keeps_its_last_way_in(backend: Backend) {
+    let (upstream, downstream) = pair(backend, LinkPolicy::Create).await;
+    upstream_sql(
+        &upstream,
+        "UPDATE users SET email = 'newcomer@example.org' WHERE email = 'pm@example.com'",
+    )
+    .await;
+    // The account page's own sign-in offers the provider; the account is made on the way.
+    let start = downstream.url("/account");
+    let credentials = ("newcomer@example.org", "PM@123");
+    let stop = browse(
+        (&downstream, &upstream.address),
+        &downstream.http,
+        &start,
+        credentials,
+        &|u| u,
+    );
+    let (status, html) = stop.await.page();
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("Signed in as newcomer@example.org"), "{html}");
+
+    // It has no password: unlinking its only provider is refused, the link stays.
+    let page = downstream
+        .http
+        .get(downstream.url("/account/providers"))
+        .send()
+        .await
+        .unwrap();
+    let html = page.text().await.unwrap();
+    assert!(html.contains("as newcomer@example.org"), "{html}");
+    let csrf = hidden_field(&html, "csrf").unwrap();
+    let refused = downstream
+        .http
+        .post(downstream.url("/account/providers/unlink"))
+        .form(&[("csrf", csrf.as_str()), ("provider", PROVIDER)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 409);
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("only way to sign in")
+    );
+    assert_eq!(identities(&downstream).await, 1);
+
+    // Nor does a password open it: it has none, and the form says only the usual.
+    let stranger = crate::helpers::http_client();
+    let login = downstream.url("/account/login");
+    let page = stranger
+        .get(&login)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains(r#"id="idp-upstream""#), "{page}");
+    let csrf = hidden_field(&page, "csrf").unwrap();
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("email", "newcomer@example.org"),
+        ("password", ""),
+        ("next", "/account"),
+    ];
+    let refused = stranger.post(&login).form(&form).send().await.unwrap();
+    assert_eq!(refused.status(), 200);
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("Wrong email or password.")
     );
 }
