@@ -100,6 +100,7 @@ pub fn fill(pattern: &str, values: &[&str]) -> String {
 /// Signing in with an upstream provider: where the browser is sent off, and comes back.
 pub const FEDERATION_START: &str = "/federation/{id}/start";
 pub const FEDERATION_CALLBACK: &str = "/federation/{id}/callback";
+pub const FEDERATION_LOGGED_OUT: &str = "/federation/{id}/logged-out";
 /// The account page's linked providers, and linking and unlinking one.
 pub const ACCOUNT_PROVIDERS: &str = "/account/providers";
 pub const ACCOUNT_PROVIDERS_LINK: &str = "/account/providers/link";

@@ -11,6 +11,7 @@ use std::time::Duration;
 use sea_orm::DatabaseConnection;
 
 pub mod identities;
+mod logout;
 pub mod profile;
 mod provider;
 pub mod round_trip;

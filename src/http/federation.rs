@@ -21,7 +21,8 @@ use crate::settings::Issuer;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route(paths::FEDERATION_START, web::get().to(start))
-        .route(paths::FEDERATION_CALLBACK, web::get().to(callback));
+        .route(paths::FEDERATION_CALLBACK, web::get().to(callback))
+        .route(paths::FEDERATION_LOGGED_OUT, web::get().to(logged_out));
 }
 
 /// A link per provider to start its sign-in, carrying `(name, value)` of the query: the
@@ -333,4 +334,29 @@ fn sign_in_then(next: &str) -> String {
         .append_pair("next", next)
         .finish();
     format!("{}?{query}", paths::ACCOUNT_LOGIN)
+}
+
+#[derive(Deserialize)]
+struct LoggedOutQuery {
+    state: Option<String>,
+}
+
+/// Back from the upstream's sign-out: on to where our sign-out was going. An unknown
+/// `state` goes nowhere else than our "signed out" page.
+async fn logged_out(
+    query: web::Query<LoggedOutQuery>,
+    federation: web::Data<Federation>,
+) -> HttpResponse {
+    let state = query
+        .state
+        .as_deref()
+        .filter(|s| s.len() <= MAX_CALLBACK_VALUE);
+    let after = match state {
+        Some(state) => federation.logged_out(state).await.flatten(),
+        None => None,
+    };
+    match after {
+        Some(url) => reply::found(&url),
+        None => super::logout::signed_out_page(),
+    }
 }

@@ -11,6 +11,7 @@ use super::extract::{BrowserBinding, Caller, CsrfForm, CsrfProtected, SessionCoo
 use super::reply;
 use super::views::{self, LogoutConfirmPage, MessagePage};
 use crate::audit::Origin;
+use crate::federation::Federation;
 use crate::oauth::Error;
 use crate::oauth::authorize::Params;
 use crate::oidc::logout::{LogoutRequest, LogoutStep, RpLogout, Target};
@@ -25,19 +26,27 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 async fn logout_get(
     query: web::Query<Vec<(String, String)>>,
     (session, binding, caller): (SessionCookie, BrowserBinding, Caller),
-    (logout, policy): (web::Data<RpLogout>, web::Data<CookiePolicy>),
+    services: (
+        web::Data<RpLogout>,
+        web::Data<CookiePolicy>,
+        web::Data<Federation>,
+    ),
 ) -> Result<HttpResponse, PageError> {
     let params = Params::new(query.into_inner());
-    answer(&params, session, binding, (&logout, &policy), &caller.0).await
+    answer(&params, session, binding, services, &caller.0).await
 }
 
 async fn logout_post(
     form: web::Form<Vec<(String, String)>>,
     (session, binding, caller): (SessionCookie, BrowserBinding, Caller),
-    (logout, policy): (web::Data<RpLogout>, web::Data<CookiePolicy>),
+    services: (
+        web::Data<RpLogout>,
+        web::Data<CookiePolicy>,
+        web::Data<Federation>,
+    ),
 ) -> Result<HttpResponse, PageError> {
     let params = Params::new(form.into_inner());
-    answer(&params, session, binding, (&logout, &policy), &caller.0).await
+    answer(&params, session, binding, services, &caller.0).await
 }
 
 #[tracing::instrument(skip_all)]
@@ -45,7 +54,11 @@ async fn answer(
     params: &Params,
     session: SessionCookie,
     binding: BrowserBinding,
-    (logout, policy): (&RpLogout, &CookiePolicy),
+    (logout, policy, federation): (
+        web::Data<RpLogout>,
+        web::Data<CookiePolicy>,
+        web::Data<Federation>,
+    ),
     origin: &Origin,
 ) -> Result<HttpResponse, PageError> {
     if let Some(name) = params.first_duplicate() {
@@ -63,7 +76,9 @@ async fn answer(
         .await
         .map_err(PageError::SignOut)?;
     Ok(match step {
-        LogoutStep::SignedOut { target, ended } => finish(&target, ended.then_some(policy)),
+        LogoutStep::SignedOut { target, ended } => {
+            finish(&target, ended.then_some(&**policy), &federation).await
+        }
         LogoutStep::Confirm(target) => confirmation(&binding.csrf, &target),
     })
 }
@@ -102,8 +117,11 @@ async fn confirm(
     CsrfForm { form, .. }: CsrfForm<ConfirmForm>,
     session: SessionCookie,
     caller: Caller,
-    logout: web::Data<RpLogout>,
-    policy: web::Data<CookiePolicy>,
+    (logout, policy, federation): (
+        web::Data<RpLogout>,
+        web::Data<CookiePolicy>,
+        web::Data<Federation>,
+    ),
 ) -> Result<HttpResponse, PageError> {
     fn non_empty(v: &str) -> Option<&str> {
         Some(v).filter(|v| !v.is_empty())
@@ -118,30 +136,48 @@ async fn confirm(
         .confirm(&request, session.0.as_deref(), &caller.0)
         .await
         .map_err(PageError::SignOut)?;
-    Ok(finish(&target, Some(&policy)))
+    Ok(finish(&target, Some(&policy), &federation).await)
 }
 
 /// Redirects to the registered URI (with `state`), or says the user is signed out; with a
-/// policy, the session cookie goes too.
-fn finish(target: &Target, clear: Option<&CookiePolicy>) -> HttpResponse {
-    let redirect = target.redirect.as_deref().map(url::Url::parse);
-    let response = match redirect {
-        Some(Ok(mut url)) => {
-            if let Some(state) = &target.state {
-                url.query_pairs_mut().append_pair("state", state);
-            }
-            reply::found(url.as_str())
-        }
-        _ => views::render(
-            StatusCode::OK,
-            &MessagePage {
-                title: "Signed out",
-                message: "You have been signed out.",
-            },
-        ),
+/// policy, the session cookie goes too. A session signed in at an upstream provider set up
+/// for it is signed out there first, and comes back to the same place after.
+async fn finish(
+    target: &Target,
+    clear: Option<&CookiePolicy>,
+    federation: &Federation,
+) -> HttpResponse {
+    let after = after_url(target);
+    let upstream = match (&target.idp, clear) {
+        (Some(idp), Some(_)) => federation.upstream_logout(idp, after.clone()).await,
+        _ => None,
+    };
+    let response = match (upstream, after) {
+        (Some(url), _) => reply::found(url.as_str()),
+        (None, Some(url)) => reply::found(&url),
+        (None, None) => signed_out_page(),
     };
     match clear {
         Some(policy) => with_cookie(response, &policy.session_removal()),
         None => response,
     }
+}
+
+/// The registered post-logout URI with the RP's `state`, if it asked for one.
+fn after_url(target: &Target) -> Option<String> {
+    let mut url = url::Url::parse(target.redirect.as_deref()?).ok()?;
+    if let Some(state) = &target.state {
+        url.query_pairs_mut().append_pair("state", state);
+    }
+    Some(url.to_string())
+}
+
+pub(super) fn signed_out_page() -> HttpResponse {
+    views::render(
+        StatusCode::OK,
+        &MessagePage {
+            title: "Signed out",
+            message: "You have been signed out.",
+        },
+    )
 }

@@ -28,6 +28,9 @@ pub struct Target {
     pub client: Option<Client>,
     pub redirect: Option<String>,
     pub state: Option<String>,
+    /// The upstream provider the ended session was signed in at, if any (for a sign-out
+    /// there too).
+    pub idp: Option<String>,
 }
 
 pub enum LogoutStep {
@@ -84,11 +87,10 @@ impl RpLogout {
         if !hint.is_some_and(|h| ties(&h, &signed_in.1)) {
             return Ok(LogoutStep::Confirm(target));
         }
-        self.sign_on
-            .end(&signed_in.0, origin, EndReason::Logout)
-            .await?;
+        let ended = self.sign_on.end(&signed_in.0, origin, EndReason::Logout);
+        let idp = ended.await?.and_then(|session| session.idp);
         Ok(LogoutStep::SignedOut {
-            target,
+            target: Target { idp, ..target },
             ended: true,
         })
     }
@@ -100,9 +102,10 @@ impl RpLogout {
         cookie: Option<&str>,
         origin: &Origin,
     ) -> Result<Target, Error> {
-        let target = self.target(request.client_id, request).await?;
+        let mut target = self.target(request.client_id, request).await?;
         if let Some((id, _)) = self.sign_on.session(cookie).await? {
-            self.sign_on.end(&id, origin, EndReason::Logout).await?;
+            let ended = self.sign_on.end(&id, origin, EndReason::Logout).await?;
+            target.idp = ended.and_then(|session| session.idp);
         }
         Ok(target)
     }
@@ -134,6 +137,7 @@ impl RpLogout {
             client,
             redirect: redirect.map(str::to_owned),
             state: request.state.map(str::to_owned),
+            idp: None,
         })
     }
 }

@@ -87,6 +87,10 @@ pub struct ProviderSettings {
     /// ours is not asked again.
     #[serde(default)]
     pub trusted_mfa: bool,
+    /// After a sign-out here, sign out at the upstream too, when it has an
+    /// `end_session_endpoint` (register `/federation/{id}/logged-out` there).
+    #[serde(default)]
+    pub upstream_logout: bool,
 }
 
 fn default_link() -> LinkPolicy {

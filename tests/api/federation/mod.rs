@@ -23,6 +23,7 @@ backend_tests!(
     a_user_links_and_unlinks_a_provider_on_the_account_page,
     a_second_factor_is_still_asked_unless_the_provider_is_trusted_for_one,
     an_account_made_upstream_reaches_its_page_and_keeps_its_last_way_in,
+    signing_out_here_signs_out_at_the_upstream_too,
 );
 
 pub const PROVIDER: &str = "upstream";
@@ -45,6 +46,7 @@ pub fn provider(id: &str, issuer: &str, link: LinkPolicy) -> ProviderSettings {
         claims: Default::default(),
         link,
         trusted_mfa: false,
+        upstream_logout: false,
     }
 }
 
@@ -54,15 +56,26 @@ pub async fn pair(backend: Backend, link: LinkPolicy) -> (TestApp, TestApp) {
 }
 
 async fn pair_with(backend: Backend, link: LinkPolicy, trusted_mfa: bool) -> (TestApp, TestApp) {
+    pair_set_up(backend, |p| {
+        p.link = link;
+        p.trusted_mfa = trusted_mfa;
+    })
+    .await
+}
+
+async fn pair_set_up(
+    backend: Backend,
+    tweak: impl FnOnce(&mut ProviderSettings),
+) -> (TestApp, TestApp) {
     let upstream = TestApp::spawn_with(backend, |s| {
         s.sessions.cookie_name = "upstream_session".into();
     })
     .await;
     let issuer = upstream.address.clone();
     let downstream = TestApp::spawn_with(backend, |s| {
-        let mut trusted = provider(PROVIDER, &issuer, link);
-        trusted.trusted_mfa = trusted_mfa;
-        s.federation.providers = vec![trusted];
+        let mut upstream = provider(PROVIDER, &issuer, LinkPolicy::VerifiedEmail);
+        tweak(&mut upstream);
+        s.federation.providers = vec![upstream];
     })
     .await;
     register_downstream(&upstream, &downstream, PROVIDER).await;
@@ -78,6 +91,7 @@ pub async fn register_downstream(upstream: &TestApp, downstream: &TestApp, id: &
         auth_methods: vec![AuthMethod::ClientSecretBasic],
         grant_types: vec![GrantType::AuthorizationCode],
         scopes: vec!["openid".into(), "email".into(), "profile".into()],
+        post_logout_redirect_uris: vec![downstream.url(&format!("/federation/{id}/logged-out"))],
         ..Client::public(RP_CLIENT, "Downstream", vec![callback])
     };
     upstream.with_client(&client).await;
@@ -725,5 +739,105 @@ async fn an_account_made_upstream_reaches_its_page_and_keeps_its_last_way_in(bac
             .await
             .unwrap()
             .contains("Wrong email or password.")
+    );
+}
+
+async fn signing_out_here_signs_out_at_the_upstream_too(backend: Backend) {
+    let (upstream, downstream) = pair_set_up(backend, |p| p.upstream_logout = true).await;
+    let (start, verifier) = authorize(&downstream, &[]);
+    let credentials = ("user@example.com", "User@123");
+    let http = &downstream.http;
+    let back = browse(
+        (&downstream, &upstream.address),
+        http,
+        &start,
+        credentials,
+        &|u| u,
+    )
+    .await
+    .client_url();
+    let (tokens, _) = tokens_for(&downstream, &back, &verifier).await;
+
+    // RP-initiated logout here: our session ends, then the upstream's end-session endpoint.
+    let mut logout = url::Url::parse(&downstream.url("/logout")).unwrap();
+    logout
+        .query_pairs_mut()
+        .append_pair("id_token_hint", tokens["id_token"].as_str().unwrap())
+        .append_pair(
+            "post_logout_redirect_uri",
+            gatehouse::demo::POST_LOGOUT_REDIRECT_URI,
+        )
+        .append_pair("state", "bye");
+    let ended = http.get(logout.as_str()).send().await.unwrap();
+    assert_eq!(ended.status(), 302);
+    let to = ended.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        to.starts_with(&format!("{}/logout?", upstream.address)),
+        "{to}"
+    );
+    let sent = query(&to);
+    assert_eq!(sent["client_id"], RP_CLIENT);
+    assert_eq!(
+        sent["post_logout_redirect_uri"],
+        downstream.url("/federation/upstream/logged-out")
+    );
+
+    // The upstream asks (no id_token_hint of its own), the user confirms there.
+    let page = http.get(&to).send().await.unwrap().text().await.unwrap();
+    let form: Vec<(&str, String)> = ["csrf", "client_id", "post_logout_redirect_uri", "state"]
+        .into_iter()
+        .map(|name| {
+            (
+                name,
+                hidden_field(&page, name).unwrap_or_else(|| panic!("{name}: {page}")),
+            )
+        })
+        .collect();
+    let confirmed = http
+        .post(upstream.url("/logout/confirm"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(confirmed.status(), 302);
+    let to = confirmed.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        to.starts_with(&downstream.url("/federation/upstream/logged-out")),
+        "{to}"
+    );
+
+    // Back here, then on to the relying party with its state; signed out at both.
+    let returned = http.get(&to).send().await.unwrap();
+    assert_eq!(returned.status(), 302);
+    let to = returned.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(
+        to,
+        format!("{}?state=bye", gatehouse::demo::POST_LOGOUT_REDIRECT_URI)
+    );
+    for app in [&upstream, &downstream] {
+        let account = http
+            .get(app.url("/account"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            !account.contains("Signed in as"),
+            "still signed in at {}",
+            app.address
+        );
+    }
+    // The way back is used once.
+    let again = http
+        .get(downstream.url("/federation/upstream/logged-out?state=x"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        again.status(),
+        200,
+        "an unknown state goes nowhere but our page"
     );
 }

@@ -97,6 +97,7 @@ async fn a_github_shaped_provider_signs_a_new_user_in(backend: Backend) {
         },
         link: LinkPolicy::Create,
         trusted_mfa: false,
+        upstream_logout: false,
     };
     let downstream = TestApp::spawn_with(backend, |s| s.federation.providers = vec![github]).await;
     let (start, verifier) = authorize(&downstream, &[("idp_hint", "github")]);
