@@ -184,3 +184,81 @@ impl ProviderSettings {
         Ok(self.client_secret.clone())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::CookieSameSite;
+
+    fn provider() -> ProviderSettings {
+        ProviderSettings {
+            id: "corp".into(),
+            name: "Corp".into(),
+            kind: ProviderKind::Oidc,
+            issuer: Some("https://sso.example.com".into()),
+            authorization_endpoint: None,
+            token_endpoint: None,
+            userinfo_endpoint: None,
+            client_id: "gatehouse".into(),
+            client_secret: None,
+            client_secret_file: None,
+            scopes: vec![],
+            claims: ClaimMap::default(),
+            link: LinkPolicy::VerifiedEmail,
+            trusted_mfa: false,
+            upstream_logout: false,
+        }
+    }
+
+    fn check(providers: Vec<ProviderSettings>, same_site: CookieSameSite) -> Result<(), String> {
+        let settings = FederationSettings {
+            timeout_ms: 5000,
+            providers,
+        };
+        settings.validate(same_site).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_sound_provider_passes() {
+        assert_eq!(check(vec![provider()], CookieSameSite::Lax), Ok(()));
+    }
+
+    #[test]
+    fn each_broken_rule_is_named() {
+        type Breaks = fn(&mut ProviderSettings);
+        let cases: [(Breaks, &str); 5] = [
+            (|p| p.id = "has space".into(), "letters, digits"),
+            (|p| p.issuer = None, "needs an issuer"),
+            (
+                |p| p.issuer = Some("not a url".into()),
+                "an issuer that is a URL",
+            ),
+            (
+                |p| p.kind = ProviderKind::Oauth2,
+                "authorization_endpoint, token_endpoint",
+            ),
+            (
+                |p| {
+                    p.client_secret = Some(SecretString::from("s"));
+                    p.client_secret_file = Some("/run/s".into());
+                },
+                "not both",
+            ),
+        ];
+        for (breaks, says) in cases {
+            let mut broken = provider();
+            breaks(&mut broken);
+            let error = check(vec![broken], CookieSameSite::Lax).unwrap_err();
+            assert!(error.contains(says), "{error}");
+        }
+        let twice = check(vec![provider(), provider()], CookieSameSite::Lax).unwrap_err();
+        assert!(twice.contains("used twice"), "{twice}");
+        let strict = check(vec![provider()], CookieSameSite::Strict).unwrap_err();
+        assert!(strict.contains("cookie_same_site"), "{strict}");
+        assert_eq!(
+            check(vec![], CookieSameSite::Strict),
+            Ok(()),
+            "no providers, no rule"
+        );
+    }
+}

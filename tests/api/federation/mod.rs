@@ -446,6 +446,15 @@ async fn a_tampered_state_a_wrong_nonce_and_a_down_upstream_end_on_our_page(back
     let (status, html) = stop.await.page();
     assert_eq!(status, 400, "{html}");
     assert!(html.contains("This sign-in has expired"), "{html}");
+    // A repeated or missing parameter is a clear 400 too, never a 500.
+    for query in ["?state=a&state=b&code=c", "", "?error=access_denied"] {
+        let response = browser
+            .get(format!("{callback}{query}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 400, "{query}");
+    }
 
     // The nonce sent upstream is not the one we keep: the ID token it signs is refused.
     let authorize_at_upstream = format!("{}/authorize", upstream.address);
