@@ -24,6 +24,7 @@ backend_tests!(
     a_second_factor_is_still_asked_unless_the_provider_is_trusted_for_one,
     an_account_made_upstream_reaches_its_page_and_keeps_its_last_way_in,
     signing_out_here_signs_out_at_the_upstream_too,
+    an_upstream_with_our_own_cookie_names_does_not_break_the_round_trip,
 );
 
 pub const PROVIDER: &str = "upstream";
@@ -849,4 +850,33 @@ async fn signing_out_here_signs_out_at_the_upstream_too(backend: Backend) {
         200,
         "an unknown state goes nowhere but our page"
     );
+}
+
+/// Both on the default `sessions.cookie_name`, on one host: each overwrites the other's
+/// session cookie, but the round trip still ends at the relying party signed in here.
+async fn an_upstream_with_our_own_cookie_names_does_not_break_the_round_trip(backend: Backend) {
+    let upstream = TestApp::spawn(backend).await;
+    let issuer = upstream.address.clone();
+    let downstream = TestApp::spawn_with(backend, |s| {
+        s.federation.providers = vec![provider(PROVIDER, &issuer, LinkPolicy::VerifiedEmail)];
+    })
+    .await;
+    assert_eq!(
+        upstream.settings.sessions.cookie_name,
+        downstream.settings.sessions.cookie_name
+    );
+    register_downstream(&upstream, &downstream, PROVIDER).await;
+    let (start, verifier) = authorize(&downstream, &[]);
+    let credentials = ("user@example.com", "User@123");
+    let back = browse(
+        (&downstream, &upstream.address),
+        &downstream.http,
+        &start,
+        credentials,
+        &|u| u,
+    )
+    .await
+    .client_url();
+    let (_, claims) = tokens_for(&downstream, &back, &verifier).await;
+    assert_eq!(claims["idp"], PROVIDER);
 }
