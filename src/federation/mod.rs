@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use sea_orm::DatabaseConnection;
 
+mod error;
 pub mod identities;
 mod logout;
 pub mod profile;
@@ -18,6 +19,7 @@ pub mod round_trip;
 pub mod signin;
 mod upstream;
 
+pub use error::{Failed, FederationError, OUTCOMES, Unreachable};
 pub use identities::{Found, Linked};
 pub use profile::Identity;
 use provider::Provider;
@@ -26,63 +28,10 @@ pub use round_trip::{Purpose, RoundTrip};
 use crate::audit::Origin;
 use crate::clock::SharedClock;
 use crate::limits::Throttle;
-use crate::oauth;
+use crate::metrics::{Metrics, UpstreamSignIns};
 use crate::random;
 use crate::settings::{FederationSettings, Issuer, LinkPolicy};
 use crate::store::Store;
-
-/// Why an upstream sign-in did not go on; each is a page for the user, never a 500.
-#[derive(Debug, thiserror::Error)]
-pub enum FederationError {
-    #[error("there is no such provider")]
-    UnknownProvider,
-    #[error("the provider cannot be reached")]
-    Unreachable,
-    #[error("the sign-in was not started in this browser, or has expired")]
-    Expired,
-    /// The upstream answered with an error (`access_denied` when the user said no).
-    #[error("the provider answered {0}")]
-    Denied(String),
-    /// The upstream's answer failed a check: `iss`, the token response, the ID token.
-    #[error("the provider's answer was refused: {0}")]
-    Rejected(String),
-    #[error("no account is linked to this upstream account")]
-    NoAccount,
-    #[error("an account with this email exists and the upstream did not verify it")]
-    EmailTaken,
-    #[error("the provider did not share an email address")]
-    NoEmail,
-    #[error("this upstream account is linked to another user")]
-    LinkedElsewhere,
-    #[error("the account is disabled")]
-    Disabled,
-    #[error("the last way to sign in cannot be removed")]
-    LastMethod,
-    #[error(transparent)]
-    Service(#[from] oauth::Error),
-}
-
-impl From<anyhow::Error> for FederationError {
-    fn from(error: anyhow::Error) -> Self {
-        Self::Service(error.into())
-    }
-}
-
-impl From<crate::store::StoreError> for FederationError {
-    fn from(error: crate::store::StoreError) -> Self {
-        Self::Service(error.into())
-    }
-}
-
-/// The upstream could not be reached (discovery, keys, token or profile endpoint).
-#[derive(Debug)]
-pub struct Unreachable;
-
-impl From<Unreachable> for FederationError {
-    fn from(_: Unreachable) -> Self {
-        Self::Unreachable
-    }
-}
 
 /// A provider as the sign-in page shows it.
 #[derive(Debug, Clone)]
@@ -98,23 +47,6 @@ pub struct Callback {
     pub state: Option<String>,
     pub iss: Option<String>,
     pub error: Option<String>,
-}
-
-/// A round trip that failed at the callback, with why it was made when that is known (the
-/// page then leads back to where the user came from).
-#[derive(Debug)]
-pub struct Failed {
-    pub error: FederationError,
-    pub purpose: Option<Purpose>,
-}
-
-impl<E: Into<FederationError>> From<E> for Failed {
-    fn from(error: E) -> Self {
-        Self {
-            error: error.into(),
-            purpose: None,
-        }
-    }
 }
 
 /// A finished round trip: why it was made, and who signed in upstream.
@@ -138,6 +70,7 @@ struct Inner {
     issuer: Issuer,
     /// Each round trip counts as a sign-in attempt of its origin.
     throttle: Throttle,
+    sign_ins: UpstreamSignIns,
 }
 
 impl Federation {
@@ -145,8 +78,10 @@ impl Federation {
         settings: &FederationSettings,
         issuer: Issuer,
         (db, store, clock): (DatabaseConnection, Store, SharedClock),
-        throttle: Throttle,
+        (throttle, metrics): (Throttle, &Metrics),
     ) -> anyhow::Result<Self> {
+        let ids: Vec<String> = settings.providers.iter().map(|p| p.id.clone()).collect();
+        let sign_ins = metrics.upstream_sign_ins(&ids, &OUTCOMES);
         let providers = settings
             .providers
             .iter()
@@ -167,6 +102,7 @@ impl Federation {
             clock,
             issuer,
             throttle,
+            sign_ins,
         };
         Ok(Self {
             inner: Arc::new(inner),
@@ -205,6 +141,24 @@ impl Federation {
         &self,
         id: &str,
         purpose: Purpose,
+        browser: (&str, &Origin),
+    ) -> Result<url::Url, FederationError> {
+        let sent = self.open_round_trip(id, purpose, browser).await;
+        if let Err(error) = &sent {
+            self.count(id, error.kind());
+        }
+        sent
+    }
+
+    /// Counts a round trip to provider `id` that ended with `outcome` (one of [`OUTCOMES`]).
+    pub fn count(&self, id: &str, outcome: &str) {
+        self.inner.sign_ins.record(id, outcome);
+    }
+
+    async fn open_round_trip(
+        &self,
+        id: &str,
+        purpose: Purpose,
         (binding, origin): (&str, &Origin),
     ) -> Result<url::Url, FederationError> {
         let provider = self.provider(id)?;
@@ -233,6 +187,19 @@ impl Federation {
     /// Finishes the round trip the callback names: its `state` (once, this browser's), the
     /// upstream's `iss` (RFC 9207), then the code for who signed in upstream.
     pub async fn finish(
+        &self,
+        id: &str,
+        callback: &Callback,
+        binding: &str,
+    ) -> Result<Arrival, Failed> {
+        let arrived = self.close_round_trip(id, callback, binding).await;
+        if let Err(failed) = &arrived {
+            self.count(id, failed.error.kind());
+        }
+        arrived
+    }
+
+    async fn close_round_trip(
         &self,
         id: &str,
         callback: &Callback,

@@ -32,6 +32,22 @@ pub async fn arrive(
     browser: Browser<'_>,
     signed_in: Option<&str>,
 ) -> Result<Outcome, FederationError> {
+    let provider = arrival.provider.clone();
+    let outcome = carry_on(federation, pipeline, arrival, browser, signed_in).await;
+    match &outcome {
+        Ok(_) => federation.count(&provider, "success"),
+        Err(error) => federation.count(&provider, error.kind()),
+    }
+    outcome
+}
+
+async fn carry_on(
+    federation: &Federation,
+    pipeline: &LoginPipeline,
+    arrival: Arrival,
+    browser: Browser<'_>,
+    signed_in: Option<&str>,
+) -> Result<Outcome, FederationError> {
     let then = match &arrival.purpose {
         Purpose::Link { user_id } => {
             // The session that asked for the link must still be the one here.

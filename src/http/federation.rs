@@ -187,8 +187,8 @@ pub(super) fn failure(
     Ok(views::render(status, &page))
 }
 
-/// What the page says for each way an upstream sign-in stops: status, title and words
-/// (`{name}` is the provider's name, `{code}` the upstream's error).
+/// What the page says for each way an upstream sign-in stops (by [`FederationError::kind`]):
+/// status, title and words (`{name}` is the provider's name, `{code}` the upstream's error).
 const STOPS: [(&str, StatusCode, &str, &str); 13] = [
     (
         "unknown",
@@ -272,33 +272,18 @@ const STOPS: [(&str, StatusCode, &str, &str); 13] = [
 
 /// The status, title and words of the page for `error`.
 fn explain(error: &FederationError, name: &str) -> (StatusCode, &'static str, String) {
-    use FederationError as E;
-    let key = match error {
-        E::UnknownProvider => "unknown",
-        E::Unreachable => "unreachable",
-        E::Expired => "expired",
-        E::Denied(code) if code == "access_denied" => "cancelled",
-        E::Denied(_) => "denied",
-        E::Rejected(why) => {
-            tracing::warn!(
-                provider = name,
-                why = why.as_str(),
-                "upstream answer refused"
-            );
-            "rejected"
-        }
-        E::NoAccount => "no_account",
-        E::EmailTaken => "email_taken",
-        E::NoEmail => "no_email",
-        E::LinkedElsewhere => "linked_elsewhere",
-        E::Disabled => "disabled",
-        E::LastMethod => "last_method",
-        E::Service(_) => "unavailable",
-    };
-    let found = STOPS.iter().find(|stop| stop.0 == key);
+    if let FederationError::Rejected(why) = error {
+        tracing::warn!(
+            provider = name,
+            why = why.as_str(),
+            "upstream answer refused"
+        );
+    }
+    let kind = error.kind();
+    let found = STOPS.iter().find(|stop| stop.0 == kind);
     let (_, status, title, words) = *found.unwrap_or(&STOPS[STOPS.len() - 1]);
     let code = match error {
-        E::Denied(code) => code.as_str(),
+        FederationError::Denied(code) => code.as_str(),
         _ => "",
     };
     (

@@ -30,6 +30,7 @@ pub(super) struct Families {
     pub refresh_reuse: IntCounter,
     pub code_replays: IntCounter,
     pub rate_limited: IntCounterVec,
+    pub upstream_sign_ins: IntCounterVec,
     pub sessions_active: IntGauge,
     pub argon2_queue: IntGauge,
     pub argon2_wait: Histogram,
@@ -125,6 +126,7 @@ impl Families {
             refresh_reuse: auth.refresh_reuse,
             code_replays: auth.code_replays,
             rate_limited: auth.rate_limited,
+            upstream_sign_ins: auth.upstream_sign_ins,
             sessions_active: auth.sessions_active,
             argon2_queue: backends.argon2_queue,
             argon2_wait: backends.argon2_wait,
@@ -150,6 +152,7 @@ struct AuthFamilies {
     refresh_reuse: IntCounter,
     code_replays: IntCounter,
     rate_limited: IntCounterVec,
+    upstream_sign_ins: IntCounterVec,
     sessions_active: IntGauge,
 }
 
@@ -183,6 +186,12 @@ impl AuthFamilies {
                 "rate_limit_rejections_total",
                 "Requests refused (or mails not sent) by a rate limit, by limit.",
                 &["limit"],
+            )?,
+            upstream_sign_ins: r.counters(
+                "upstream_sign_ins_total",
+                "Round trips to upstream providers (federation) by provider and outcome: \
+                 success, or why it stopped (unreachable, rejected, expired, ...).",
+                &["provider", "outcome"],
             )?,
             sessions_active: r.gauge(
                 "sessions_active",

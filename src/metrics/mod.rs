@@ -75,6 +75,24 @@ impl Metrics {
         RateLimitCounters(Arc::new(counters))
     }
 
+    /// The upstream sign-in counters of these providers and outcomes, created at zero.
+    pub fn upstream_sign_ins(
+        &self,
+        providers: &[String],
+        outcomes: &[&'static str],
+    ) -> UpstreamSignIns {
+        let family = &self.0.upstream_sign_ins;
+        let counters = providers
+            .iter()
+            .flat_map(|p| outcomes.iter().map(move |o| (p.clone(), *o)))
+            .map(|(p, o)| {
+                let counter = family.with_label_values(&[p.as_str(), o]);
+                ((p, o), counter)
+            })
+            .collect();
+        UpstreamSignIns(Arc::new(counters))
+    }
+
     /// The active-session estimate over sessions that live `ttl`.
     pub fn active_sessions(&self, ttl: Duration) -> ActiveSessions {
         ActiveSessions::new(ttl, self.0.sessions_active.clone())
@@ -160,6 +178,24 @@ impl RateLimitCounters {
     /// Counts a refusal by the limit named `name`; names not declared are not counted.
     pub fn rejected(&self, name: &str) {
         if let Some((_, counter)) = self.0.iter().find(|(n, _)| *n == name) {
+            counter.inc();
+        }
+    }
+}
+
+/// Round trips to upstream providers, by provider and outcome; every pair of a configured
+/// provider and a known outcome is created at zero, and nothing else is ever counted (a
+/// callback can name any provider id).
+#[derive(Clone, Default)]
+pub struct UpstreamSignIns(Arc<Vec<((String, &'static str), IntCounter)>>);
+
+impl UpstreamSignIns {
+    pub fn record(&self, provider: &str, outcome: &str) {
+        let found = self
+            .0
+            .iter()
+            .find(|((p, o), _)| p == provider && *o == outcome);
+        if let Some((_, counter)) = found {
             counter.inc();
         }
     }

@@ -43,7 +43,7 @@ impl Parts {
         let shared = (self.db.clone(), self.store.clone(), self.clock.clone());
         let issuer = self.issuer.clone();
         let (settings, throttle) = (&self.settings.federation, self.throttle.clone());
-        crate::federation::Federation::new(settings, issuer, shared, throttle)
+        crate::federation::Federation::new(settings, issuer, shared, (throttle, &self.metrics))
     }
 
     pub(super) fn login_pipeline(&self, sign_on: &SignOn) -> LoginPipeline {

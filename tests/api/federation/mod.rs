@@ -279,6 +279,14 @@ async fn userinfo(app: &TestApp, access_token: &str) -> serde_json::Value {
     response.json().await.unwrap()
 }
 
+/// How many round trips to the provider ended with `outcome`, as `/metrics` says.
+pub async fn counted(app: &TestApp, outcome: &str) -> f64 {
+    let text = crate::observe::scrape_text(app).await;
+    let scrape = crate::observe::exposition::parse(&text).unwrap();
+    let labels = [("provider", PROVIDER), ("outcome", outcome)];
+    scrape.value("gatehouse_upstream_sign_ins_total", &labels)
+}
+
 pub async fn identities(app: &TestApp) -> u64 {
     let db = app.isolation.connect().await;
     let count = gatehouse::entities::federated_identities::Entity::find()
@@ -353,6 +361,12 @@ async fn a_new_user_signs_in_upstream_and_lands_back_at_the_relying_party(backen
     assert_eq!(profile["name"], "Pat Manager");
     assert_eq!(users(&downstream).await, before + 1, "one account made");
     assert_eq!(identities(&downstream).await, 1);
+    assert_eq!(counted(&downstream, "success").await, 1.0);
+    assert_eq!(
+        counted(&downstream, "rejected").await,
+        0.0,
+        "every outcome from the start"
+    );
 
     // Signed in here now: a second request needs neither the upstream nor a password.
     let (again, verifier) = authorize(&downstream, &[("prompt", "none")]);
@@ -476,6 +490,9 @@ async fn a_tampered_state_a_wrong_nonce_and_a_down_upstream_end_on_our_page(back
     assert_eq!(status, 502, "{html}");
     assert!(html.contains("could not be verified"), "{html}");
     assert!(html.contains("choose=1"), "back to the chooser: {html}");
+    assert_eq!(counted(&downstream, "rejected").await, 1.0);
+    assert!(counted(&downstream, "expired").await >= 1.0);
+    assert_eq!(counted(&downstream, "success").await, 0.0);
 
     // An upstream that is down: we start anyway, and its button fails on our page.
     let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

@@ -4,7 +4,7 @@
 
 mod counters;
 mod deploy;
-mod exposition;
+pub(crate) mod exposition;
 mod mail;
 mod outages;
 mod request_ids;
