@@ -134,6 +134,14 @@ impl ProviderMetadata {
     }
 
     /// Advertises the registration endpoint unless `mode` is off.
+    /// With upstream providers configured, ID tokens may carry `idp` (see `federation`).
+    pub fn with_federation(mut self, providers: usize) -> Self {
+        if providers > 0 {
+            self.claims_supported.push("idp");
+        }
+        self
+    }
+
     pub fn with_registration(mut self, mode: RegistrationMode) -> Self {
         if mode != RegistrationMode::Off {
             self.registration_endpoint = Some(self.issuer_endpoint(paths::CLIENT_REGISTRATION));

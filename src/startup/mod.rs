@@ -197,6 +197,7 @@ impl AppData {
             discovery: web::Data::new(
                 ProviderMetadata::new(&parts.issuer)
                     .with_registration(parts.settings.registration.mode)
+                    .with_federation(parts.settings.federation.providers.len())
                     .with_algorithms(parts.keys.algorithms())
                     .to_json()?,
             ),

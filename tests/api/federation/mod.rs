@@ -528,6 +528,18 @@ async fn a_tampered_state_a_wrong_nonce_and_a_down_upstream_end_on_our_page(back
 
 async fn idp_hint_skips_the_chooser(backend: Backend) {
     let (upstream, downstream) = pair(backend, LinkPolicy::VerifiedEmail).await;
+    let discovery: serde_json::Value = downstream
+        .get("/.well-known/openid-configuration")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        discovery["claims_supported"]
+            .as_array()
+            .unwrap()
+            .contains(&"idp".into())
+    );
     let (start, _) = authorize(&downstream, &[("idp_hint", PROVIDER)]);
     let first = downstream.http.get(&start).send().await.unwrap();
     let login = first.headers()["location"].to_str().unwrap().to_owned();
