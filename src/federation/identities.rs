@@ -124,6 +124,7 @@ pub async fn resolve(
         None => None,
     };
     match (existing, identity.email_verified) {
+        (Some(user), true) if user.disabled => Err(FederationError::Disabled),
         (Some(user), true) => {
             if !insert(db, provider, identity, &user.id, now).await? {
                 return Err(FederationError::LinkedElsewhere);

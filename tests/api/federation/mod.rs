@@ -307,17 +307,17 @@ async fn users(app: &TestApp) -> u64 {
     count
 }
 
-/// Gives an upstream user another email (one the downstream has no account for), or
-/// marks their email unverified.
-async fn upstream_sql(upstream: &TestApp, sql: &str) {
-    let db = upstream.isolation.connect().await;
+/// Runs SQL on a server's own database: an upstream user given another email (one the
+/// downstream has no account for) or an unverified one, a user deleted.
+async fn run_sql(app: &TestApp, sql: &str) {
+    let db = app.isolation.connect().await;
     db.execute_unprepared(sql).await.unwrap();
     db.close().await.ok();
 }
 
 async fn a_new_user_signs_in_upstream_and_lands_back_at_the_relying_party(backend: Backend) {
     let (upstream, downstream) = pair(backend, LinkPolicy::Create).await;
-    upstream_sql(
+    run_sql(
         &upstream,
         "UPDATE users SET email = 'newcomer@example.org' WHERE email = 'pm@example.com'",
     )
@@ -381,6 +381,14 @@ async fn a_new_user_signs_in_upstream_and_lands_back_at_the_relying_party(backen
     .client_url();
     let (_, claims) = tokens_for(&downstream, &back, &verifier).await;
     assert_eq!(claims["idp"], PROVIDER);
+
+    // Deleting the user deletes the link (the foreign key cascades, on both databases).
+    run_sql(
+        &downstream,
+        "DELETE FROM users WHERE email = 'newcomer@example.org'",
+    )
+    .await;
+    assert_eq!(identities(&downstream).await, 0);
 }
 
 async fn a_verified_email_links_an_existing_account_and_an_unverified_one_does_not(
@@ -407,7 +415,7 @@ async fn a_verified_email_links_an_existing_account_and_an_unverified_one_does_n
     assert_eq!(identities(&downstream).await, 1);
 
     // The same address, unverified upstream, in another browser: no link, no account.
-    upstream_sql(
+    run_sql(
         &upstream,
         "UPDATE users SET email_verified = false WHERE email = 'sales@example.com'",
     )
@@ -436,7 +444,7 @@ async fn a_verified_email_links_an_existing_account_and_an_unverified_one_does_n
 async fn a_tampered_state_a_wrong_nonce_and_a_down_upstream_end_on_our_page(backend: Backend) {
     let (upstream, downstream) = pair(backend, LinkPolicy::Create).await;
     let before = users(&downstream).await;
-    upstream_sql(
+    run_sql(
         &upstream,
         "UPDATE users SET email = 'newcomer@example.org' WHERE email = 'pm@example.com'",
     )
@@ -705,7 +713,7 @@ async fn a_second_factor_is_still_asked_unless_the_provider_is_trusted_for_one(b
 
 async fn an_account_made_upstream_reaches_its_page_and_keeps_its_last_way_in(backend: Backend) {
     let (upstream, downstream) = pair(backend, LinkPolicy::Create).await;
-    upstream_sql(
+    run_sql(
         &upstream,
         "UPDATE users SET email = 'newcomer@example.org' WHERE email = 'pm@example.com'",
     )
