@@ -36,7 +36,7 @@ pub async fn authorization_url(
     let verifier = PkceCodeVerifier::new(leg.verifier.to_owned());
     let challenge = PkceCodeChallenge::from_code_verifier_sha256(&verifier);
     if !provider.is_oidc() {
-        return Ok(plain_authorization_url(provider, leg, &challenge));
+        return plain_authorization_url(provider, leg, &challenge);
     }
     let metadata = provider.metadata(http, now).await?;
     let client = oidc_client(provider, metadata, leg.redirect_uri)?;
@@ -59,13 +59,12 @@ fn plain_authorization_url(
     provider: &Provider,
     leg: &Leg<'_>,
     challenge: &PkceCodeChallenge,
-) -> url::Url {
+) -> Result<url::Url, FederationError> {
     let settings = &provider.settings;
-    // Validated at start-up: an `oauth2` provider has all three endpoints.
     let mut url = settings
         .authorization_endpoint
         .clone()
-        .unwrap_or_else(|| unreachable!("checked by FederationSettings::validate"));
+        .ok_or_else(unconfigured)?;
     url.query_pairs_mut()
         .append_pair("response_type", "code")
         .append_pair("client_id", &settings.client_id)
@@ -74,7 +73,13 @@ fn plain_authorization_url(
         .append_pair("state", leg.state)
         .append_pair("code_challenge", challenge.as_str())
         .append_pair("code_challenge_method", "S256");
-    url
+    Ok(url)
+}
+
+/// An `oauth2` provider without its endpoints: refused at start-up by
+/// `FederationSettings::validate`, so never met; a 503 page rather than a panic if it were.
+fn unconfigured() -> FederationError {
+    FederationError::Service(anyhow::anyhow!("an oauth2 provider without its endpoints").into())
 }
 
 /// Redeems the upstream's code and returns who signed in there.
@@ -244,7 +249,7 @@ async fn redeem_plain(
         &settings.token_endpoint,
         &settings.userinfo_endpoint,
     ) else {
-        unreachable!("checked by FederationSettings::validate")
+        return Err(unconfigured());
     };
     let secret = provider
         .secret
