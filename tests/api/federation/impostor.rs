@@ -15,7 +15,7 @@ use josekit::jwt::{self, JwtPayload};
 use serde_json::json;
 
 use super::upstream_stub::{approve, serve};
-use super::{PROVIDER, Stop, authorize, browse, identities, provider};
+use super::{PROVIDER, Stop, identities, provider, sign_in_through};
 use crate::backend_tests;
 use crate::helpers::{Backend, TestApp};
 
@@ -139,15 +139,10 @@ async fn trusting(backend: Backend, impostor: Impostor, timeout_ms: u64) -> (Str
 
 /// Signs in through the impostor; where the browser stopped.
 async fn sign_in(issuer: &str, downstream: &TestApp) -> Stop {
-    let (start, _) = authorize(downstream, &[]);
-    browse(
-        (downstream, issuer),
-        &downstream.http,
-        &start,
-        ("-", "-"),
-        &|u| u,
-    )
-    .await
+    let apps = (downstream, issuer);
+    sign_in_through(apps, &downstream.http, ("-", "-"), &|u| u)
+        .await
+        .0
 }
 
 fn assert_our_page(stop: Stop, downstream: &TestApp, says: &str) {

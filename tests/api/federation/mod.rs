@@ -229,6 +229,21 @@ async fn submit(
     )
 }
 
+/// A new sign-in of the demo web client at the downstream, browsed through with `http` as
+/// [`browse`] does; where it stopped, and the request's PKCE verifier.
+pub async fn sign_in_through(
+    apps: (&TestApp, &str),
+    http: &reqwest::Client,
+    credentials: (&str, &str),
+    tamper: &dyn Fn(String) -> String,
+) -> (Stop, String) {
+    let (start, verifier) = authorize(apps.0, &[]);
+    (
+        browse(apps, http, &start, credentials, tamper).await,
+        verifier,
+    )
+}
+
 /// An authorization request of the demo web client at `app`, and its PKCE verifier.
 pub fn authorize(app: &TestApp, extra: &[(&str, &str)]) -> (String, String) {
     let (verifier, challenge) = pkce_pair();
@@ -396,16 +411,14 @@ async fn a_verified_email_links_an_existing_account_and_an_unverified_one_does_n
 ) {
     let (upstream, downstream) = pair(backend, LinkPolicy::VerifiedEmail).await;
     let before = users(&downstream).await;
-    let (start, verifier) = authorize(&downstream, &[]);
-    let back = browse(
+    let (stop, verifier) = sign_in_through(
         (&downstream, &upstream.address),
         &downstream.http,
-        &start,
         ("user@example.com", "User@123"),
         &|u| u,
     )
-    .await
-    .client_url();
+    .await;
+    let back = stop.client_url();
     let (tokens, _) = tokens_for(&downstream, &back, &verifier).await;
     let profile = userinfo(&downstream, tokens["access_token"].as_str().unwrap()).await;
     assert_eq!(
@@ -457,16 +470,15 @@ async fn a_tampered_state_a_wrong_nonce_and_a_down_upstream_end_on_our_page(back
         true => url.replace("state=", "state=x"),
         false => url,
     };
-    let (start, _) = authorize(&downstream, &[]);
     let browser = crate::helpers::http_client();
-    let stop = browse(
+    let (stop, _) = sign_in_through(
         (&downstream, &upstream.address),
         &browser,
-        &start,
         credentials,
         &tamper_state,
-    );
-    let (status, html) = stop.await.page();
+    )
+    .await;
+    let (status, html) = stop.page();
     assert_eq!(status, 400, "{html}");
     assert!(html.contains("This sign-in has expired"), "{html}");
     // A repeated or missing parameter is a clear 400 too, never a 500.
@@ -485,16 +497,15 @@ async fn a_tampered_state_a_wrong_nonce_and_a_down_upstream_end_on_our_page(back
         true => url.replace("nonce=", "nonce=forged"),
         false => url,
     };
-    let (start, _) = authorize(&downstream, &[]);
     let browser = crate::helpers::http_client();
-    let stop = browse(
+    let (stop, _) = sign_in_through(
         (&downstream, &upstream.address),
         &browser,
-        &start,
         credentials,
         &tamper_nonce,
-    );
-    let (status, html) = stop.await.page();
+    )
+    .await;
+    let (status, html) = stop.page();
     assert_eq!(status, 502, "{html}");
     assert!(html.contains("could not be verified"), "{html}");
     assert!(html.contains("choose=1"), "back to the chooser: {html}");
@@ -510,15 +521,9 @@ async fn a_tampered_state_a_wrong_nonce_and_a_down_upstream_end_on_our_page(back
         s.federation.providers = vec![provider(PROVIDER, &dead_issuer, LinkPolicy::Create)];
     })
     .await;
-    let (start, _) = authorize(&lonely, &[]);
-    let stop = browse(
-        (&lonely, &dead_issuer),
-        &lonely.http,
-        &start,
-        credentials,
-        &|u| u,
-    );
-    match stop.await {
+    let (stop, _) =
+        sign_in_through((&lonely, &dead_issuer), &lonely.http, credentials, &|u| u).await;
+    match stop {
         Stop::Page { status, url, html } => {
             assert!(url.starts_with(&lonely.address), "{url}");
             assert_eq!(status, 502, "{html}");
@@ -674,15 +679,14 @@ async fn a_second_factor_is_still_asked_unless_the_provider_is_trusted_for_one(b
     let credentials = ("user@example.com", "User@123");
     let (upstream, downstream) = pair(backend, LinkPolicy::VerifiedEmail).await;
     with_email_codes(&downstream).await;
-    let (start, _) = authorize(&downstream, &[]);
-    let stop = browse(
+    let (stop, _) = sign_in_through(
         (&downstream, &upstream.address),
         &downstream.http,
-        &start,
         credentials,
         &|u| u,
-    );
-    match stop.await {
+    )
+    .await;
+    match stop {
         Stop::Page { status, url, html } => {
             assert_eq!(status, 200, "{html}");
             assert!(url.starts_with(&downstream.url("/login/code")), "{url}");
@@ -693,16 +697,14 @@ async fn a_second_factor_is_still_asked_unless_the_provider_is_trusted_for_one(b
     // A provider trusted for it: no code here, and the sign-in counts as multi-factor.
     let (upstream, downstream) = pair_with(backend, LinkPolicy::VerifiedEmail, true).await;
     with_email_codes(&downstream).await;
-    let (start, verifier) = authorize(&downstream, &[]);
-    let back = browse(
+    let (stop, verifier) = sign_in_through(
         (&downstream, &upstream.address),
         &downstream.http,
-        &start,
         credentials,
         &|u| u,
     )
-    .await
-    .client_url();
+    .await;
+    let back = stop.client_url();
     let (_, claims) = tokens_for(&downstream, &back, &verifier).await;
     let amr = claims["amr"].as_array().unwrap();
     assert!(
