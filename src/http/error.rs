@@ -218,7 +218,7 @@ fn admin_status(error: &AdminError) -> StatusCode {
 }
 
 /// The account sign-in form, which comes back to `next` once signed in.
-fn sign_in_then(next: &str) -> String {
+pub(super) fn sign_in_then(next: &str) -> String {
     let query: String = url::form_urlencoded::Serializer::new(String::new())
         .append_pair("next", next)
         .finish();

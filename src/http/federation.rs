@@ -27,16 +27,21 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 /// A link per provider to start its sign-in, carrying `(name, value)` of the query: the
 /// pending `request`, or the account page's `next`.
-pub(super) fn links(federation: &Federation, (name, value): (&str, &str)) -> Vec<ProviderLink> {
-    let query: String = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair(name, value)
-        .finish();
+pub(super) fn links(federation: &Federation, carried: (&str, &str)) -> Vec<ProviderLink> {
     let link = |b: crate::federation::Button| ProviderLink {
-        href: format!("{}?{query}", paths::fill(paths::FEDERATION_START, &[&b.id])),
+        href: start_href(&b.id, carried),
         label: format!("Sign in with {}", b.name),
         id: b.id,
     };
     federation.buttons().into_iter().map(link).collect()
+}
+
+/// Where provider `id`'s sign-in starts, carrying `(name, value)` of the query.
+pub(super) fn start_href(id: &str, (name, value): (&str, &str)) -> String {
+    let query: String = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair(name, value)
+        .finish();
+    format!("{}?{query}", paths::fill(paths::FEDERATION_START, &[id]))
 }
 
 #[derive(Deserialize)]
@@ -309,16 +314,9 @@ fn back(purpose: Option<&Purpose>) -> (String, &'static str) {
         ),
         Some(Purpose::SignIn {
             then: Then::Go { path },
-        }) => (sign_in_then(path), "Back to sign-in"),
+        }) => (super::error::sign_in_then(path), "Back to sign-in"),
         None => (paths::ACCOUNT_LOGIN.to_owned(), "Back to sign-in"),
     }
-}
-
-fn sign_in_then(next: &str) -> String {
-    let query: String = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("next", next)
-        .finish();
-    format!("{}?{query}", paths::ACCOUNT_LOGIN)
 }
 
 #[derive(Deserialize)]

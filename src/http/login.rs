@@ -60,7 +60,10 @@ async fn login_page(
     let hinted = pending.request.idp_hint.as_deref();
     if let Some(id) = hinted.filter(|id| federation.name_of(id).is_some() && query.choose.is_none())
     {
-        return Ok(reply::see_other(&provider_start(id, &query.request)));
+        return Ok(reply::see_other(&super::federation::start_href(
+            id,
+            ("request", &query.request),
+        )));
     }
     let hint = pending.request.login_hint.clone().unwrap_or_default();
     let form = LoginForm {
@@ -71,14 +74,6 @@ async fn login_page(
     };
     let signup = (service.signup_enabled, &**federation);
     Ok(render_login(&pending, &form, signup, None))
-}
-
-/// Where provider `id`'s sign-in for pending request `request` starts.
-fn provider_start(id: &str, request: &str) -> String {
-    let query: String = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("request", request)
-        .finish();
-    format!("{}?{query}", paths::fill(paths::FEDERATION_START, &[id]))
 }
 
 /// The sign-in page for `pending`, with the form's values (never its password).
