@@ -43,27 +43,20 @@ async fn the_provider_button_leads_upstream_and_back_to_the_client() {
     assert_console_clean(&browser, "the sign-in page with a provider").await;
     button.click().await.unwrap();
 
-    // The upstream's own sign-in and consent pages.
+    // The upstream's own sign-in and consent pages (both servers' pages use the same ids, so
+    // each step first waits for the browser to be on the next server).
+    wait_until_at(&browser, &upstream.address).await;
     wait_for(&browser, "password").await;
-    let at = browser.current_url().await.unwrap();
-    assert!(at.as_str().starts_with(&upstream.address), "at {at}");
     submit_login(&browser, crate::flow::PASSWORD_OF_USER).await;
+    wait_until_at(&browser, &format!("{}/consent", upstream.address)).await;
     wait_for(&browser, "allow").await.click().await.unwrap();
 
     // Back here: our consent for the relying party, then the relying party.
+    wait_until_at(&browser, &format!("{}/consent", downstream.address)).await;
     let allow = wait_for(&browser, "allow").await;
-    let at = browser.current_url().await.unwrap();
-    assert!(at.as_str().starts_with(&downstream.address), "at {at}");
     assert!(browser.source().await.unwrap().contains("Browser Test App"));
     allow.click().await.unwrap();
-    let mut landed = browser.current_url().await.unwrap();
-    for _ in 0..50 {
-        if landed.as_str().starts_with(&redirect) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        landed = browser.current_url().await.unwrap();
-    }
+    let landed = wait_until_at(&browser, &redirect).await;
     assert_console_clean(&browser, "the pages of the round trip").await;
     let _ = browser.find(Locator::Css("body")).await;
     browser.close().await.ok();
@@ -72,4 +65,17 @@ async fn the_provider_button_leads_upstream_and_back_to_the_client() {
     assert!(params.get("code").is_some_and(|c| c.len() >= 43));
     assert_eq!(params["state"], "fed-state");
     assert_eq!(params["iss"], downstream.address);
+}
+
+/// Waits (up to 10 s) until the browser's URL starts with `prefix`; the URL it ended on.
+async fn wait_until_at(browser: &fantoccini::Client, prefix: &str) -> url::Url {
+    let mut at = browser.current_url().await.unwrap();
+    for _ in 0..100 {
+        if at.as_str().starts_with(prefix) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        at = browser.current_url().await.unwrap();
+    }
+    at
 }
